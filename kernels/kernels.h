@@ -1,0 +1,59 @@
+/* The kernel dispatch table. kernels/ sees arrays and shapes only: no models,
+ * files or tokens. The scalar implementation is the specification; every other
+ * ISA must give bit-identical results (tests/checkkernels.c proves it). */
+#ifndef BN_KERNELS_H
+#define BN_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bitnet/bitnet.h"
+
+/* A ternary weight matrix in the I2_S x86 layout, which every ternary type is
+ * repacked into at load: row-major, each row cut into blocks of 128 weights
+ * stored in 32 bytes; weight j of a block sits in byte j % 32 at bit shift
+ * 6 - 2*(j/32); code c means weight c - 1 (codes are 0, 1, 2 only: the loader
+ * rewrites code 3 to 1). */
+typedef struct bn_tmat {
+    const uint8_t *codes;  /* rows * cols / 4 bytes */
+    int64_t rows, cols;    /* cols % 128 == 0 */
+    float scale;           /* one weight scale for the whole tensor */
+} bn_tmat;
+
+typedef struct bn_kernels {
+    bn_cpu_level level;
+
+    /* Per-token int8 activation quantization (BitNet b1.58):
+     * s = 127 / max(max|x|, 1e-5); q[i] = round-half-even(x[i] * s) clamped to
+     * [-127, 127]; *scale = s; *sum = sum of q. n % 128 == 0. */
+    void (*quantize_act)(const float *x, int64_t n, int8_t *q, float *scale, int32_t *sum);
+
+    /* Ternary matrix times n_tok quantized activation rows, output rows [r0, r1):
+     * y[t*ldy + r] = ((float)isum / act_scale[t]) * w->scale, where
+     * isum = sum_k (code(r,k) - 1) * q[t*w->cols + k], computed exactly in int32
+     * (any int8 input, cols up to 2^24). act_sum[t] = sum of q for token t. */
+    void (*tgemm)(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                  const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
+
+    /* Dense matrix (F32, F16, BF16, Q8_0, Q4_K, Q6_K rows of row_bytes each)
+     * times n_tok float rows of length cols, output rows [r0, r1):
+     * y[t*ldy + r] = dot(row r, x + t*cols). Canonical float order, so every
+     * ISA agrees bit for bit: each weight is dequantized exactly as
+     * dequant_row does; products go to 16 lanes (lane = k % 16) with a
+     * separate multiply and add (never fused); lanes are then summed as
+     * l[i] += l[i+8], l[i] += l[i+4], l[i] += l[i+2], l[0] + l[1]. */
+    void (*fgemm)(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                  const float *x, int64_t n_tok, float *y, int64_t ldy);
+
+    /* One row of a dense type (as above, plus TQ1_0/TQ2_0/I2_S codes are not
+     * rows: not here) to float32. */
+    void (*dequant_row)(uint32_t type, const void *row, float *out, int64_t n);
+} bn_kernels;
+
+/* The table for a level, or NULL when this build or CPU lacks it. */
+const bn_kernels *bn_kernels_for(bn_cpu_level level);
+
+/* Per-ISA tables (defined only where built). */
+extern const bn_kernels bn_kernels_scalar;
+
+#endif
