@@ -53,7 +53,16 @@ typedef struct bn_kernels {
 /* The table for a level, or NULL when this build or CPU lacks it. */
 const bn_kernels *bn_kernels_for(bn_cpu_level level);
 
+/* The level to use for a request (BN_CPU_AUTO: the environment variable
+ * BN_CPU, else the best level). BN_E_UNSUPPORTED when this build or CPU lacks
+ * it, BN_E_INVALID_ARG for a bad value; the message names the level. */
+bn_status bn_cpu_choose(bn_cpu_level requested, bn_cpu_level *out);
+
 /* Per-ISA tables (defined only where built). */
 extern const bn_kernels bn_kernels_scalar;
+extern const bn_kernels bn_kernels_avx2;
+extern const bn_kernels bn_kernels_avx512;
+extern const bn_kernels bn_kernels_neon;
+extern const bn_kernels bn_kernels_dotprod;
 
 #endif

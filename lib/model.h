@@ -5,7 +5,55 @@
 #include "bitnet/bitnet.h"
 #include "error.h"
 #include "gguf.h"
+#include "kernels.h"
 #include "vocab.h"
+
+typedef enum bn_arch {
+    BN_ARCH_BITNET_B158,  /* bitnet-b1.58 / bitnet-25: squared-ReLU FFN, sub-norms, GQA */
+    BN_ARCH_BITNET,       /* bitnet (1bitLLM): SiLU FFN, sub-norms, optional *.scale tensors */
+    BN_ARCH_LLAMA,        /* llama with ternary linear weights */
+} bn_arch;
+
+/* A float-valued matrix (embedding, output head) in its file type. */
+typedef struct bn_dense {
+    uint32_t type;
+    const uint8_t *data;
+    size_t row_bytes;
+    int64_t rows, cols;
+} bn_dense;
+
+/* A ternary projection plus the optional extra scale of the `bitnet` arch. */
+typedef struct bn_linear {
+    bn_tmat w;
+    float out_scale;      /* 1 unless a *.scale tensor says otherwise */
+} bn_linear;
+
+typedef struct bn_layer {
+    const float *attn_norm, *attn_sub_norm, *ffn_norm, *ffn_sub_norm;  /* sub-norms NULL for llama */
+    bn_linear wq, wk, wv, wo, wgate, wup, wdown;
+} bn_layer;
+
+typedef struct bn_hparams {
+    int32_t n_vocab, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_ctx_train, n_rot;
+    float rope_base, norm_eps;
+} bn_hparams;
+
+struct bn_model {
+    bn_gguf *gguf;
+    bn_vocab *vocab;
+    bn_logger log;
+    bn_arch arch;
+    const char *arch_name;        /* general.architecture, NUL-terminated copy */
+    bn_hparams hp;
+    bn_layer *layers;
+    const float *output_norm;
+    bn_dense tok_embd, output;    /* output aliases tok_embd when tied */
+    const bn_kernels *kern;
+    uint64_t weight_bytes;
+    void **owned;                 /* buffers made at load (repacked weights, converted norms) */
+    size_t n_owned, cap_owned;
+    char **meta_keys;             /* bn_model_meta_key */
+};
 
 /* The model's vocabulary; NULL for a NULL model. */
 const bn_vocab *bn_model_vocab(const bn_model *model);
@@ -13,5 +61,11 @@ const bn_vocab *bn_model_vocab(const bn_model *model);
 const bn_gguf *bn_model_gguf(const bn_model *model);
 /* The model's logger (never NULL for a valid model). */
 const bn_logger *bn_model_logger(const bn_model *model);
+
+/* Turns a ternary tensor of the file (I2_S, TQ2_0, TQ1_0) into a bn_tmat in
+ * the kernels' layout; repacks into model-owned memory where needed. */
+bn_status bn_load_ternary(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out);
+/* Remembers a load-time buffer, freed with the model. Frees p on failure. */
+bn_status bn_model_own(bn_model *m, void *p);
 
 #endif

@@ -56,7 +56,7 @@ class GGUFWriter:
         """ne: dimensions innermost first (ne[0] = row length), as GGUF stores them."""
         self.tensors.append((name, [int(x) for x in ne], ggml_type, bytes(data)))
 
-    def to_bytes(self):
+    def _header(self):
         out = bytearray(b'GGUF')
         kv = list(self.kv)
         if self.alignment != 32:
@@ -71,11 +71,19 @@ class GGUFWriter:
             offset += len(data)
             offset = (offset + self.alignment - 1) // self.alignment * self.alignment
         out += b'\0' * (-len(out) % self.alignment)
+        return bytes(out)
+
+    def to_bytes(self):
+        out = bytearray(self._header())
         for name, ne, t, data in self.tensors:
             out += data
             out += b'\0' * (-len(data) % self.alignment)
         return bytes(out)
 
     def write(self, path):
+        # streamed, so a full-size model is not held twice in memory
         with open(path, 'wb') as f:
-            f.write(self.to_bytes())
+            f.write(self._header())
+            for name, ne, t, data in self.tensors:
+                f.write(data)
+                f.write(b'\0' * (-len(data) % self.alignment))

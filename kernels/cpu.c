@@ -1,0 +1,68 @@
+/* CPU feature detection: which kernel levels the running CPU and OS support.
+ * Asked afresh on every call (cpuid and getauxval are cheap), so the library
+ * keeps no global state. */
+#include "cpu.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
+static uint64_t xgetbv0(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static int x86_level(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return BN_CPU_SCALAR;
+    int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1, f16c = (c >> 29) & 1;
+    if (!osxsave || !avx || !fma || !f16c)
+        return BN_CPU_SCALAR;
+    uint64_t xcr0 = xgetbv0();
+    if ((xcr0 & 0x6) != 0x6)  /* the OS saves XMM and YMM state */
+        return BN_CPU_SCALAR;
+    if (__get_cpuid_max(0, NULL) < 7)
+        return BN_CPU_SCALAR;
+    __cpuid_count(7, 0, a, b, c, d);
+    int avx2 = (b >> 5) & 1;
+    if (!avx2)
+        return BN_CPU_SCALAR;
+    int f = (b >> 16) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1, vnni = (c >> 11) & 1;
+    if (f && bw && vl && vnni && (xcr0 & 0xe6) == 0xe6)  /* plus opmask and ZMM state */
+        return BN_CPU_AVX512;
+    return BN_CPU_AVX2;
+}
+#endif
+
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#define BN_HWCAP_ASIMD (1ul << 1)
+#define BN_HWCAP_ASIMDDP (1ul << 20)
+#endif
+
+int bn_cpu_supported_raw(bn_cpu_level level)
+{
+    if (level == BN_CPU_SCALAR)
+        return 1;
+#if defined(__x86_64__) || defined(__i386__)
+    int best = x86_level();
+    if (level == BN_CPU_AVX2)
+        return best >= BN_CPU_AVX2;
+    if (level == BN_CPU_AVX512)
+        return best >= BN_CPU_AVX512;
+#elif defined(__aarch64__)
+#if defined(__linux__)
+    unsigned long hw = getauxval(AT_HWCAP);
+#else
+    unsigned long hw = BN_HWCAP_ASIMD;
+#endif
+    if (level == BN_CPU_NEON)
+        return 1;  /* Advanced SIMD is part of every aarch64 CPU */
+    if (level == BN_CPU_DOTPROD)
+        return (hw & BN_HWCAP_ASIMDDP) != 0;
+#endif
+    return 0;
+}

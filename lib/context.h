@@ -1,0 +1,27 @@
+/* bn_ctx: the KV cache, scratch buffers and worker threads of one sequence. */
+#ifndef BN_LIB_CONTEXT_H
+#define BN_LIB_CONTEXT_H
+
+#include "model.h"
+#include "threadpool.h"
+#include "utf8.h"
+
+struct bn_ctx {
+    bn_model *model;
+    uint32_t n_ctx, n_batch, n_past;
+    bn_pool *pool;
+    uint16_t *k_cache, *v_cache;  /* f16, [layer][position][n_head_kv * head_dim] */
+    /* scratch for up to n_batch tokens */
+    float *x, *h, *q, *k, *v, *att, *g, *u;
+    int8_t *qa;
+    float *qa_scale;
+    int32_t *qa_sum;
+    float *scores;                /* n_threads * n_ctx attention scores */
+    bn_utf8_stream text;          /* bytes of a character not yet complete (bn_ctx_token_text) */
+};
+
+/* Evaluates n <= n_batch tokens at positions n_past.. and advances n_past.
+ * logits: NULL, the last token's row (all == 0), or every token's row. */
+bn_status bn_forward(bn_ctx *c, const bn_token *tokens, uint32_t n, float *logits, int all);
+
+#endif

@@ -1,0 +1,228 @@
+/* The forward pass of the supported architectures, written directly (no graph):
+ * embeddings, then per layer attention and FFN with ternary projections, then
+ * the output head. Work is split across threads by output rows (or heads), never
+ * by a float reduction, so results do not depend on the thread count. */
+#include <math.h>
+#include <string.h>
+
+#include "context.h"
+#include "fp16.h"
+
+/* Quantizes n rows of `cols` activations for the ternary kernels. */
+static void quantize_rows(bn_ctx *c, const float *x, uint32_t n, int64_t cols)
+{
+    const bn_kernels *k = c->model->kern;
+    for (uint32_t t = 0; t < n; t++)
+        k->quantize_act(x + t * cols, cols, c->qa + t * cols, &c->qa_scale[t], &c->qa_sum[t]);
+}
+
+struct matmul_job {
+    bn_ctx *c;
+    const bn_linear *lin;
+    uint32_t n;
+    float *y;
+};
+
+static void matmul_task(void *arg, int ith, int nth)
+{
+    struct matmul_job *j = arg;
+    const bn_tmat *w = &j->lin->w;
+    int64_t r0, r1;
+    bn_split(w->rows, 16, ith, nth, &r0, &r1);
+    if (r0 >= r1)
+        return;
+    j->c->model->kern->tgemm(w, r0, r1, j->c->qa, j->c->qa_scale, j->c->qa_sum, j->n, j->y, w->rows);
+    if (j->lin->out_scale != 1.0f)
+        for (uint32_t t = 0; t < j->n; t++)
+            for (int64_t r = r0; r < r1; r++)
+                j->y[t * w->rows + r] *= j->lin->out_scale;
+}
+
+/* y[n][rows] = lin(quantized activations already in c->qa). */
+static void matmul(bn_ctx *c, const bn_linear *lin, uint32_t n, float *y)
+{
+    struct matmul_job j = { c, lin, n, y };
+    bn_pool_run(c->pool, matmul_task, &j);
+}
+
+static void rmsnorm(float *out, const float *x, const float *w, int64_t n, float eps)
+{
+    double ss = 0;
+    for (int64_t i = 0; i < n; i++)
+        ss += (double)x[i] * x[i];
+    float r = (float)(1.0 / sqrt(ss / (double)n + eps));
+    for (int64_t i = 0; i < n; i++)
+        out[i] = x[i] * r * w[i];
+}
+
+/* NEOX-style rotation: pairs (i, i + d/2) of each head. */
+static void rope(float *v, int n_heads, int d, uint32_t pos, float base)
+{
+    int half = d / 2;
+    for (int i = 0; i < half; i++) {
+        double theta = (double)pos * pow((double)base, -2.0 * i / d);
+        float cs = (float)cos(theta), sn = (float)sin(theta);
+        for (int h = 0; h < n_heads; h++) {
+            float *p = v + h * d;
+            float x0 = p[i], x1 = p[i + half];
+            p[i] = x0 * cs - x1 * sn;
+            p[i + half] = x0 * sn + x1 * cs;
+        }
+    }
+}
+
+struct attn_job {
+    bn_ctx *c;
+    int layer;
+    uint32_t n, pos0;
+};
+
+/* One (token, head) pair at a time: softmax(q·K / sqrt(d)) · V over the cache. */
+static void attn_task(void *arg, int ith, int nth)
+{
+    struct attn_job *j = arg;
+    bn_ctx *c = j->c;
+    const bn_hparams *hp = &c->model->hp;
+    int d = hp->head_dim, kv_dim = hp->n_head_kv * d, group = hp->n_head / hp->n_head_kv;
+    float *scores = c->scores + (size_t)ith * c->n_ctx;
+    const uint16_t *kc = c->k_cache + (size_t)j->layer * c->n_ctx * kv_dim;
+    const uint16_t *vc = c->v_cache + (size_t)j->layer * c->n_ctx * kv_dim;
+    float scale = 1.0f / sqrtf((float)d);
+    int64_t lo, hi;
+    bn_split((int64_t)j->n * hp->n_head, 1, ith, nth, &lo, &hi);
+    for (int64_t th = lo; th < hi; th++) {
+        uint32_t t = (uint32_t)(th / hp->n_head);
+        int h = (int)(th % hp->n_head), kvh = h / group;
+        const float *q = c->q + (size_t)t * hp->n_embd + (size_t)h * d;
+        uint32_t n_kv = j->pos0 + t + 1;
+        float mx = -INFINITY;
+        for (uint32_t p = 0; p < n_kv; p++) {
+            const uint16_t *kp = kc + (size_t)p * kv_dim + (size_t)kvh * d;
+            float s = 0;
+            for (int i = 0; i < d; i++)
+                s += q[i] * bn_f16_to_f32(kp[i]);
+            s *= scale;
+            scores[p] = s;
+            if (s > mx)
+                mx = s;
+        }
+        float sum = 0;
+        for (uint32_t p = 0; p < n_kv; p++) {
+            scores[p] = expf(scores[p] - mx);
+            sum += scores[p];
+        }
+        float inv = 1.0f / sum;
+        float *out = c->att + (size_t)t * hp->n_embd + (size_t)h * d;
+        memset(out, 0, (size_t)d * sizeof *out);
+        for (uint32_t p = 0; p < n_kv; p++) {
+            const uint16_t *vp = vc + (size_t)p * kv_dim + (size_t)kvh * d;
+            float w = scores[p] * inv;
+            for (int i = 0; i < d; i++)
+                out[i] += w * bn_f16_to_f32(vp[i]);
+        }
+    }
+}
+
+struct head_job {
+    bn_ctx *c;
+    const float *x;   /* normalised rows */
+    uint32_t n;
+    float *logits;
+};
+
+static void head_task(void *arg, int ith, int nth)
+{
+    struct head_job *j = arg;
+    const bn_dense *o = &j->c->model->output;
+    int64_t r0, r1;
+    bn_split(o->rows, 16, ith, nth, &r0, &r1);
+    if (r0 < r1)
+        j->c->model->kern->fgemm(o->type, o->data, o->row_bytes, r0, r1, o->cols, j->x, j->n, j->logits, o->rows);
+}
+
+static void attention(bn_ctx *c, int il, uint32_t n)
+{
+    const bn_model *m = c->model;
+    const bn_hparams *hp = &m->hp;
+    const bn_layer *L = &m->layers[il];
+    int64_t E = hp->n_embd, kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
+    for (uint32_t t = 0; t < n; t++)
+        rmsnorm(c->h + t * E, c->x + t * E, L->attn_norm, E, hp->norm_eps);
+    quantize_rows(c, c->h, n, E);
+    matmul(c, &L->wq, n, c->q);
+    matmul(c, &L->wk, n, c->k);
+    matmul(c, &L->wv, n, c->v);
+    for (uint32_t t = 0; t < n; t++) {
+        uint32_t pos = c->n_past + t;
+        rope(c->q + t * E, hp->n_head, hp->head_dim, pos, hp->rope_base);
+        rope(c->k + t * kv_dim, hp->n_head_kv, hp->head_dim, pos, hp->rope_base);
+        uint16_t *kc = c->k_cache + ((size_t)il * c->n_ctx + pos) * kv_dim;
+        uint16_t *vc = c->v_cache + ((size_t)il * c->n_ctx + pos) * kv_dim;
+        for (int64_t i = 0; i < kv_dim; i++) {
+            kc[i] = bn_f32_to_f16(c->k[t * kv_dim + i]);
+            vc[i] = bn_f32_to_f16(c->v[t * kv_dim + i]);
+        }
+    }
+    struct attn_job aj = { c, il, n, c->n_past };
+    bn_pool_run(c->pool, attn_task, &aj);
+    if (L->attn_sub_norm)
+        for (uint32_t t = 0; t < n; t++)
+            rmsnorm(c->att + t * E, c->att + t * E, L->attn_sub_norm, E, hp->norm_eps);
+    quantize_rows(c, c->att, n, E);
+    matmul(c, &L->wo, n, c->h);
+    for (int64_t i = 0; i < (int64_t)n * E; i++)
+        c->x[i] += c->h[i];
+}
+
+static void ffn(bn_ctx *c, int il, uint32_t n)
+{
+    const bn_model *m = c->model;
+    const bn_hparams *hp = &m->hp;
+    const bn_layer *L = &m->layers[il];
+    int64_t E = hp->n_embd, F = hp->n_ff;
+    for (uint32_t t = 0; t < n; t++)
+        rmsnorm(c->h + t * E, c->x + t * E, L->ffn_norm, E, hp->norm_eps);
+    quantize_rows(c, c->h, n, E);
+    matmul(c, &L->wgate, n, c->g);
+    matmul(c, &L->wup, n, c->u);
+    if (m->arch == BN_ARCH_BITNET_B158) {
+        for (int64_t i = 0; i < (int64_t)n * F; i++) {
+            float r = c->g[i] > 0 ? c->g[i] : 0;
+            c->g[i] = r * r * c->u[i];
+        }
+    } else {
+        for (int64_t i = 0; i < (int64_t)n * F; i++)
+            c->g[i] = c->g[i] / (1.0f + expf(-c->g[i])) * c->u[i];
+    }
+    if (L->ffn_sub_norm)
+        for (uint32_t t = 0; t < n; t++)
+            rmsnorm(c->g + t * F, c->g + t * F, L->ffn_sub_norm, F, hp->norm_eps);
+    quantize_rows(c, c->g, n, F);
+    matmul(c, &L->wdown, n, c->h);
+    for (int64_t i = 0; i < (int64_t)n * E; i++)
+        c->x[i] += c->h[i];
+}
+
+bn_status bn_forward(bn_ctx *c, const bn_token *tokens, uint32_t n, float *logits, int all)
+{
+    const bn_model *m = c->model;
+    const bn_hparams *hp = &m->hp;
+    int64_t E = hp->n_embd;
+    for (uint32_t t = 0; t < n; t++) {
+        const bn_dense *e = &m->tok_embd;
+        m->kern->dequant_row(e->type, e->data + (size_t)tokens[t] * e->row_bytes, c->x + t * E, E);
+    }
+    for (int il = 0; il < hp->n_layer; il++) {
+        attention(c, il, n);
+        ffn(c, il, n);
+    }
+    c->n_past += n;
+    if (!logits)
+        return BN_OK;
+    uint32_t first = all ? 0 : n - 1, rows = all ? n : 1;
+    for (uint32_t t = first; t < n; t++)
+        rmsnorm(c->h + (t - first) * E, c->x + t * E, m->output_norm, E, hp->norm_eps);
+    struct head_job hj = { c, c->h, rows, logits };
+    bn_pool_run(c->pool, head_task, &hj);
+    return BN_OK;
+}

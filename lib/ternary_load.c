@@ -1,0 +1,163 @@
+/* Ternary weights of every file type (I2_S, TQ2_0, TQ1_0) into the kernels'
+ * layout (kernels/kernels.h: I2_S x86 blocks, codes 0/1/2, one scale). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "fp16.h"
+#include "ggml_types.h"
+#include "model.h"
+
+/* Code c of weight k of a row in the kernels' layout. */
+static inline void put_code(uint8_t *row, int64_t k, unsigned c)
+{
+    int64_t j = k & 127;
+    row[(k >> 7) * 32 + (j & 31)] |= (uint8_t)(c << (6 - 2 * (j >> 5)));
+}
+
+/* Gives the pages of a tensor that was copied back to the kernel, so the
+ * repacked copy and the mapped original are not both resident. */
+static void release_source(const bn_model *m, const bn_gguf_tensor *t)
+{
+    if (!bn_gguf_is_mapped(m->gguf))
+        return;
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)t->data + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t hi = ((uintptr_t)t->data + t->n_bytes) & ~((uintptr_t)page - 1);
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/* bitnet.cpp writes code 3 nowhere, but reads it as 0: rewrite it to 1 so the
+ * kernels may assume codes 0..2. Only copies when the tensor has any. */
+static bn_status load_i2s(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out)
+{
+    uint64_t n_codes = t->ne[0] * t->ne[1] / 4;
+    const uint8_t *src = t->data;
+    float scale;
+    memcpy(&scale, src + n_codes, sizeof scale);
+    if (!isfinite(scale))
+        return bn_fail(BN_E_FORMAT, "tensor '%s': I2_S scale is not finite", t->name);
+    out->scale = scale;
+    out->codes = src;
+    uint64_t i = 0;
+    for (; i < n_codes; i++)
+        if (src[i] & (src[i] >> 1) & 0x55)
+            break;
+    if (i == n_codes)
+        return BN_OK;
+    uint8_t *copy = malloc(n_codes);
+    if (!copy)
+        return bn_fail(BN_E_NOMEM, "tensor '%s': out of memory for %llu bytes", t->name, (unsigned long long)n_codes);
+    for (uint64_t k = 0; k < n_codes; k++) {
+        uint8_t b = src[k];
+        copy[k] = (uint8_t)(b ^ ((b & (b >> 1) & 0x55) << 1));  /* 11 -> 01 */
+    }
+    out->codes = copy;
+    bn_status st = bn_model_own(m, copy);
+    if (st == BN_OK)
+        release_source(m, t);
+    return st;
+}
+
+/* The TQ types carry one fp16 scale per 256 weights; BitNet weights share one
+ * scale per tensor, which is what the kernels take. A block of zeros may say
+ * d = 0 (llama.cpp's quantizer does), so only nonzero scales must agree. */
+static bn_status common_scale(const bn_gguf_tensor *t, uint64_t n_blocks, size_t block_bytes, size_t d_off,
+                              float *scale)
+{
+    uint16_t d0 = 0;
+    for (uint64_t b = 0; b < n_blocks; b++) {
+        uint16_t d;
+        memcpy(&d, t->data + b * block_bytes + d_off, 2);
+        if ((d & 0x7fff) == 0)
+            continue;
+        if ((d & 0x7c00) == 0x7c00)
+            return bn_fail(BN_E_FORMAT, "tensor '%s': block %llu has a non-finite scale", t->name,
+                           (unsigned long long)b);
+        if (d0 == 0)
+            d0 = d;
+        else if (d != d0)
+            return bn_fail(BN_E_UNSUPPORTED,
+                           "tensor '%s': block %llu has scale %g but block 0.. have %g; libbitnet needs one "
+                           "scale per ternary tensor, as BitNet models have", t->name, (unsigned long long)b,
+                           (double)bn_f16_to_f32(d), (double)bn_f16_to_f32(d0));
+    }
+    *scale = bn_f16_to_f32(d0);
+    return BN_OK;
+}
+
+static bn_status load_tq(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out)
+{
+    int64_t rows = (int64_t)t->ne[1], cols = (int64_t)t->ne[0];
+    int tq1 = t->type == BN_TYPE_TQ1_0;
+    size_t block_bytes = tq1 ? 54 : 66, d_off = tq1 ? 52 : 64;
+    uint64_t n_blocks = (uint64_t)rows * (uint64_t)cols / 256;
+    bn_status st = common_scale(t, n_blocks, block_bytes, d_off, &out->scale);
+    if (st != BN_OK)
+        return st;
+    size_t n_codes = (size_t)rows * (size_t)cols / 4;
+    uint8_t *codes = calloc(n_codes, 1);
+    if (!codes)
+        return bn_fail(BN_E_NOMEM, "tensor '%s': out of memory for %zu bytes", t->name, n_codes);
+    for (uint64_t b = 0; b < n_blocks; b++) {
+        const uint8_t *blk = t->data + b * block_bytes;
+        uint16_t d;
+        memcpy(&d, blk + d_off, 2);
+        int zero_block = (d & 0x7fff) == 0;
+        int64_t k0 = (int64_t)(b * 256 % (uint64_t)cols), r = (int64_t)(b * 256 / (uint64_t)cols);
+        uint8_t *row = codes + r * (cols / 4);
+        unsigned trit[256];
+        if (tq1) {
+            static const uint8_t pow3[5] = { 1, 3, 9, 27, 81 };
+            for (int n = 0; n < 5; n++)
+                for (int i = 0; i < 32; i++)
+                    trit[n * 32 + i] = ((unsigned)(uint8_t)(blk[i] * pow3[n]) * 3) >> 8;
+            for (int n = 0; n < 5; n++)
+                for (int i = 0; i < 16; i++)
+                    trit[160 + n * 16 + i] = ((unsigned)(uint8_t)(blk[32 + i] * pow3[n]) * 3) >> 8;
+            for (int n = 0; n < 4; n++)
+                for (int i = 0; i < 4; i++)
+                    trit[240 + n * 4 + i] = ((unsigned)(uint8_t)(blk[48 + i] * pow3[n]) * 3) >> 8;
+        } else {
+            for (int h = 0; h < 2; h++)
+                for (int i = 0; i < 32; i++)
+                    for (int n = 0; n < 4; n++)
+                        trit[h * 128 + n * 32 + i] = (blk[h * 32 + i] >> (2 * n)) & 3;
+        }
+        for (int k = 0; k < 256; k++) {
+            if (trit[k] == 3) {
+                free(codes);
+                return bn_fail(BN_E_FORMAT, "tensor '%s': block %llu holds code 3 (weight +2), which is not ternary",
+                               t->name, (unsigned long long)b);
+            }
+            put_code(row, k0 + k, zero_block ? 1 : trit[k]);
+        }
+    }
+    out->codes = codes;
+    st = bn_model_own(m, codes);
+    if (st == BN_OK)
+        release_source(m, t);
+    return st;
+}
+
+bn_status bn_load_ternary(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out)
+{
+    if (t->ne[2] != 1 || t->ne[3] != 1)
+        return bn_fail(BN_E_FORMAT, "tensor '%s': a ternary matrix must be 2-D", t->name);
+    out->rows = (int64_t)t->ne[1];
+    out->cols = (int64_t)t->ne[0];
+    if (out->cols % 128)
+        return bn_fail(BN_E_FORMAT, "tensor '%s': row length %lld is not a multiple of 128", t->name,
+                       (long long)out->cols);
+    switch (t->type) {
+    case BN_TYPE_I2_S: return load_i2s(m, t, out);
+    case BN_TYPE_TQ1_0:
+    case BN_TYPE_TQ2_0: return load_tq(m, t, out);
+    }
+    const bn_type_traits *tr = bn_type_get(t->type);
+    return bn_fail(BN_E_UNSUPPORTED, "tensor '%s': type %s is not a ternary type (I2_S, TQ1_0, TQ2_0)", t->name,
+                   tr ? tr->name : "?");
+}

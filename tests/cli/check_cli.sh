@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# bitnet-cli end to end: usage errors, --config errors with line and column,
+# --info on a generated model, generation (deterministic, thread-count
+# independent, flags overriding a preset) and a two-turn chat.
+#   check_cli.sh BITNET_CLI TOOLS_DIR
+set -uo pipefail
+cli=$1 tools=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0 checks=0
+
+ok() { checks=$((checks + 1)); echo "ok: $1"; }
+bad() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $1"; [[ -n ${2:-} ]] && sed 's/^/    /' "$2"; }
+# expect LABEL RC PATTERN -- ARGS...: runs the CLI, checks exit status and
+# that stdout+stderr matches PATTERN (grep -E).
+expect() {
+  local label=$1 want=$2 pattern=$3
+  shift 4
+  "$cli" "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
+  local rc=$?
+  cat "$tmp/out" "$tmp/err" > "$tmp/all"
+  if ((rc != want)); then
+    bad "$label: exit $rc, expected $want" "$tmp/all"
+  elif ! grep -Eq -- "$pattern" "$tmp/all"; then
+    bad "$label: output lacks /$pattern/" "$tmp/all"
+  else
+    ok "$label"
+  fi
+}
+
+expect "--help" 0 'YAML keys for --config' -- --help
+expect "--version" 0 'libbitnet [0-9]+\.[0-9]+\.[0-9]+' -- --version
+expect "no model" 2 'no model' -- -p hi
+expect "unknown flag" 2 "unknown option '--bogus'" -- -m x.gguf --bogus
+expect "bad integer" 2 "--n-predict: 'many' is not an integer" -- -m x.gguf -n many
+expect "missing value" 2 '-t needs a value' -- -m x.gguf -t
+expect "missing model file" 1 'nonexistent\.gguf' -- -m "$tmp/nonexistent.gguf" -p hi
+expect "bad cpu level" 2 "unknown level 'pentium'" -- -m x.gguf --cpu pentium
+
+printf 'model: x.gguf\nn_predict: 8\n' > "$tmp/good.yaml"
+"$cli" --config "$tmp/good.yaml" --help > /dev/null 2> "$tmp/err"
+if grep -q 'without libyaml' "$tmp/err"; then
+  expect "--config without libyaml" 2 'built without libyaml' -- --config "$tmp/good.yaml"
+else
+  printf 'model: x.gguf\nn_predict: 8\ntemp: warm\n' > "$tmp/c1.yaml"
+  expect "yaml bad value" 2 'c1\.yaml:3:7: temp: .warm. is not a non-negative number' -- --config "$tmp/c1.yaml"
+  printf 'model: x.gguf\n  topk: 3\n' > "$tmp/c2.yaml"
+  expect "yaml syntax error" 2 'c2\.yaml:2:[0-9]+: ' -- --config "$tmp/c2.yaml"
+  printf 'model: x.gguf\ntopk: 3\n' > "$tmp/c3.yaml"
+  expect "yaml unknown key" 2 "c3\.yaml:2:1: unknown setting 'topk'" -- --config "$tmp/c3.yaml"
+  printf -- '- a\n- b\n' > "$tmp/c4.yaml"
+  expect "yaml not a mapping" 2 'c4\.yaml:1:1: expected a mapping' -- --config "$tmp/c4.yaml"
+  expect "yaml missing file" 2 'nope\.yaml: cannot open' -- --config "$tmp/nope.yaml"
+fi
+
+# A small generated model (random ternary weights, real tokenizer section).
+model=$tmp/m.gguf
+if ! /usr/bin/python3 "$tools/gen_model.py" "$model" --arch bitnet-b1.58 --type i2_s --seed 3 > "$tmp/gen" 2>&1; then
+  bad "tools/gen_model.py made no model" "$tmp/gen"
+  echo "$checks checks, $failures failed"
+  exit 1
+fi
+expect "--info" 0 'architecture: +bitnet-b1\.58' -- --info "$model"
+for want in 'block_count +[0-9]+' 'token_embd\.weight +[A-Z0-9_]+ +\[' 'blk\.0\.attn_q\.weight +I2_S' \
+            'vocabulary +[0-9]+' 'kernels: +[a-z0-9]+' '^  total '; do
+  grep -Eq -- "$want" "$tmp/out" && ok "--info shows /$want/" || bad "--info lacks /$want/" "$tmp/out"
+done
+
+run_gen() {  # OUTFILE ARGS...
+  local out=$1
+  shift
+  "$cli" -m "$model" -p "The old lighthouse" "$@" > "$out" 2> "$out.err" < /dev/null
+}
+if run_gen "$tmp/g1" -n 12 -temp 0 -t 1; then
+  ok "greedy generation"
+  grep -q '^The old lighthouse' "$tmp/g1" && ok "prompt echoed on stdout" || bad "prompt not echoed" "$tmp/g1"
+  (($(wc -c < "$tmp/g1") > 19)) && ok "text generated" || bad "no text after the prompt" "$tmp/g1"
+  grep -Eq 'generation: .* for 12 tokens' "$tmp/g1.err" && ok "timing summary on stderr" ||
+    bad "no 'generation: ... for 12 tokens' on stderr" "$tmp/g1.err"
+  grep -Eq 'prompt: .* for [1-9][0-9]* tokens \([0-9.]+ tokens/s\)' "$tmp/g1.err" && ok "prompt timing" ||
+    bad "no prompt timing on stderr" "$tmp/g1.err"
+  run_gen "$tmp/g2" -n 12 -temp 0 -t 2 && cmp -s "$tmp/g1" "$tmp/g2" && ok "-t 1 and -t 2 give the same text" ||
+    bad "-t 2 differs from -t 1" "$tmp/g2"
+  run_gen "$tmp/s1" -n 12 -temp 0.9 --seed 7 && run_gen "$tmp/s2" -n 12 -temp 0.9 --seed 7 -t 2 &&
+    cmp -s "$tmp/s1" "$tmp/s2" && ok "same seed, same text" || bad "same seed gave different text" "$tmp/s2"
+  if ! grep -q 'without libyaml' "$tmp/err"; then
+    printf 'n_predict: 3\ntemp: 0\nthreads: 1\n' > "$tmp/preset.yaml"
+    run_gen "$tmp/p1" --config "$tmp/preset.yaml" -n 5 && grep -Eq 'for 5 tokens' "$tmp/p1.err" &&
+      ok "flags override --config" || bad "-n 5 did not override the preset's n_predict: 3" "$tmp/p1.err"
+  fi
+  printf 'Hello there.\nAnd again.\n' > "$tmp/turns"
+  if "$cli" -m "$model" -cnv -n 6 -temp 0 -t 1 < "$tmp/turns" > "$tmp/chat" 2> "$tmp/chat.err"; then
+    ok "two-turn chat"
+  else
+    bad "chat failed" "$tmp/chat.err"
+  fi
+else
+  bad "greedy generation failed" "$tmp/g1.err"
+fi
+echo "$checks checks, $failures failed"
+((failures == 0))

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# The full test run: the README's test command, and what .ci/run runs.
+#
+#   tests/run-all.sh            every step
+#   tests/run-all.sh abi fuzz   only the named steps
+#
+# Steps: release (build + meson test, all suites), sanitize (ASan+UBSan, unit
+# suites and the CLI), abi (exports, headers, abidiff, docs), consumer (install into a
+# prefix, build C and C++ programs with pkg-config, shared and static),
+# cross (aarch64 build, tests under qemu-user), fuzz (libFuzzer smoke of the
+# GGUF reader). Each prints its own output; the last line sums them up as
+# "N passed, N failed". Build trees live under $BN_CI_DIR (default build-ci/).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+CI_DIR=${BN_CI_DIR:-$ROOT/build-ci}
+JOBS=${BN_JOBS:-$(nproc)}
+FUZZ_SECONDS=${BN_FUZZ_SECONDS:-30}
+SKIP=77
+mkdir -p "$CI_DIR"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export MESON_TESTTHREADS=${MESON_TESTTHREADS:-$JOBS}
+
+note() { printf '%s\n' "$*"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# setup DIR [meson args...]: configures DIR, or reconfigures it when it exists.
+setup() {
+  local dir=$1
+  shift
+  if [[ -f $dir/build.ninja ]]; then
+    meson setup --reconfigure "$dir" "$@"
+  else
+    rm -rf "$dir"
+    meson setup "$dir" "$@"
+  fi
+}
+
+RELEASE=$CI_DIR/release
+
+step_release() {
+  # -Ddebug=true keeps -O3 but adds DWARF, which abidiff needs.
+  setup "$RELEASE" --buildtype=release -Ddebug=true -Dtests=true -Dexamples=true || return 1
+  ninja -C "$RELEASE" -j "$JOBS" || return 1
+  meson test -C "$RELEASE" --print-errorlogs
+}
+
+step_sanitize() {
+  local dir=$CI_DIR/asan
+  setup "$dir" --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
+        -Dtests=true -Dexamples=true || return 1
+  ninja -C "$dir" -j "$JOBS" || return 1
+  meson test -C "$dir" --suite unit --suite cli --print-errorlogs
+}
+
+step_abi() {
+  [[ -f $RELEASE/build.ninja ]] || { note "abi: needs the release step's build"; return 1; }
+  ninja -C "$RELEASE" -j "$JOBS" || return 1
+  meson test -C "$RELEASE" --suite abi --print-errorlogs --verbose
+}
+
+step_consumer() {
+  [[ -f $RELEASE/build.ninja ]] || { note "consumer: needs the release step's build"; return 1; }
+  # With the demo model the consumers also generate text through the install.
+  local model=()
+  [[ -f models/bitnet-shakespeare-i2s.gguf ]] && model=("$ROOT/models/bitnet-shakespeare-i2s.gguf")
+  bash tests/consumer/run.sh "$RELEASE" "$CI_DIR/consumer" "${model[@]}"
+}
+
+step_cross() {
+  local cross=package/crossfiles/aarch64-linux.meson
+  [[ -f $cross ]] || { note "cross: $cross does not exist"; return $SKIP; }
+  have aarch64-linux-gnu-gcc || { note "cross: aarch64-linux-gnu-gcc not installed (.ci/install-deps)"; return 1; }
+  have qemu-aarch64 || { note "cross: qemu-aarch64 not installed (.ci/install-deps)"; return 1; }
+  local dir=$CI_DIR/aarch64 extra=$CI_DIR/aarch64-pkgconfig.meson
+  # Debian's multiarch arm64 packages (cmocka, from .ci/install-deps) carry
+  # their .pc files here; the host's pkg-config reads them.
+  cat > "$extra" <<'EOF'
+[binaries]
+pkgconfig = 'pkg-config'
+
+[properties]
+pkg_config_libdir = ['/usr/lib/aarch64-linux-gnu/pkgconfig', '/usr/share/pkgconfig']
+EOF
+  setup "$dir" --cross-file "$cross" --cross-file "$extra" --buildtype=release \
+        -Dtests=true -Dexamples=true || return 1
+  ninja -C "$dir" -j "$JOBS" || return 1
+  # Only the tests that are cross-compiled programs: scripts run by the host's
+  # python or bash (ABI checks, bindings) test the host build.
+  local tests
+  tests=$(python3 - "$dir" <<'EOF'
+import json, os, subprocess, sys
+build = os.path.realpath(sys.argv[1])
+info = json.loads(subprocess.check_output(['meson', 'introspect', '--tests', build]))
+print(' '.join(t['name'] for t in info
+               if os.path.realpath(t['cmd'][0]).startswith(build + os.sep)))
+EOF
+  ) || return 1
+  [[ -n $tests ]] || { note "cross: no compiled tests to run"; return 1; }
+  # shellcheck disable=SC2086
+  meson test -C "$dir" --print-errorlogs --timeout-multiplier 4 $tests
+}
+
+step_fuzz() {
+  [[ -f tests/fuzz/fuzz_gguf.c ]] || { note "fuzz: tests/fuzz/fuzz_gguf.c does not exist"; return $SKIP; }
+  grep -q "'fuzzing'" meson_options.txt || { note "fuzz: no 'fuzzing' option"; return $SKIP; }
+  have clang-19 || { note "fuzz: clang-19 not installed (.ci/install-deps)"; return 1; }
+  local dir=$CI_DIR/fuzz
+  if [[ ! -f $dir/build.ninja ]]; then
+    rm -rf "$dir"
+    CC=clang-19 CXX=clang++-19 meson setup "$dir" --buildtype=debugoptimized -Dfuzzing=true \
+        -Db_sanitize=address,undefined -Db_lundef=false -Dexamples=false -Dtests=false || return 1
+  fi
+  # Only the fuzz target: clang does not link the sanitizer runtimes into
+  # shared libraries, so libbitnet.so itself is not built here.
+  ninja -C "$dir" -j "$JOBS" tests/fuzz/fuzz_gguf || return 1
+  local fuzzer=$dir/tests/fuzz/fuzz_gguf
+  local corpus=$dir/corpus
+  mkdir -p "$corpus"
+  local seeds=()
+  [[ -d tests/fuzz/corpus ]] && seeds+=(tests/fuzz/corpus)
+  note "fuzz: $fuzzer for ${FUZZ_SECONDS}s"
+  "$fuzzer" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -timeout=10 \
+            -artifact_prefix="$dir/" "$corpus" "${seeds[@]}"
+}
+
+ALL_STEPS=(release sanitize abi consumer cross fuzz)
+steps=("$@")
+((${#steps[@]})) || steps=("${ALL_STEPS[@]}")
+
+passed=0 failed=0 skipped=0
+results=()
+total_start=$SECONDS
+for s in "${steps[@]}"; do
+  if ! declare -F "step_$s" >/dev/null; then
+    note "unknown step '$s' (steps: ${ALL_STEPS[*]})"
+    failed=$((failed + 1)); results+=("FAIL  $s (unknown step)")
+    continue
+  fi
+  note ""
+  note "======== $s"
+  start=$SECONDS
+  "step_$s"
+  rc=$?
+  took=$((SECONDS - start))
+  if ((rc == 0)); then
+    passed=$((passed + 1)); results+=("PASS  $s (${took}s)")
+  elif ((rc == SKIP)); then
+    skipped=$((skipped + 1)); results+=("SKIP  $s (${took}s)")
+  else
+    failed=$((failed + 1)); results+=("FAIL  $s (${took}s, exit $rc)")
+  fi
+  note "======== $s: ${results[-1]%% *}"
+done
+
+note ""
+note "Steps ($((SECONDS - total_start))s):"
+printf '  %s\n' "${results[@]}"
+if ((skipped)); then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+((failed == 0))

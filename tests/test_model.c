@@ -1,0 +1,373 @@
+/* Model open/refusal, metadata, contexts, evaluation invariants and
+ * generation through the public API, on models made by
+ * tests/make_model_variants.py (directory in BN_TEST_MODELS). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bitnet/bitnet.h"
+
+static char path_buf[4096];
+
+static const char *model_path(const char *name)
+{
+    const char *dir = getenv("BN_TEST_MODELS");
+    snprintf(path_buf, sizeof path_buf, "%s/%s", dir ? dir : ".", name);
+    return path_buf;
+}
+
+static bn_model *open_model(const char *name, bn_cpu_level level)
+{
+    bn_model_params mp;
+    bn_model_params_init(&mp);
+    mp.cpu_level = level;
+    bn_model *m = NULL;
+    bn_status st = bn_model_open(model_path(name), &mp, &m);
+    if (st != BN_OK)
+        fail_msg("%s: %s", name, bn_last_error());
+    return m;
+}
+
+static bn_ctx *new_ctx(bn_model *m, uint32_t n_ctx, int threads, uint32_t n_batch)
+{
+    bn_ctx_params cp;
+    bn_ctx_params_init(&cp);
+    cp.n_ctx = n_ctx;
+    cp.n_threads = threads;
+    cp.n_batch = n_batch;
+    bn_ctx *c = NULL;
+    assert_int_equal(bn_ctx_new(m, &cp, &c), BN_OK);
+    return c;
+}
+
+static void test_valid_model(void **state)
+{
+    (void)state;
+    bn_model *m = open_model("valid.gguf", BN_CPU_AUTO);
+    assert_int_equal(bn_model_n_vocab(m), 300);
+    assert_int_equal(bn_model_n_embd(m), 256);
+    assert_int_equal(bn_model_n_layer(m), 2);
+    assert_int_equal(bn_model_n_ctx_train(m), 64);
+    assert_string_equal(bn_model_arch(m), "bitnet-b1.58");
+    int64_t v;
+    assert_int_equal(bn_model_meta_int(m, "bitnet-b1.58.block_count", &v), BN_OK);
+    assert_int_equal(v, 2);
+    double f;
+    assert_int_equal(bn_model_meta_float(m, "bitnet-b1.58.rope.freq_base", &f), BN_OK);
+    assert_true(f > 1000);
+    const char *s;
+    size_t len;
+    assert_int_equal(bn_model_meta_str(m, "general.architecture", &s, &len), BN_OK);
+    assert_int_equal(len, 12);
+    assert_memory_equal(s, "bitnet-b1.58", 12);
+    assert_int_equal(bn_model_meta_str(m, "bitnet-b1.58.block_count", &s, &len), BN_E_TYPE);
+    assert_int_equal(bn_model_meta_int(m, "no.such.key", &v), BN_E_NOT_FOUND);
+    assert_non_null(strstr(bn_last_error(), "no.such.key"));
+    uint64_t n;
+    assert_int_equal(bn_model_meta_array_len(m, "tokenizer.ggml.tokens", &n), BN_OK);
+    assert_int_equal(n, 300);
+    int64_t nkv = bn_model_meta_count(m);
+    assert_true(nkv > 10);
+    assert_non_null(bn_model_meta_key(m, 0));
+    assert_null(bn_model_meta_key(m, nkv));
+    /* 2 layers x 11 tensors + token_embd + output_norm */
+    assert_int_equal(bn_model_n_tensors(m), 24);
+    int found = 0;
+    for (int64_t i = 0; i < bn_model_n_tensors(m); i++) {
+        bn_tensor_info ti = { .size = sizeof ti };
+        assert_int_equal(bn_model_tensor(m, i, &ti), BN_OK);
+        if (!strcmp(ti.name, "blk.0.ffn_down.weight")) {
+            found = 1;
+            assert_string_equal(ti.type_name, "I2_S");
+            assert_int_equal(ti.ne[0], 512);
+            assert_int_equal(ti.ne[1], 256);
+            assert_int_equal(ti.n_bytes, 512 * 256 / 4 + 32);
+        }
+    }
+    assert_true(found);
+    bn_tensor_info ti = { .size = sizeof ti };
+    assert_int_equal(bn_model_tensor(m, 99, &ti), BN_E_INVALID_ARG);
+    /* per token: ternary bytes + the tied F16 head */
+    uint64_t tern = 2 * (256 * 256 * 2 + 256 * 128 * 2 + 256 * 512 * 3) / 4;
+    assert_int_equal(bn_model_weight_bytes(m), tern + 300 * 256 * 2);
+    bn_model_free(m);
+}
+
+static void expect_refusal(const char *name, bn_status want, const char *needle)
+{
+    bn_model *m = (bn_model *)1;
+    bn_status st = bn_model_open(model_path(name), NULL, &m);
+    if (st != want)
+        fail_msg("%s: status %d (%s), want %d", name, st, bn_last_error(), want);
+    assert_null(m);
+    if (!strstr(bn_last_error(), needle))
+        fail_msg("%s: message '%s' does not name '%s'", name, bn_last_error(), needle);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    expect_refusal("missing-tensor.gguf", BN_E_FORMAT, "blk.1.ffn_up.weight");
+    expect_refusal("wrong-shape.gguf", BN_E_FORMAT, "blk.0.attn_k.weight");
+    expect_refusal("unknown-arch.gguf", BN_E_UNSUPPORTED, "mamba-2");
+    expect_refusal("no-arch.gguf", BN_E_FORMAT, "general.architecture");
+    expect_refusal("missing-hparam.gguf", BN_E_FORMAT, "block_count");
+    expect_refusal("bad-heads.gguf", BN_E_FORMAT, "head_count");
+    expect_refusal("norm-q8.gguf", BN_E_UNSUPPORTED, "output_norm.weight");
+    expect_refusal("tq2-mixed-scales.gguf", BN_E_UNSUPPORTED, "blk.0.ffn_gate.weight");
+    expect_refusal("does-not-exist.gguf", BN_E_IO, "does-not-exist.gguf");
+}
+
+static void test_null_handles(void **state)
+{
+    (void)state;
+    bn_model *m = (bn_model *)1;
+    assert_int_equal(bn_model_open(NULL, NULL, &m), BN_E_INVALID_ARG);
+    assert_null(m);
+    assert_int_equal(bn_model_open("x", NULL, NULL), BN_E_INVALID_ARG);
+    bn_model_free(NULL);
+    assert_int_equal(bn_model_n_vocab(NULL), 0);
+    assert_string_equal(bn_model_arch(NULL), "");
+    bn_ctx *c = (bn_ctx *)1;
+    assert_int_equal(bn_ctx_new(NULL, NULL, &c), BN_E_INVALID_ARG);
+    assert_null(c);
+    bn_ctx_free(NULL);
+    bn_ctx_reset(NULL);
+    bn_token t = 1;
+    float l[4];
+    assert_int_equal(bn_eval(NULL, &t, 1, l), BN_E_INVALID_ARG);
+    assert_int_equal(bn_generate(NULL, "x", NULL, NULL, NULL), BN_E_INVALID_ARG);
+    size_t n;
+    assert_int_equal(bn_tokenize(NULL, "x", 1, 0, NULL, 0, &n), BN_E_INVALID_ARG);
+    assert_string_equal(bn_status_string(BN_E_CONTEXT_FULL), "context full");
+    assert_string_equal(bn_status_string((bn_status)-999), "unknown status");
+}
+
+static void test_cpu_levels(void **state)
+{
+    (void)state;
+    bn_model_params mp;
+    bn_model_params_init(&mp);
+#if defined(__x86_64__)
+    mp.cpu_level = BN_CPU_NEON;
+#else
+    mp.cpu_level = BN_CPU_AVX2;
+#endif
+    bn_model *m = (bn_model *)1;
+    assert_int_equal(bn_model_open(model_path("valid.gguf"), &mp, &m), BN_E_UNSUPPORTED);
+    assert_null(m);
+    assert_true(bn_cpu_supported(BN_CPU_SCALAR));
+    assert_true(bn_cpu_supported(bn_cpu_best()));
+    assert_string_equal(bn_cpu_level_name(BN_CPU_SCALAR), "scalar");
+}
+
+static void test_context_limits(void **state)
+{
+    (void)state;
+    bn_model *m = open_model("valid.gguf", BN_CPU_AUTO);
+    bn_ctx *c = new_ctx(m, 8, 1, 4);
+    assert_int_equal(bn_ctx_n_ctx(c), 8);
+    bn_token toks[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+    float *logits = malloc(300 * sizeof *logits);
+    assert_int_equal(bn_eval(c, toks, 9, logits), BN_E_CONTEXT_FULL);
+    assert_int_equal(bn_ctx_n_past(c), 0);
+    assert_int_equal(bn_eval(c, toks, 6, logits), BN_OK);
+    assert_int_equal(bn_ctx_n_past(c), 6);
+    assert_int_equal(bn_eval(c, toks, 3, logits), BN_E_CONTEXT_FULL);
+    assert_non_null(strstr(bn_last_error(), "6 of 8"));
+    assert_int_equal(bn_eval(c, toks, 2, logits), BN_OK);
+    bn_token bad = 300;
+    bn_ctx_reset(c);
+    assert_int_equal(bn_ctx_n_past(c), 0);
+    assert_int_equal(bn_eval(c, &bad, 1, logits), BN_E_INVALID_TOKEN);
+    bad = -1;
+    assert_int_equal(bn_eval(c, &bad, 1, logits), BN_E_INVALID_TOKEN);
+    assert_int_equal(bn_ctx_n_past(c), 0);
+    free(logits);
+    bn_ctx_free(c);
+    bn_model_free(m);
+}
+
+/* Logits of a fixed sequence, evaluated with the given batch and threads. */
+static float *run(bn_model *m, int threads, uint32_t n_batch, int one_by_one)
+{
+    enum { N = 12 };
+    static const bn_token toks[N] = { 5, 77, 203, 9, 150, 150, 31, 299, 0, 42, 8, 120 };
+    int32_t V = bn_model_n_vocab(m);
+    float *all = malloc((size_t)N * V * sizeof *all);
+    bn_ctx *c = new_ctx(m, 32, threads, n_batch);
+    if (one_by_one) {
+        for (int i = 0; i < N; i++)
+            assert_int_equal(bn_eval(c, &toks[i], 1, all + (size_t)i * V), BN_OK);
+    } else {
+        assert_int_equal(bn_eval_all(c, toks, N, all), BN_OK);
+    }
+    bn_ctx_free(c);
+    return all;
+}
+
+/* Every token's computation is the same whatever the batching and threads:
+ * per-token quantization, exact integer dots, row-split work. */
+static void test_batch_and_thread_invariance(void **state)
+{
+    (void)state;
+    bn_model *m = open_model("valid.gguf", BN_CPU_AUTO);
+    size_t bytes = 12 * 300 * sizeof(float);
+    float *a = run(m, 1, 64, 0), *b = run(m, 1, 1, 1), *c = run(m, 2, 5, 0), *d = run(m, 2, 64, 1);
+    assert_memory_equal(a, b, bytes);
+    assert_memory_equal(a, c, bytes);
+    assert_memory_equal(a, d, bytes);
+    int nonzero = 0;
+    for (size_t i = 0; i < 12 * 300; i++)
+        nonzero += a[i] != 0;
+    assert_true(nonzero > 12 * 290);
+    /* the last row of bn_eval equals the last row of bn_eval_all */
+    bn_ctx *cx = new_ctx(m, 32, 1, 64);
+    static const bn_token toks[12] = { 5, 77, 203, 9, 150, 150, 31, 299, 0, 42, 8, 120 };
+    float last[300];
+    assert_int_equal(bn_eval(cx, toks, 12, last), BN_OK);
+    assert_memory_equal(last, a + 11 * 300, sizeof last);
+    bn_ctx_free(cx);
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+    bn_model_free(m);
+}
+
+/* Code 3 reads as weight 0 (as bitnet.cpp reads it), so rewriting every 0
+ * weight's code 1 to 3 changes nothing; I2_S and TQ2_0 holding the same
+ * weights give the same logits. */
+static void test_code3_and_types(void **state)
+{
+    (void)state;
+    bn_model *a = open_model("valid.gguf", BN_CPU_AUTO), *b = open_model("code3.gguf", BN_CPU_AUTO);
+    bn_model *t = open_model("valid-tq2.gguf", BN_CPU_AUTO);
+    float *la = run(a, 1, 64, 0), *lb = run(b, 1, 64, 0), *lt = run(t, 1, 64, 0);
+    assert_memory_equal(la, lb, 12 * 300 * sizeof(float));
+    assert_memory_equal(la, lt, 12 * 300 * sizeof(float));
+    free(la);
+    free(lb);
+    free(lt);
+    bn_model_free(a);
+    bn_model_free(b);
+    bn_model_free(t);
+}
+
+/* Every kernel level the CPU has gives bit-identical logits to scalar. */
+static void test_levels_agree(void **state)
+{
+    (void)state;
+    bn_model *s = open_model("valid.gguf", BN_CPU_SCALAR);
+    float *ref = run(s, 1, 64, 0);
+    for (int l = BN_CPU_AVX2; l <= BN_CPU_DOTPROD; l++) {
+        if (!bn_cpu_supported((bn_cpu_level)l))
+            continue;
+        bn_model *m = open_model("valid.gguf", (bn_cpu_level)l);
+        assert_int_equal(bn_model_cpu_level(m), l);
+        float *got = run(m, 2, 7, 0);
+        assert_memory_equal(ref, got, 12 * 300 * sizeof(float));
+        free(got);
+        bn_model_free(m);
+    }
+    free(ref);
+    bn_model_free(s);
+}
+
+typedef struct collect {
+    char text[4096];
+    size_t len;
+    int calls, stop_after;
+} collect;
+
+static int on_piece(void *user, bn_token tok, const char *piece, size_t len)
+{
+    collect *c = user;
+    (void)tok;
+    if (c->len + len < sizeof c->text) {
+        memcpy(c->text + c->len, piece, len);
+        c->len += len;
+    }
+    c->calls++;
+    return c->stop_after && c->calls >= c->stop_after;
+}
+
+static void test_generate(void **state)
+{
+    (void)state;
+    bn_model *m = open_model("valid.gguf", BN_CPU_AUTO);
+    bn_gen_params gp;
+    bn_gen_params_init(&gp);
+    gp.temperature = 0;
+    gp.n_predict = 20;
+    collect a = { 0 }, b = { 0 }, s = { 0 };
+    bn_ctx *c1 = new_ctx(m, 64, 1, 64), *c2 = new_ctx(m, 64, 2, 3);
+    assert_int_equal(bn_generate(c1, "hello world", &gp, on_piece, &a), BN_OK);
+    assert_int_equal(bn_generate(c2, "hello world", &gp, on_piece, &b), BN_OK);
+    assert_true(a.len > 0);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.text, b.text, a.len);
+    assert_true(a.calls <= 20);
+    /* sampling with a seed is reproducible across thread counts */
+    gp.temperature = 1.0f;
+    gp.seed = 99;
+    collect x = { 0 }, y = { 0 };
+    bn_ctx_reset(c1);
+    bn_ctx_reset(c2);
+    assert_int_equal(bn_generate(c1, "hello", &gp, on_piece, &x), BN_OK);
+    assert_int_equal(bn_generate(c2, "hello", &gp, on_piece, &y), BN_OK);
+    assert_int_equal(x.len, y.len);
+    assert_memory_equal(x.text, y.text, x.len);
+    /* the callback stops generation */
+    bn_ctx_reset(c1);
+    s.stop_after = 3;
+    gp.temperature = 0;
+    assert_int_equal(bn_generate(c1, "hello world", &gp, on_piece, &s), BN_OK);
+    assert_int_equal(s.calls, 3);
+    /* a stop string taken from the greedy text ends output right before it */
+    if (a.len > 6) {
+        char stop[3] = { a.text[4], a.text[5], 0 };
+        const char *stops[1] = { stop };
+        const char *first = strstr(a.text, stop);
+        size_t want = (size_t)(first - a.text);
+        gp.stop = stops;
+        gp.n_stop = 1;
+        collect t = { 0 };
+        bn_ctx_reset(c1);
+        assert_int_equal(bn_generate(c1, "hello world", &gp, on_piece, &t), BN_OK);
+        assert_int_equal(t.len, want);
+        assert_memory_equal(t.text, a.text, want);
+    }
+    /* a prompt that cannot fit is refused before anything is evaluated */
+    bn_ctx *small = new_ctx(m, 4, 1, 64);
+    gp.stop = NULL;
+    gp.n_stop = 0;
+    assert_int_equal(bn_generate(small, "one two three four five six seven", &gp, on_piece, &s), BN_E_CONTEXT_FULL);
+    assert_int_equal(bn_ctx_n_past(small), 0);
+    bn_ctx_free(small);
+    bn_ctx_free(c1);
+    bn_ctx_free(c2);
+    bn_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_model),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_null_handles),
+        cmocka_unit_test(test_cpu_levels),
+        cmocka_unit_test(test_context_limits),
+        cmocka_unit_test(test_batch_and_thread_invariance),
+        cmocka_unit_test(test_code3_and_types),
+        cmocka_unit_test(test_levels_agree),
+        cmocka_unit_test(test_generate),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
