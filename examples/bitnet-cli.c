@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ex_common.h"
 
 typedef struct stats {
     double load_s;
@@ -35,13 +36,6 @@ static void on_sigint(int sig)
     if (interrupted)
         _exit(130);
     interrupted = 1;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static int fail(const char *what, bn_status st)
@@ -258,9 +252,9 @@ static bn_status emit(bn_ctx *ctx, bn_token token, text *reply)
 
 static bn_status eval_timed(bn_ctx *ctx, const bn_token *tokens, size_t n, float *logits, stats *stat)
 {
-    double t0 = now();
+    double t0 = ex_now();
     bn_status st = bn_eval(ctx, tokens, n, logits);
-    stat->prompt_s += now() - t0;
+    stat->prompt_s += ex_now() - t0;
     if (st == BN_OK)
         stat->prompt_tokens += n;
     return st;
@@ -274,7 +268,7 @@ static bn_status sample_loop(bn_ctx *ctx, bn_sampler *smp, float *logits, int32_
 {
     const bn_model *m = bn_ctx_model(ctx);
     int32_t n_vocab = bn_model_n_vocab(m);
-    double t0 = now();
+    double t0 = ex_now();
     bn_status st = BN_OK;
     for (int32_t i = 0; (n_predict < 0 || i < n_predict) && !interrupted; i++) {
         bn_token tok;
@@ -294,7 +288,7 @@ static bn_status sample_loop(bn_ctx *ctx, bn_sampler *smp, float *logits, int32_
         if ((st = bn_eval(ctx, &tok, 1, logits)) != BN_OK)
             break;
     }
-    stat->gen_s += now() - t0;
+    stat->gen_s += ex_now() - t0;
     if (st == BN_OK)
         st = emit(ctx, -1, reply);
     return st;
@@ -514,17 +508,6 @@ done:
 
 /* -------------------------------------------------------------------- main */
 
-static int parse_cpu(const char *name, bn_cpu_level *out)
-{
-    for (int l = BN_CPU_AUTO; l <= BN_CPU_DOTPROD; l++) {
-        if (strcmp(name, bn_cpu_level_name((bn_cpu_level)l)) == 0) {
-            *out = (bn_cpu_level)l;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 static void print_stats(const stats *s, const bn_ctx *ctx)
 {
     const bn_model *m = bn_ctx_model(ctx);
@@ -561,7 +544,7 @@ int main(int argc, char **argv)
         cli_settings_free(&cs);
         return 2;
     }
-    if (cs.cpu && parse_cpu(cs.cpu, &cs.model_params.cpu_level) != 0) {
+    if (cs.cpu && ex_parse_cpu_level(cs.cpu, &cs.model_params.cpu_level) != 0) {
         fprintf(stderr, "bitnet-cli: --cpu: unknown level '%s' (auto, scalar, avx2, avx512, neon, dotprod)\n", cs.cpu);
         cli_settings_free(&cs);
         return 2;
@@ -578,9 +561,9 @@ int main(int argc, char **argv)
     bn_sampler *smp = NULL;
     float *logits = NULL;
     int rc = 1;
-    double t0 = now();
+    double t0 = ex_now();
     bn_status st = bn_model_open(cs.model, &cs.model_params, &model);
-    stat.load_s = now() - t0;
+    stat.load_s = ex_now() - t0;
     if (st != BN_OK) {
         fail(cs.model, st);
         goto out;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bitnet/bitnet.h"
+#include "ex_common.h"
 
 static void usage(FILE *f)
 {
@@ -63,16 +64,6 @@ static int parse_int(const char *s, long lo, long hi, long *out)
     return 1;
 }
 
-static int parse_cpu(const char *s, bn_cpu_level *out)
-{
-    for (int l = BN_CPU_SCALAR; l <= BN_CPU_DOTPROD; l++)
-        if (!strcmp(s, bn_cpu_level_name((bn_cpu_level)l))) {
-            *out = (bn_cpu_level)l;
-            return 1;
-        }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     const char *model_path = NULL, *text_path = NULL;
@@ -100,7 +91,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "-b") || !strcmp(a, "--batch-size")) {
             ok = parse_int(v, 1, 4096, &n_batch);
         } else if (!strcmp(a, "--cpu")) {
-            ok = parse_cpu(v, &cpu);
+            ok = ex_parse_cpu_level(v, &cpu) == 0;
         } else {
             fprintf(stderr, "bitnet-perplexity: unknown option '%s'\n", a);
             usage(stderr);

@@ -7,23 +7,12 @@
  *     conversation: true
  *
  * Every error names the file, line and column. */
-#include <errno.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "cli.h"
+#include "ex_common.h"
 
-#ifdef BN_CLI_HAVE_YAML
-#include <yaml.h>
-
-static const char *node_kind(const yaml_node_t *node)
-{
-    switch (node->type) {
-    case YAML_SEQUENCE_NODE: return "a list";
-    case YAML_MAPPING_NODE: return "a mapping";
-    default: return "a scalar";
-    }
-}
+#ifdef BN_EXAMPLES_HAVE_YAML
 
 static int apply_document(cli_settings *s, const char *path, yaml_document_t *doc, char *err, size_t cap)
 {
@@ -32,7 +21,7 @@ static int apply_document(cli_settings *s, const char *path, yaml_document_t *do
         return 0; /* an empty file sets nothing */
     if (root->type != YAML_MAPPING_NODE) {
         snprintf(err, cap, "%s:%zu:%zu: expected a mapping of settings (key: value), found %s", path,
-                 root->start_mark.line + 1, root->start_mark.column + 1, node_kind(root));
+                 root->start_mark.line + 1, root->start_mark.column + 1, ex_yaml_node_kind(root));
         return -1;
     }
     for (yaml_node_pair_t *pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
@@ -42,7 +31,7 @@ static int apply_document(cli_settings *s, const char *path, yaml_document_t *do
             continue;
         if (key->type != YAML_SCALAR_NODE) {
             snprintf(err, cap, "%s:%zu:%zu: a setting's key must be a name, found %s", path,
-                     key->start_mark.line + 1, key->start_mark.column + 1, node_kind(key));
+                     key->start_mark.line + 1, key->start_mark.column + 1, ex_yaml_node_kind(key));
             return -1;
         }
         const char *name = (const char *)key->data.scalar.value;
@@ -54,7 +43,7 @@ static int apply_document(cli_settings *s, const char *path, yaml_document_t *do
         }
         if (value->type != YAML_SCALAR_NODE) {
             snprintf(err, cap, "%s:%zu:%zu: '%s' needs a single value, found %s", path,
-                     value->start_mark.line + 1, value->start_mark.column + 1, name, node_kind(value));
+                     value->start_mark.line + 1, value->start_mark.column + 1, name, ex_yaml_node_kind(value));
             return -1;
         }
         char why[256];
@@ -69,31 +58,11 @@ static int apply_document(cli_settings *s, const char *path, yaml_document_t *do
 
 int cli_config_load(cli_settings *s, const char *path, char *err, size_t cap)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, cap, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser)) {
-        fclose(f);
-        snprintf(err, cap, "%s: out of memory", path);
-        return -1;
-    }
-    yaml_parser_set_input_file(&parser, f);
     yaml_document_t doc;
-    int rc;
-    if (!yaml_parser_load(&parser, &doc)) {
-        snprintf(err, cap, "%s:%zu:%zu: %s%s%s", path, parser.problem_mark.line + 1,
-                 parser.problem_mark.column + 1, parser.problem ? parser.problem : "invalid YAML",
-                 parser.context ? " " : "", parser.context ? parser.context : "");
-        rc = -1;
-    } else {
-        rc = apply_document(s, path, &doc, err, cap);
-        yaml_document_delete(&doc);
-    }
-    yaml_parser_delete(&parser);
-    fclose(f);
+    if (ex_yaml_load_file(path, &doc, err, cap) != 0)
+        return -1;
+    int rc = apply_document(s, path, &doc, err, cap);
+    yaml_document_delete(&doc);
     return rc;
 }
 

@@ -55,18 +55,21 @@ static void rmsnorm(float *out, const float *x, const float *w, int64_t n, float
         out[i] = x[i] * r * w[i];
 }
 
-/* NEOX-style rotation: pairs (i, i + d/2) of each head. */
-static void rope(float *v, int n_heads, int d, uint32_t pos, float base)
+/* Rotates each head's pairs by pos * base^(-2i/d): pairs (i, i + d/2) in
+ * NEOX style, (2i, 2i + 1) otherwise. Angles in double, so the engine agrees
+ * with any careful reference to float rounding. */
+static void rope(float *v, int n_heads, int d, uint32_t pos, float base, int neox)
 {
     int half = d / 2;
     for (int i = 0; i < half; i++) {
         double theta = (double)pos * pow((double)base, -2.0 * i / d);
         float cs = (float)cos(theta), sn = (float)sin(theta);
+        int i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
         for (int h = 0; h < n_heads; h++) {
             float *p = v + h * d;
-            float x0 = p[i], x1 = p[i + half];
-            p[i] = x0 * cs - x1 * sn;
-            p[i + half] = x0 * sn + x1 * cs;
+            float x0 = p[i0], x1 = p[i1];
+            p[i0] = x0 * cs - x1 * sn;
+            p[i1] = x0 * sn + x1 * cs;
         }
     }
 }
@@ -154,8 +157,8 @@ static void attention(bn_ctx *c, int il, uint32_t n)
     matmul(c, &L->wv, n, c->v);
     for (uint32_t t = 0; t < n; t++) {
         uint32_t pos = c->n_past + t;
-        rope(c->q + t * E, hp->n_head, hp->head_dim, pos, hp->rope_base);
-        rope(c->k + t * kv_dim, hp->n_head_kv, hp->head_dim, pos, hp->rope_base);
+        rope(c->q + t * E, hp->n_head, hp->head_dim, pos, hp->rope_base, hp->rope_neox);
+        rope(c->k + t * kv_dim, hp->n_head_kv, hp->head_dim, pos, hp->rope_base, hp->rope_neox);
         uint16_t *kc = c->k_cache + ((size_t)il * c->n_ctx + pos) * kv_dim;
         uint16_t *vc = c->v_cache + ((size_t)il * c->n_ctx + pos) * kv_dim;
         for (int64_t i = 0; i < kv_dim; i++) {

@@ -105,6 +105,9 @@ static bn_status read_hparams(bn_model *m)
         return bn_fail(BN_E_FORMAT, "head dimension %d is odd: RoPE needs pairs", hp->head_dim);
     if ((st = get_hparam(m, "rope.dimension_count", 0, hp->head_dim, &hp->n_rot)))
         return st;
+    /* BitNet runs NEOX RoPE; llama GGUFs come with Wq/Wk permuted by their
+     * converters for the adjacent-pair rotation. */
+    hp->rope_neox = m->arch != BN_ARCH_LLAMA;
     if (hp->n_rot != hp->head_dim)
         return bn_fail(BN_E_UNSUPPORTED, "rope.dimension_count %d differs from the head dimension %d", hp->n_rot,
                        hp->head_dim);

@@ -36,6 +36,7 @@ typedef struct bn_layer {
 typedef struct bn_hparams {
     int32_t n_vocab, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_ctx_train, n_rot;
     float rope_base, norm_eps;
+    int rope_neox;        /* 1: rotate pairs (i, i + d/2) (BitNet); 0: adjacent pairs (2i, 2i+1) (llama) */
 } bn_hparams;
 
 struct bn_model {

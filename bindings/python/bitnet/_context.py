@@ -1,0 +1,377 @@
+"""Context and Sampler: evaluation, sampling and generation on one sequence.
+
+A Context keeps its Model alive; handles are released by ``close()``, a
+``with`` block or, as a backstop, a ``weakref.finalize``.
+"""
+from __future__ import annotations
+
+import ctypes
+import weakref
+from ctypes import byref, c_float, c_size_t, c_void_p
+from typing import Any, Callable, Iterable, Iterator, List, Optional
+
+from . import _lib as L
+from ._common import (INT32_MAX, INT32_MIN, Logits, Message, StopStrings, Tokens, _check, _cstr, _find_stop,
+                      _float_buffer, _gen_params, _int, _invalid, _lib, _logits_out, _np, _stop_holdback,
+                      _token_array, _uint)
+from ._errors import BitnetError, Status
+from ._model import Model
+
+
+def _free_sampler(handle: int) -> None:
+    _lib.bn_sampler_free(handle)
+
+
+class Sampler:
+    """A token sampler (``bn_sampler``) for driving generation step by step.
+
+    Arguments are those of :meth:`Context.generate` that concern sampling;
+    None keeps the library default (temperature 0.8, top_k 40, top_p 0.95,
+    min_p 0.05, repeat_penalty 1.0, repeat_last_n 64, seed 0x5eed).
+    ``temperature=0`` is greedy.
+    """
+
+    def __init__(self, *, temperature: Optional[float] = None, top_k: Optional[int] = None,
+                 top_p: Optional[float] = None, min_p: Optional[float] = None,
+                 repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
+                 seed: Optional[int] = None):
+        self._handle: Optional[int] = None
+        gp, _, _ = _gen_params(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
+                               repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
+        self._init(gp)
+
+    @classmethod
+    def _from_params(cls, gp: L.bn_gen_params) -> 'Sampler':
+        s = cls.__new__(cls)
+        s._handle = None
+        s._init(gp)
+        return s
+
+    def _init(self, gp: L.bn_gen_params) -> None:
+        h = c_void_p()
+        _check(_lib.bn_sampler_new(byref(gp), byref(h)))
+        self._finalizer = weakref.finalize(self, _free_sampler, h.value)
+        self._handle = h.value
+
+    @property
+    def _h(self) -> int:
+        if self._handle is None:
+            raise _invalid('the sampler is closed')
+        return self._handle
+
+    def close(self) -> None:
+        """Frees the sampler now. Idempotent."""
+        if self._handle is not None:
+            self._handle = None
+            self._finalizer()
+
+    def __enter__(self) -> 'Sampler':
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def sample(self, logits: Logits) -> int:
+        """Picks a token from one row of logits (numpy float32 array or a sequence of floats)."""
+        if _np is not None:
+            a = _np.ascontiguousarray(logits, dtype=_np.float32)
+            if a.ndim != 1:
+                raise TypeError('logits must be 1-D, not of shape %s' % (a.shape,))
+            n, addr = a.size, a.ctypes.data
+        else:
+            a = (c_float * len(logits))(*logits)
+            n, addr = len(logits), ctypes.addressof(a)
+        if n > INT32_MAX:
+            raise _invalid('%d logits are too many' % n)
+        t = L.bn_token()
+        _check(_lib.bn_sampler_sample(self._h, addr, n, byref(t)))
+        return t.value
+
+    def accept(self, token: int) -> None:
+        """Records a token in the repetition history (prompt tokens and sampled ones)."""
+        _lib.bn_sampler_accept(self._h, _int('token', token))
+
+    def reset(self) -> None:
+        """Clears the history and restarts the random sequence from the seed."""
+        _lib.bn_sampler_reset(self._h)
+
+
+# ----------------------------------------------------------------- context
+
+def _free_ctx(handle: int, model: Model) -> None:
+    # `model` is only held so that it cannot be freed before this context.
+    _lib.bn_ctx_free(handle)
+
+
+class Context:
+    """One sequence (KV cache, scratch, worker threads) on a :class:`Model`.
+
+    Make one per conversation, user or game character; they can all share one
+    model. A context is used by one thread at a time.
+
+    Args:
+        model: the model; the context keeps it alive.
+        n_ctx: KV cache length in tokens; 0 = min(training length, 4096).
+        n_threads: worker threads including the caller; 0 = 1.
+        n_batch: prompt tokens per weight pass; 0 = 64.
+    """
+
+    def __init__(self, model: Model, *, n_ctx: int = 0, n_threads: int = 0, n_batch: int = 0):
+        self._handle: Optional[int] = None
+        if not isinstance(model, Model):
+            raise TypeError('model must be a bitnet.Model, not %s' % type(model).__name__)
+        p = L.bn_ctx_params()
+        _lib.bn_ctx_params_init(byref(p))
+        p.n_ctx = _uint('n_ctx', n_ctx, 32)
+        p.n_threads = _uint('n_threads', n_threads, 31)
+        p.n_batch = _uint('n_batch', n_batch, 32)
+        h = c_void_p()
+        _check(_lib.bn_ctx_new(model._h, byref(p), byref(h)))
+        self._model = model
+        self._n_vocab = model.n_vocab
+        self._finalizer = weakref.finalize(self, _free_ctx, h.value, model)
+        self._handle = h.value
+        model._contexts.add(self)
+
+    # -- lifetime
+    @property
+    def _h(self) -> int:
+        if self._handle is None:
+            raise _invalid('the context is closed')
+        return self._handle
+
+    @property
+    def closed(self) -> bool:
+        return self._handle is None
+
+    def close(self) -> None:
+        """Frees the context now. Idempotent."""
+        if self._handle is not None:
+            self._handle = None
+            self._finalizer()
+
+    def __enter__(self) -> 'Context':
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        if self._handle is None:
+            return '<bitnet.Context (closed)>'
+        return '<bitnet.Context n_ctx=%d n_past=%d>' % (self.n_ctx, self.n_past)
+
+    # -- state
+    @property
+    def model(self) -> Model:
+        return self._model
+
+    @property
+    def n_ctx(self) -> int:
+        """The context length in tokens."""
+        return _lib.bn_ctx_n_ctx(self._h)
+
+    @property
+    def n_past(self) -> int:
+        """Tokens in the KV cache."""
+        return _lib.bn_ctx_n_past(self._h)
+
+    def reset(self) -> None:
+        """Forgets every token evaluated so far (keeps the memory)."""
+        _lib.bn_ctx_reset(self._h)
+
+    # -- evaluation
+    def eval(self, tokens: Tokens, logits: bool = True) -> Optional[Logits]:
+        """Appends tokens to the context; returns the last token's ``n_vocab``
+        logits (numpy float32 array, or a list without numpy), or None when
+        ``logits`` is False.
+
+        Raises ``CONTEXT_FULL`` (nothing evaluated) when the tokens do not fit
+        and ``INVALID_TOKEN`` for an id outside the vocabulary.
+        """
+        arr, n = _token_array(tokens)
+        buf, addr = _float_buffer(self._n_vocab) if logits else (None, None)
+        _check(_lib.bn_eval(self._h, arr, n, addr))
+        return _logits_out(buf) if logits else None
+
+    def eval_all(self, tokens: Tokens) -> Logits:
+        """As :meth:`eval`, returning ``len(tokens) x n_vocab`` logits: row i for tokens[i]."""
+        arr, n = _token_array(tokens)
+        buf, addr = _float_buffer(max(n, 1) * self._n_vocab)
+        _check(_lib.bn_eval_all(self._h, arr, n, addr))
+        if _np is not None:
+            return buf[:n * self._n_vocab].reshape(n, self._n_vocab)
+        return _logits_out(buf, n, self._n_vocab)
+
+    def token_text(self, token: int) -> str:
+        """Streaming text for a step-wise loop (``bn_ctx_token_text``): feeds a
+        token's bytes and returns the complete UTF-8 text they finish (maybe "")."""
+        return self._token_text(_int('token', token)).decode('utf-8', 'replace')
+
+    def flush_text(self) -> str:
+        """Returns what :meth:`token_text` still holds back (incomplete UTF-8 becomes U+FFFD)."""
+        return self._token_text(-1).decode('utf-8', 'replace')
+
+    def _token_text(self, token: int) -> bytes:
+        if not INT32_MIN <= token <= INT32_MAX:
+            raise BitnetError(Status.INVALID_TOKEN, 'token %d is outside the int32 range' % token)
+        cap = 512
+        while True:
+            buf = ctypes.create_string_buffer(cap)
+            n = c_size_t()
+            st = _lib.bn_ctx_token_text(self._h, token, buf, cap, byref(n))
+            if st == Status.BUFFER_TOO_SMALL and n.value > cap:
+                cap = n.value
+                continue
+            _check(st)
+            return buf.raw[:n.value]
+
+    # -- generation
+    def generate(self, prompt: str, *, max_tokens: Optional[int] = None, temperature: Optional[float] = None,
+                 top_k: Optional[int] = None, top_p: Optional[float] = None, min_p: Optional[float] = None,
+                 repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
+                 seed: Optional[int] = None, stop: StopStrings = None, add_special: bool = True,
+                 parse_special: bool = True, callback: Optional[Callable[[str, int], Any]] = None) -> str:
+        """Evaluates ``prompt`` after what the context holds and generates text (``bn_generate``).
+
+        Generation ends at an end-of-generation token, ``max_tokens`` tokens
+        (library default 128; negative = until the context is full), the first
+        ``stop`` string (not included in the result), a full context, or the
+        callback returning a true value. None for a sampling argument keeps
+        the library default (see :class:`Sampler`); ``temperature=0`` is greedy.
+
+        ``callback(piece, token)`` is called with each piece of text as it is
+        produced (complete UTF-8; may be ""). An exception it raises stops
+        generation and propagates out of ``generate``.
+
+        Returns the generated text. The context keeps the tokens, so another
+        call continues the same sequence. Raises ``CONTEXT_FULL`` if the prompt
+        itself does not fit.
+        """
+        gp, _, keep = _gen_params(max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, repeat_last_n,
+                                  seed, stop, add_special, parse_special)
+        pb = _cstr('prompt', prompt)
+        pieces: List[bytes] = []
+        raised: List[BaseException] = []
+
+        def on_token(user: Any, token: int, piece: Any, n: int) -> int:
+            try:
+                b = ctypes.string_at(piece, n) if n else b''
+                pieces.append(b)
+                if callback is not None and callback(b.decode('utf-8', 'replace'), token):
+                    return 1
+                return 0
+            except BaseException as e:  # noqa: B902 - re-raised after bn_generate returns
+                raised.append(e)
+                return 1
+
+        cb = L.bn_token_fn(on_token)
+        st = _lib.bn_generate(self._h, pb, byref(gp), cb, None)
+        del keep
+        if raised:
+            raise raised[0]
+        _check(st)
+        return b''.join(pieces).decode('utf-8', 'replace')
+
+    def stream(self, prompt: str, *, max_tokens: Optional[int] = None, temperature: Optional[float] = None,
+               top_k: Optional[int] = None, top_p: Optional[float] = None, min_p: Optional[float] = None,
+               repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
+               seed: Optional[int] = None, stop: StopStrings = None, add_special: bool = True,
+               parse_special: bool = True) -> Iterator[str]:
+        """As :meth:`generate`, but returns an iterator over the pieces of text.
+
+        The prompt is checked and evaluated by this call (errors raise here);
+        each ``next()`` then samples and evaluates one token, so the caller
+        controls the pace and may stop at any time (the tokens produced so far
+        stay in the context). With the same arguments, the pieces joined equal
+        what :meth:`generate` returns.
+        """
+        gp, stops, _ = _gen_params(max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, repeat_last_n,
+                                   seed, stop, add_special, parse_special)
+        smp = Sampler._from_params(gp)
+        try:
+            flags = gp.tokenize_flags
+            if self.n_past > 0:
+                flags &= ~L.BN_TOKENIZE_ADD_SPECIAL  # BOS only starts a sequence
+            toks = self._model._tokenize(_cstr('prompt', prompt), flags)
+            if not toks:
+                raise _invalid('the prompt gives no tokens')
+            free = self.n_ctx - self.n_past
+            if len(toks) > free:
+                raise BitnetError(Status.CONTEXT_FULL, "the prompt's %d tokens do not fit: the context holds %d of %d"
+                                  % (len(toks), self.n_past, self.n_ctx))
+            logits = self.eval(toks)
+            for t in toks:
+                smp.accept(t)
+            self._token_text(-1)  # drop bytes an abandoned stream left pending
+        except BaseException:
+            smp.close()
+            raise
+        return self._stream(smp, logits, gp.n_predict, stops)
+
+    def _stream(self, smp: Sampler, logits: Logits, n_predict: int, stops: List[bytes]) -> Iterator[str]:
+        model, pending, stopped = self._model, b'', False
+
+        def emit(final: bool) -> bytes:
+            nonlocal pending, stopped
+            stop_at = _find_stop(pending, stops)
+            n = stop_at
+            if stop_at == len(pending) and not final:
+                n -= _stop_holdback(pending, stops)
+            if stop_at < len(pending):
+                stopped = True
+            out, pending = pending[:n], pending[n:]
+            return out
+
+        with smp:
+            i = 0
+            while n_predict < 0 or i < n_predict:
+                tok = smp.sample(logits)
+                if model.is_eog(tok):
+                    break
+                smp.accept(tok)
+                pending += self._token_text(tok)
+                out = emit(False)
+                if out:
+                    yield out.decode('utf-8', 'replace')
+                if stopped or self.n_past >= self.n_ctx:
+                    break
+                logits = self.eval([tok])
+                i += 1
+            if not stopped:
+                pending += self._token_text(-1)
+                if pending:
+                    out = emit(True)
+                    if out:
+                        yield out.decode('utf-8', 'replace')
+
+    # -- chat
+    def _chat_prompt(self, messages: Iterable[Message], template: Optional[str], reset: bool,
+                     kw: dict) -> str:
+        prompt = self._model.format_chat(messages, template, add_assistant=True)
+        if reset:
+            self.reset()
+        kw.setdefault('parse_special', True)
+        if 'add_special' not in kw:
+            # Templates that spell out BOS themselves must not get a second one.
+            bos = self._model.bos
+            kw['add_special'] = not (bos >= 0 and prompt.startswith(self._model.token_text(bos)))
+        return prompt
+
+    def chat(self, messages: Iterable[Message], *, template: Optional[str] = None, reset: bool = True,
+             **kwargs: Any) -> str:
+        """Formats ``messages`` with the chat template (:meth:`Model.format_chat`)
+        and generates the assistant's reply; keyword arguments are those of
+        :meth:`generate`.
+
+        With ``reset`` (default) the context is cleared first and the whole
+        conversation evaluated, so pass the full message list each time.
+        """
+        prompt = self._chat_prompt(messages, template, reset, kwargs)
+        return self.generate(prompt, **kwargs)
+
+    def chat_stream(self, messages: Iterable[Message], *, template: Optional[str] = None, reset: bool = True,
+                    **kwargs: Any) -> Iterator[str]:
+        """As :meth:`chat`, yielding the reply in pieces (see :meth:`stream`)."""
+        prompt = self._chat_prompt(messages, template, reset, kwargs)
+        return self.stream(prompt, **kwargs)

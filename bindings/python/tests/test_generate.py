@@ -1,0 +1,229 @@
+"""Generation, streaming, evaluation, sampling and chat on a generated model."""
+import threading
+
+import numpy as np
+import pytest
+
+import bitnet
+
+PROMPT = 'The old lighthouse keeper'
+
+
+def test_greedy_is_deterministic(model):
+    with bitnet.Context(model, n_ctx=128) as a, bitnet.Context(model, n_ctx=128) as b:
+        ta = a.generate(PROMPT, max_tokens=24, temperature=0)
+        tb = b.generate(PROMPT, max_tokens=24, temperature=0)
+        assert ta == tb and isinstance(ta, str) and ta
+        a.reset()
+        assert a.n_past == 0
+        assert a.generate(PROMPT, max_tokens=24, temperature=0) == ta
+
+
+def test_seeded_sampling_is_deterministic(ctx):
+    a = ctx.generate(PROMPT, max_tokens=20, temperature=1.0, top_k=0, top_p=1.0, min_p=0.0, seed=7)
+    ctx.reset()
+    b = ctx.generate(PROMPT, max_tokens=20, temperature=1.0, top_k=0, top_p=1.0, min_p=0.0, seed=7)
+    assert a == b
+
+
+@pytest.mark.parametrize('kw', [
+    dict(temperature=0),
+    dict(temperature=0.9, seed=11, repeat_penalty=1.3),
+    dict(temperature=0, stop=['e']),
+    dict(temperature=0, stop=['the ', 'ke', 'zzz']),
+])
+def test_stream_equals_generate(model, kw):
+    with bitnet.Context(model, n_ctx=128) as c:
+        text = c.generate(PROMPT, max_tokens=32, **kw)
+        n_past = c.n_past
+        c.reset()
+        pieces = list(c.stream(PROMPT, max_tokens=32, **kw))
+        assert ''.join(pieces) == text
+        assert c.n_past == n_past
+    for s in kw.get('stop', ()):
+        assert s not in text
+
+
+def test_stream_pieces_are_incremental(ctx):
+    it = ctx.stream(PROMPT, max_tokens=16, temperature=0)
+    n0 = ctx.n_past  # the prompt is evaluated by stream() itself
+    assert n0 == len(ctx.model.tokenize(PROMPT))
+    first = next(it)
+    assert isinstance(first, str)
+    assert ctx.n_past <= n0 + 1
+    it.close()  # stopping early keeps what was evaluated
+    assert ctx.n_past >= n0
+
+
+def test_generation_continues_the_sequence(ctx):
+    ctx.generate(PROMPT, max_tokens=8, temperature=0)
+    n = ctx.n_past
+    ctx.generate(' and then', max_tokens=8, temperature=0)
+    added = len(ctx.model.tokenize(' and then', add_special=False))
+    assert ctx.n_past >= n + added
+
+
+def test_callback_sees_every_piece_and_can_stop(ctx):
+    seen = []
+    text = ctx.generate(PROMPT, max_tokens=16, temperature=0, callback=lambda piece, tok: seen.append((piece, tok)))
+    assert ''.join(p for p, _ in seen) == text
+    assert all(0 <= t < ctx.model.n_vocab or t == -1 for _, t in seen)
+    ctx.reset()
+    calls = []
+    short = ctx.generate(PROMPT, max_tokens=16, temperature=0, callback=lambda p, t: calls.append(p) or True)
+    assert len(calls) == 1 and short == calls[0]
+
+
+class Boom(Exception):
+    pass
+
+
+def test_callback_exception_propagates(ctx):
+    calls = []
+
+    def cb(piece, token):
+        calls.append(token)
+        if len(calls) == 3:
+            raise Boom('from the callback')
+
+    with pytest.raises(Boom, match='from the callback'):
+        ctx.generate(PROMPT, max_tokens=64, temperature=0, callback=cb)
+    assert len(calls) == 3  # generation stopped at once
+    n_prompt = len(ctx.model.tokenize(PROMPT))
+    assert ctx.n_past <= n_prompt + 3
+    # The context is still usable afterwards.
+    ctx.reset()
+    assert isinstance(ctx.generate(PROMPT, max_tokens=4, temperature=0), str)
+
+
+def test_keyboard_interrupt_in_callback_propagates(ctx):
+    def cb(piece, token):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ctx.generate(PROMPT, max_tokens=8, temperature=0, callback=cb)
+
+
+def test_eval_logits(ctx, model):
+    toks = model.tokenize(PROMPT)
+    logits = ctx.eval(toks)
+    assert isinstance(logits, np.ndarray) and logits.dtype == np.float32
+    assert logits.shape == (model.n_vocab,) and np.isfinite(logits).all()
+    assert ctx.n_past == len(toks)
+    assert ctx.eval([int(np.argmax(logits))], logits=False) is None
+    assert ctx.n_past == len(toks) + 1
+
+
+def test_eval_all_matches_eval(model):
+    toks = model.tokenize(PROMPT)
+    with bitnet.Context(model, n_ctx=64) as a, bitnet.Context(model, n_ctx=64) as b:
+        rows = a.eval_all(toks)
+        assert rows.shape == (len(toks), model.n_vocab) and np.isfinite(rows).all()
+        last = b.eval(np.array(toks, dtype=np.int64))
+        np.testing.assert_allclose(rows[-1], last, rtol=1e-5, atol=1e-5)
+        for i in (0, len(toks) // 2):
+            with bitnet.Context(model, n_ctx=64) as c:
+                np.testing.assert_allclose(rows[i], c.eval(toks[:i + 1]), rtol=1e-5, atol=1e-5)
+
+
+def test_lists_without_numpy(ctx, model, monkeypatch):
+    from bitnet import _common, _context
+    monkeypatch.setattr(_common, '_np', None)
+    monkeypatch.setattr(_context, '_np', None)
+    toks = model.tokenize(PROMPT)
+    logits = ctx.eval(toks[:2])
+    assert isinstance(logits, list) and len(logits) == model.n_vocab
+    rows = ctx.eval_all(toks[2:4])
+    assert isinstance(rows, list) and len(rows) == 2 and len(rows[0]) == model.n_vocab
+    with bitnet.Sampler(temperature=0) as s:
+        assert s.sample(logits) == max(range(len(logits)), key=logits.__getitem__)
+
+
+def test_stepwise_loop_equals_generate(model):
+    """The game-frame loop of docs/embedding.md gives what bn_generate gives."""
+    with bitnet.Context(model, n_ctx=128) as c:
+        want = c.generate(PROMPT, max_tokens=20, temperature=0)
+        c.reset()
+        with bitnet.Sampler(temperature=0) as smp:
+            toks = model.tokenize(PROMPT, parse_special=True)
+            logits = c.eval(toks)
+            for t in toks:
+                smp.accept(t)
+            out = []
+            for _ in range(20):
+                t = smp.sample(logits)
+                if model.is_eog(t):
+                    break
+                smp.accept(t)
+                out.append(c.token_text(t))
+                logits = c.eval([t])
+            out.append(c.flush_text())
+        assert ''.join(out) == want
+
+
+def test_sampler(model):
+    logits = np.zeros(model.n_vocab, dtype=np.float32)
+    logits[123] = 10
+    with bitnet.Sampler(temperature=0) as s:
+        assert s.sample(logits) == 123
+        s.accept(123)
+        s.reset()
+    with bitnet.Sampler(temperature=1.0, top_k=0, top_p=1.0, min_p=0.0, seed=5) as a, \
+            bitnet.Sampler(temperature=1.0, top_k=0, top_p=1.0, min_p=0.0, seed=5) as b:
+        flat = np.zeros(model.n_vocab, dtype=np.float32)
+        xs = [a.sample(flat) for _ in range(20)]
+        assert xs == [b.sample(flat) for _ in range(20)]
+        assert len(set(xs)) > 1
+        a.reset()
+        assert [a.sample(flat) for _ in range(20)] == xs
+
+
+def test_chat(model):
+    msgs = [{'role': 'system', 'content': 'You are terse.'}, {'role': 'user', 'content': 'Say something.'}]
+    with bitnet.Context(model, n_ctx=256) as c:
+        a = c.chat(msgs, template='llama3', max_tokens=12, temperature=0)
+        b = c.chat(msgs, template='llama3', max_tokens=12, temperature=0)  # resets first
+        assert a == b and isinstance(a, str)
+        assert ''.join(c.chat_stream(msgs, template='llama3', max_tokens=12, temperature=0)) == a
+
+
+def test_contexts_share_a_model_across_threads(model):
+    """One model, one context per thread: all give the single-threaded answer."""
+    with bitnet.Context(model, n_ctx=128) as c:
+        want = c.generate(PROMPT, max_tokens=16, temperature=0)
+    results, errors = [], []
+
+    def worker():
+        try:
+            with bitnet.Context(model, n_ctx=128, n_threads=1) as c:
+                results.append(c.generate(PROMPT, max_tokens=16, temperature=0))
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    ts = [threading.Thread(target=worker) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors and results == [want] * 4
+
+
+def test_threads_do_not_change_results(model):
+    with bitnet.Context(model, n_ctx=128, n_threads=1) as a, bitnet.Context(model, n_ctx=128, n_threads=2) as b:
+        assert a.generate(PROMPT, max_tokens=12, temperature=0) == b.generate(PROMPT, max_tokens=12, temperature=0)
+
+
+def test_log_callback(model_path):
+    lines = []
+    with bitnet.Model(model_path, log=lambda level, msg: lines.append((level, msg)),
+                      log_level=bitnet.LogLevel.DEBUG) as m:
+        assert m.n_vocab == 512
+    assert all(isinstance(l, int) and isinstance(s, str) for l, s in lines)
+    if not lines:
+        pytest.skip('the library logged nothing at DEBUG level while opening')
+
+    def boom(level, msg):
+        raise Boom(msg)
+
+    with pytest.raises(Boom):
+        bitnet.Model(model_path, log=boom, log_level=bitnet.LogLevel.DEBUG)

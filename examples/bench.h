@@ -1,0 +1,68 @@
+/* bitnet-bench's pieces: the runs it performs (from flags or a YAML suite,
+ * bench_suite.c) and the machine limits it compares them with
+ * (bench_machine.c). */
+#ifndef BITNET_EXAMPLES_BENCH_H
+#define BITNET_EXAMPLES_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <bitnet/bitnet.h>
+
+typedef struct bench_ints {
+    int *v;
+    size_t n;
+} bench_ints;
+
+/* One run: every model × thread count × prompt length and generation length. */
+typedef struct bench_run {
+    char *name;          /* the suite's name for it, or NULL */
+    char **models;
+    char **model_where;  /* "suite.yaml:LINE:COL" of each model, or NULL entries */
+    size_t n_models;
+    bench_ints p;        /* prompt lengths; 0 = no prompt test */
+    bench_ints n;        /* generation lengths; 0 = no generation test */
+    bench_ints t;        /* thread counts */
+    int reps;
+    uint32_t n_batch;    /* 0 = the library's default */
+    bn_cpu_level cpu;
+    int quantize_head;
+} bench_run;
+
+/* Parses "128,256" (values in [lo, hi]) into *out, replacing what it held.
+ * Returns 0, or -1 with a message in err. */
+int bench_ints_parse(bench_ints *out, const char *text, int lo, int hi, char *err, size_t cap);
+int bench_ints_copy(bench_ints *dst, const bench_ints *src);
+int bench_ints_max(const bench_ints *l);
+
+/* Appends a model path (copied); where may be NULL. Returns 0 or -1 (no memory). */
+int bench_run_add_model(bench_run *r, const char *path, const char *where);
+/* A deep copy of src's settings without its models. */
+int bench_run_copy_settings(bench_run *dst, const bench_run *src);
+void bench_run_free(bench_run *r);
+
+/* Loads a suite: a YAML list of runs, each a mapping with the keys models,
+ * p, n, t, r (and optionally name, batch, cpu, quantize_head). Keys a run
+ * leaves out take their values from defaults. Returns 0 with *runs (free
+ * each with bench_run_free, then the array), or -1 with "FILE:LINE:COL: ..."
+ * in err. */
+int bench_suite_load(const char *path, const bench_run *defaults, bench_run **runs, size_t *n_runs, char *err,
+                     size_t cap);
+
+/* ------------------------------------------------------- machine limits */
+
+/* Memory read bandwidth in bytes/s with this many threads, each summing its
+ * own slice of a buffer of buf_bytes; the best of several passes. 0 on
+ * failure (no memory, threads). */
+double bench_read_bandwidth(size_t buf_bytes, int threads);
+
+/* Peak int8 multiply-add rate for a kernel level, in ops/s (one multiply-add
+ * = 2 ops) with this many threads, from a register-resident loop of the
+ * instruction that level's kernels use. Returns 0 and sets *note when the
+ * level has no such loop here; *kernel names the instruction measured. */
+double bench_int8_peak(bn_cpu_level level, int threads, const char **kernel, const char **note);
+
+/* The CPU's model name (from /proc/cpuinfo), or "unknown". */
+void bench_cpu_name(char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,351 @@
+/* bitnet-bench's machine limits: memory read bandwidth and int8
+ * multiply-add peak, measured with the same thread counts as the benchmark.
+ *
+ * The SIMD loops are compiled with target attributes and chosen with
+ * __builtin_cpu_supports, so the program runs on any x86-64; they are static,
+ * so no generic caller can end up in them. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "ex_common.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define BENCH_X86 1
+#include <immintrin.h>
+#endif
+
+/* ------------------------------------------------------------ read loops */
+
+typedef uint64_t (*read_fn)(const uint8_t *p, size_t n);
+
+/* n is a multiple of 128; p is 64-byte aligned. Four accumulators so that
+ * the adds never limit the load rate. */
+static uint64_t read_sum_c(const uint8_t *p, size_t n)
+{
+    const uint64_t *w = (const uint64_t *)(const void *)p;
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (size_t i = 0; i < n / 8; i += 4) {
+        s0 += w[i];
+        s1 += w[i + 1];
+        s2 += w[i + 2];
+        s3 += w[i + 3];
+    }
+    return s0 + s1 + s2 + s3;
+}
+
+#ifdef BENCH_X86
+__attribute__((target("avx2"))) static uint64_t read_sum_avx2(const uint8_t *p, size_t n)
+{
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t i = 0; i < n; i += 128) {
+        a0 = _mm256_add_epi64(a0, _mm256_load_si256((const __m256i *)(const void *)(p + i)));
+        a1 = _mm256_add_epi64(a1, _mm256_load_si256((const __m256i *)(const void *)(p + i + 32)));
+        a2 = _mm256_add_epi64(a2, _mm256_load_si256((const __m256i *)(const void *)(p + i + 64)));
+        a3 = _mm256_add_epi64(a3, _mm256_load_si256((const __m256i *)(const void *)(p + i + 96)));
+    }
+    a0 = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
+    uint64_t lane[4];
+    _mm256_storeu_si256((__m256i *)(void *)lane, a0);
+    return lane[0] + lane[1] + lane[2] + lane[3];
+}
+#endif
+
+static read_fn pick_read(void)
+{
+#ifdef BENCH_X86
+    if (__builtin_cpu_supports("avx2"))
+        return read_sum_avx2;
+#endif
+    return read_sum_c;
+}
+
+/* ------------------------------------------------------------ int8 loops */
+
+/* Each loop keeps 12 independent accumulator chains in registers, enough to
+ * cover the instruction's latency, and returns a value derived from all of
+ * them so that none is optimised away. The chains start from different
+ * memory (src holds MAC_SRC_BYTES), so the compiler cannot merge them. */
+typedef uint64_t (*mac_fn)(const int8_t *src, uint64_t iters);
+#define MAC_SRC_BYTES (64 * 14)
+
+#ifdef BENCH_X86
+#define MAC_CHAINS 12
+#define LOAD512(k) _mm512_loadu_si512(src + 64 * (k))
+#define LOAD256(k) _mm256_loadu_si256((const __m256i *)(const void *)(src + 64 * (k)))
+
+/* vpdpbusd zmm: 64 u8 x s8 multiply-adds into 16 int32 lanes. */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static uint64_t mac_vnni512(const int8_t *src,
+                                                                                   uint64_t iters)
+{
+    __m512i a = LOAD512(0), b = LOAD512(1);
+    __m512i c0 = LOAD512(2), c1 = LOAD512(3), c2 = LOAD512(4), c3 = LOAD512(5), c4 = LOAD512(6);
+    __m512i c5 = LOAD512(7), c6 = LOAD512(8), c7 = LOAD512(9), c8 = LOAD512(10), c9 = LOAD512(11);
+    __m512i c10 = LOAD512(12), c11 = LOAD512(13);
+    for (uint64_t i = 0; i < iters; i++) {
+        c0 = _mm512_dpbusd_epi32(c0, a, b);
+        c1 = _mm512_dpbusd_epi32(c1, a, b);
+        c2 = _mm512_dpbusd_epi32(c2, a, b);
+        c3 = _mm512_dpbusd_epi32(c3, a, b);
+        c4 = _mm512_dpbusd_epi32(c4, a, b);
+        c5 = _mm512_dpbusd_epi32(c5, a, b);
+        c6 = _mm512_dpbusd_epi32(c6, a, b);
+        c7 = _mm512_dpbusd_epi32(c7, a, b);
+        c8 = _mm512_dpbusd_epi32(c8, a, b);
+        c9 = _mm512_dpbusd_epi32(c9, a, b);
+        c10 = _mm512_dpbusd_epi32(c10, a, b);
+        c11 = _mm512_dpbusd_epi32(c11, a, b);
+    }
+    c0 = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(c0, c1), _mm512_add_epi32(c2, c3)),
+                          _mm512_add_epi32(_mm512_add_epi32(c4, c5), _mm512_add_epi32(c6, c7)));
+    c0 = _mm512_add_epi32(c0, _mm512_add_epi32(_mm512_add_epi32(c8, c9), _mm512_add_epi32(c10, c11)));
+    return (uint32_t)_mm512_reduce_add_epi32(c0);
+}
+
+/* vpmaddubsw ymm: 32 u8 x s8 multiplies, added in pairs into 16 int16 lanes.
+ * Each chain feeds its result back as the unsigned operand, so the compiler
+ * cannot hoist the loop-invariant product out of the loop. */
+__attribute__((target("avx2"))) static uint64_t mac_maddubs256(const int8_t *src, uint64_t iters)
+{
+    __m256i b = LOAD256(1);
+    __m256i c0 = LOAD256(2), c1 = LOAD256(3), c2 = LOAD256(4), c3 = LOAD256(5), c4 = LOAD256(6);
+    __m256i c5 = LOAD256(7), c6 = LOAD256(8), c7 = LOAD256(9), c8 = LOAD256(10), c9 = LOAD256(11);
+    __m256i c10 = LOAD256(12), c11 = LOAD256(13);
+    for (uint64_t i = 0; i < iters; i++) {
+        c0 = _mm256_maddubs_epi16(c0, b);
+        c1 = _mm256_maddubs_epi16(c1, b);
+        c2 = _mm256_maddubs_epi16(c2, b);
+        c3 = _mm256_maddubs_epi16(c3, b);
+        c4 = _mm256_maddubs_epi16(c4, b);
+        c5 = _mm256_maddubs_epi16(c5, b);
+        c6 = _mm256_maddubs_epi16(c6, b);
+        c7 = _mm256_maddubs_epi16(c7, b);
+        c8 = _mm256_maddubs_epi16(c8, b);
+        c9 = _mm256_maddubs_epi16(c9, b);
+        c10 = _mm256_maddubs_epi16(c10, b);
+        c11 = _mm256_maddubs_epi16(c11, b);
+    }
+    c0 = _mm256_add_epi16(_mm256_add_epi16(_mm256_add_epi16(c0, c1), _mm256_add_epi16(c2, c3)),
+                          _mm256_add_epi16(_mm256_add_epi16(c4, c5), _mm256_add_epi16(c6, c7)));
+    c0 = _mm256_add_epi16(c0, _mm256_add_epi16(_mm256_add_epi16(c8, c9), _mm256_add_epi16(c10, c11)));
+    uint64_t lane[4];
+    _mm256_storeu_si256((__m256i *)(void *)lane, c0);
+    return lane[0] ^ lane[1] ^ lane[2] ^ lane[3];
+}
+#endif
+
+/* The loop for a level, its multiply-adds per iteration and its name; NULL
+ * with a note when there is none. */
+static mac_fn pick_mac(bn_cpu_level level, double *macs_per_iter, const char **kernel, const char **note)
+{
+    *kernel = "";
+    *note = "";
+#ifdef BENCH_X86
+    if (level == BN_CPU_AVX512) {
+        if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
+            !__builtin_cpu_supports("avx512vnni")) {
+            *note = "this CPU lacks AVX-512 VNNI";
+            return NULL;
+        }
+        *macs_per_iter = MAC_CHAINS * 64.0;
+        *kernel = "vpdpbusd zmm";
+        return mac_vnni512;
+    }
+    if (level == BN_CPU_AVX2) {
+        if (!__builtin_cpu_supports("avx2")) {
+            *note = "this CPU lacks AVX2";
+            return NULL;
+        }
+        *macs_per_iter = MAC_CHAINS * 32.0;
+        *kernel = "vpmaddubsw ymm";
+        return mac_maddubs256;
+    }
+    *note = "no int8 peak loop for this kernel level";
+#else
+    (void)level;
+    (void)macs_per_iter;
+    *note = "int8 peak is measured on x86-64 only";
+#endif
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- threads */
+
+/* Workers wait at a gate, so thread start-up is not timed; a pass lasts from
+ * the first worker's start to the last worker's end. */
+typedef struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int open;
+} gate;
+
+typedef struct worker {
+    pthread_t th;
+    gate *g;
+    read_fn read;
+    const uint8_t *buf;
+    size_t bytes;
+    mac_fn mac;
+    const int8_t *src;
+    uint64_t iters;
+    uint64_t result;
+    double t0, t1;
+} worker;
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    pthread_mutex_lock(&w->g->mu);
+    while (!w->g->open)
+        pthread_cond_wait(&w->g->cv, &w->g->mu);
+    pthread_mutex_unlock(&w->g->mu);
+    w->t0 = ex_now();
+    w->result = w->read ? w->read(w->buf, w->bytes) : w->mac(w->src, w->iters);
+    w->t1 = ex_now();
+    return NULL;
+}
+
+/* Runs the workers once; returns the pass's seconds, or -1 if a thread
+ * could not start. */
+static double run_pass(worker *ws, int n)
+{
+    gate g;
+    pthread_mutex_init(&g.mu, NULL);
+    pthread_cond_init(&g.cv, NULL);
+    g.open = 0;
+    int started = 0;
+    for (; started < n; started++) {
+        ws[started].g = &g;
+        if (pthread_create(&ws[started].th, NULL, worker_main, &ws[started]) != 0)
+            break;
+    }
+    pthread_mutex_lock(&g.mu);
+    g.open = 1;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+    for (int i = 0; i < started; i++)
+        pthread_join(ws[i].th, NULL);
+    pthread_cond_destroy(&g.cv);
+    pthread_mutex_destroy(&g.mu);
+    if (started < n)
+        return -1;
+    double t0 = ws[0].t0, t1 = ws[0].t1;
+    for (int i = 1; i < n; i++) {
+        if (ws[i].t0 < t0)
+            t0 = ws[i].t0;
+        if (ws[i].t1 > t1)
+            t1 = ws[i].t1;
+    }
+    return t1 - t0;
+}
+
+/* Best of `passes` passes of at least min_s seconds in all, in seconds. */
+static double best_of(worker *ws, int n, int passes, double min_s)
+{
+    double best = -1, total = 0;
+    for (int i = 0; i < passes || total < min_s; i++) {
+        double s = run_pass(ws, n);
+        if (s < 0)
+            return -1;
+        total += s;
+        if (best < 0 || s < best)
+            best = s;
+        if (i > 100)
+            break;
+    }
+    return best;
+}
+
+/* ---------------------------------------------------------------- public */
+
+double bench_read_bandwidth(size_t buf_bytes, int threads)
+{
+    if (threads < 1)
+        return 0;
+    size_t slice = buf_bytes / (size_t)threads / 128 * 128;
+    if (slice == 0)
+        return 0;
+    uint8_t *buf = NULL;
+    if (posix_memalign((void **)&buf, 4096, slice * (size_t)threads) != 0)
+        return 0;
+    /* Real pages with non-zero data: untouched pages would all map the
+     * shared zero page and read from the cache. */
+    memset(buf, 1, slice * (size_t)threads);
+    worker *ws = calloc((size_t)threads, sizeof *ws);
+    double bw = 0;
+    if (ws) {
+        read_fn fn = pick_read();
+        for (int i = 0; i < threads; i++) {
+            ws[i].read = fn;
+            ws[i].buf = buf + (size_t)i * slice;
+            ws[i].bytes = slice;
+        }
+        double s = best_of(ws, threads, 5, 0.2);
+        if (s > 0)
+            bw = (double)slice * threads / s;
+    }
+    free(ws);
+    free(buf);
+    return bw;
+}
+
+double bench_int8_peak(bn_cpu_level level, int threads, const char **kernel, const char **note)
+{
+    double macs_per_iter = 0;
+    mac_fn fn = pick_mac(level, &macs_per_iter, kernel, note);
+    if (!fn || threads < 1)
+        return 0;
+    int8_t src[MAC_SRC_BYTES];
+    for (int i = 0; i < MAC_SRC_BYTES; i++)
+        src[i] = (int8_t)(i * 37 + 11);
+    worker *ws = calloc((size_t)threads, sizeof *ws);
+    if (!ws)
+        return 0;
+    /* Calibrate on one thread so that a pass takes about 50 ms. */
+    ws[0].mac = fn;
+    ws[0].src = src;
+    ws[0].iters = 1 << 14;
+    double s = run_pass(ws, 1);
+    while (s >= 0 && s < 5e-3 && ws[0].iters < (1ull << 40)) {
+        ws[0].iters *= 4;
+        s = run_pass(ws, 1);
+    }
+    double peak = 0;
+    if (s > 0) {
+        uint64_t iters = (uint64_t)((double)ws[0].iters * 0.05 / s) + 1;
+        for (int i = 0; i < threads; i++) {
+            ws[i].mac = fn;
+            ws[i].src = src;
+            ws[i].iters = iters;
+        }
+        double best = best_of(ws, threads, 5, 0.2);
+        if (best > 0)
+            peak = 2.0 * macs_per_iter * (double)iters * threads / best;
+    }
+    free(ws);
+    return peak;
+}
+
+void bench_cpu_name(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) != 0)
+            continue;
+        const char *v = strchr(line, ':');
+        if (!v)
+            break;
+        v++;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        snprintf(buf, cap, "%.*s", (int)strcspn(v, "\n"), v);
+        break;
+    }
+    fclose(f);
+}

@@ -1,0 +1,52 @@
+/* The AVX2 (+FMA +F16C) table and its activation quantizer. */
+#include <immintrin.h>
+#include <math.h>
+
+#include "scalar/dense_scalar.h"
+#include "x86/kernels_x86.h"
+
+/* Operand order matters for NaN: vmaxps returns its second operand when
+ * either is NaN, which is what fmaxf(acc, NaN) = acc and
+ * fmaxf(NaN, -127) = -127 in the scalar code give. */
+void bn_quantize_act_avx2(const float *x, int64_t n, int8_t *q, float *scale, int32_t *sum)
+{
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 m = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n; i += 8)
+        m = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + i), absmask), m);
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ps(h, _mm_shuffle_ps(h, h, 1));
+    float amax = _mm_cvtss_f32(h);
+    float s = 127.0f / fmaxf(amax, 1e-5f);
+
+    const __m256 vs = _mm256_set1_ps(s), lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    __m256i total = _mm256_setzero_si256();
+    for (int64_t i = 0; i < n; i += 32) {
+        __m256i v[4];
+        for (int j = 0; j < 4; j++) {
+            __m256 f = _mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * j), vs);
+            f = _mm256_round_ps(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            f = _mm256_min_ps(_mm256_max_ps(f, lo), hi);
+            v[j] = _mm256_cvttps_epi32(f);
+            total = _mm256_add_epi32(total, v[j]);
+        }
+        /* The packs work within 128-bit lanes; the permute restores order. */
+        __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(v[0], v[1]), _mm256_packs_epi32(v[2], v[3]));
+        _mm256_storeu_si256((__m256i *)(q + i), _mm256_permutevar8x32_epi32(p, order));
+    }
+    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(total), _mm256_extracti128_si256(total, 1));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1));
+    *scale = s;
+    *sum = _mm_cvtsi128_si32(t);
+}
+
+const bn_kernels bn_kernels_avx2 = {
+    .level = BN_CPU_AVX2,
+    .quantize_act = bn_quantize_act_avx2,
+    .tgemm = bn_tgemm_avx2,
+    .fgemm = bn_fgemm_avx2,
+    .dequant_row = bn_dequant_row_scalar,
+};

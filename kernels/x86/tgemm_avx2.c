@@ -1,0 +1,133 @@
+/* AVX2 ternary GEMM over the I2_S layout (see bn_tmat in kernels.h).
+ * Codes stay unsigned (0, 1, 2) so that vpmaddubsw can take them as its
+ * unsigned operand against the signed activations; the weight is code - 1, so
+ * isum = sum(code * q) - sum(q). A vpmaddubsw pair sum is at most
+ * 2 * 2 * 128 = 512 in magnitude, so it never saturates, and the 32-bit sums
+ * wrap exactly as the scalar int32 arithmetic would. */
+#include <immintrin.h>
+
+#include "x86/kernels_x86.h"
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* Blocks of 128 weights summed in 16-bit lanes before widening: a block adds
+ * at most 4 * 512 = 2048 to a lane, so 8 blocks stay within 16384. */
+#define FLUSH 8
+
+/* The four 32-weight groups of a block: group g is the 2-bit field at shift
+ * 6 - 2g of every byte, matching activations q[32g .. 32g + 31]. */
+ALWAYS_INLINE void unpack(const uint8_t *blk, __m256i c[4])
+{
+    const __m256i m3 = _mm256_set1_epi8(3);
+    __m256i b = _mm256_loadu_si256((const __m256i *)blk);
+    c[0] = _mm256_and_si256(_mm256_srli_epi16(b, 6), m3);
+    c[1] = _mm256_and_si256(_mm256_srli_epi16(b, 4), m3);
+    c[2] = _mm256_and_si256(_mm256_srli_epi16(b, 2), m3);
+    c[3] = _mm256_and_si256(b, m3);
+}
+
+/* sum(code * q) over one block, as 16 lanes of 16-bit partial sums. */
+ALWAYS_INLINE __m256i block_dot(const __m256i c[4], const int8_t *q)
+{
+    __m256i p0 = _mm256_maddubs_epi16(c[0], _mm256_loadu_si256((const __m256i *)q));
+    __m256i p1 = _mm256_maddubs_epi16(c[1], _mm256_loadu_si256((const __m256i *)(q + 32)));
+    __m256i p2 = _mm256_maddubs_epi16(c[2], _mm256_loadu_si256((const __m256i *)(q + 64)));
+    __m256i p3 = _mm256_maddubs_epi16(c[3], _mm256_loadu_si256((const __m256i *)(q + 96)));
+    return _mm256_add_epi16(_mm256_add_epi16(p0, p1), _mm256_add_epi16(p2, p3));
+}
+
+/* Wrapping horizontal sum (vector adds, so no signed-overflow UB). */
+ALWAYS_INLINE int32_t hsum(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* sum(code * q) for R rows x T tokens: each block is unpacked once per row and
+ * serves all T tokens. R and T are constants once inlined. */
+ALWAYS_INLINE void tile(const uint8_t *w, int64_t row_bytes, int64_t cols, const int8_t *q, int R, int T,
+                        int32_t out[4][4])
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    const int64_t nblk = cols / 128;
+    __m256i acc[4][4];
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < T; j++)
+            acc[i][j] = _mm256_setzero_si256();
+    for (int64_t b0 = 0; b0 < nblk; b0 += FLUSH) {
+        int64_t b1 = nblk - b0 < FLUSH ? nblk : b0 + FLUSH;
+        __m256i a16[4][4];
+        for (int i = 0; i < R; i++)
+            for (int j = 0; j < T; j++)
+                a16[i][j] = _mm256_setzero_si256();
+        for (int64_t b = b0; b < b1; b++) {
+            for (int i = 0; i < R; i++) {
+                __m256i c[4];
+                unpack(w + i * row_bytes + b * 32, c);
+                for (int j = 0; j < T; j++)
+                    a16[i][j] = _mm256_add_epi16(a16[i][j], block_dot(c, q + j * cols + b * 128));
+            }
+        }
+        for (int i = 0; i < R; i++)
+            for (int j = 0; j < T; j++)
+                acc[i][j] = _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(a16[i][j], ones));
+    }
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < T; j++)
+            out[i][j] = hsum(acc[i][j]);
+}
+
+typedef void tile_fn(const uint8_t *w, int64_t row_bytes, int64_t cols, const int8_t *q, int32_t out[4][4]);
+
+#define TILE(R, T)                                                                                      \
+    static void tile_##R##x##T(const uint8_t *w, int64_t row_bytes, int64_t cols, const int8_t *q,     \
+                               int32_t out[4][4])                                                       \
+    {                                                                                                   \
+        tile(w, row_bytes, cols, q, R, T, out);                                                         \
+    }
+TILE(1, 1) TILE(1, 2) TILE(1, 3) TILE(1, 4)
+TILE(2, 1) TILE(2, 2) TILE(2, 3) TILE(2, 4)
+TILE(4, 1) TILE(4, 2) TILE(4, 3) TILE(4, 4)
+
+/* Rows per tile for 1..4+ tokens. Decode reads one row at a time: a single
+ * sequential stream ran at twice the bandwidth of four interleaved row
+ * streams from memory (Zen 4, measured). With more tokens the weights come
+ * from cache and a bigger tile saves unpacking. */
+static const int rows_for[5] = {0, 1, 2, 2, 4};
+
+static tile_fn *pick(int R, int T)
+{
+    static tile_fn *const fns[3][4] = {
+        {tile_1x1, tile_1x2, tile_1x3, tile_1x4},
+        {tile_2x1, tile_2x2, tile_2x3, tile_2x4},
+        {tile_4x1, tile_4x2, tile_4x3, tile_4x4},
+    };
+    return fns[R == 4 ? 2 : R - 1][T - 1];
+}
+
+void bn_tgemm_avx2(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                   const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
+{
+    const int64_t cols = w->cols, row_bytes = cols / 4;
+    int64_t r = r0;
+    while (r < r1) {
+        /* Rows outer, tokens inner: the tile's rows stay in cache while every
+         * token group passes over them. */
+        int R = rows_for[n_tok < 4 ? n_tok : 4];
+        while (r + R > r1)
+            R /= 2;
+        for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
+            int T = n_tok - t0 < 4 ? (int)(n_tok - t0) : 4;
+            int32_t isum[4][4];
+            pick(R, T)(w->codes + r * row_bytes, row_bytes, cols, q + t0 * cols, isum);
+            for (int i = 0; i < R; i++)
+                for (int j = 0; j < T; j++) {
+                    int32_t v = (int32_t)((uint32_t)isum[i][j] - (uint32_t)act_sum[t0 + j]);
+                    y[(t0 + j) * ldy + r + i] = ((float)v / act_scale[t0 + j]) * w->scale;
+                }
+        }
+        r += R;
+    }
+}

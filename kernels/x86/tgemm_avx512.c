@@ -1,0 +1,149 @@
+/* AVX-512 VNNI ternary GEMM over the I2_S layout (see bn_tmat in kernels.h).
+ * vpdpbusd multiplies unsigned bytes by signed bytes and adds groups of four
+ * into int32 lanes, so the codes (0, 1, 2) go in as the unsigned operand and
+ * isum = sum(code * q) - sum(q). The 32-bit lanes wrap exactly as the scalar
+ * int32 arithmetic would, so the result is exact for any int8 input.
+ * One 32-byte block is broadcast to both halves of a zmm and shifted by
+ * (6, 4) and (2, 0): the two vectors hold weights 0..63 and 64..127 in order,
+ * against plain 64-byte loads of the activations. */
+#include <immintrin.h>
+
+#include "x86/kernels_x86.h"
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+typedef struct {
+    __m512i sh01, sh23, m3;
+} consts;
+
+ALWAYS_INLINE consts make_consts(void)
+{
+    consts c;
+    c.sh01 = _mm512_inserti64x4(_mm512_set1_epi16(6), _mm256_set1_epi16(4), 1);
+    c.sh23 = _mm512_inserti64x4(_mm512_set1_epi16(2), _mm256_set1_epi16(0), 1);
+    c.m3 = _mm512_set1_epi8(3);
+    return c;
+}
+
+/* Codes of weights 0..63 and 64..127 of a block, as bytes 0..2. */
+ALWAYS_INLINE void unpack(const consts *k, const uint8_t *blk, __m512i *c01, __m512i *c23)
+{
+    __m512i z = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)blk));
+    *c01 = _mm512_and_si512(_mm512_srlv_epi16(z, k->sh01), k->m3);
+    *c23 = _mm512_and_si512(_mm512_srlv_epi16(z, k->sh23), k->m3);
+}
+
+/* Wrapping horizontal sum with vector adds (no signed-overflow UB). */
+ALWAYS_INLINE int32_t hsum(__m512i v)
+{
+    __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+ALWAYS_INLINE __m512i ld(const int8_t *q)
+{
+    return _mm512_loadu_si512((const void *)q);
+}
+
+/* sum(code * q) of one row against one token: two blocks per step into four
+ * accumulators, so that vpdpbusd latency does not serialise the stream. */
+static int32_t row_dot(const uint8_t *row, const int8_t *q, int64_t nblk)
+{
+    const consts k = make_consts();
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t b = 0;
+    for (; b + 2 <= nblk; b += 2) {
+        __m512i c01, c23, d01, d23;
+        unpack(&k, row + 32 * b, &c01, &c23);
+        unpack(&k, row + 32 * b + 32, &d01, &d23);
+        a0 = _mm512_dpbusd_epi32(a0, c01, ld(q + 128 * b));
+        a1 = _mm512_dpbusd_epi32(a1, c23, ld(q + 128 * b + 64));
+        a2 = _mm512_dpbusd_epi32(a2, d01, ld(q + 128 * b + 128));
+        a3 = _mm512_dpbusd_epi32(a3, d23, ld(q + 128 * b + 192));
+    }
+    if (b < nblk) {
+        __m512i c01, c23;
+        unpack(&k, row + 32 * b, &c01, &c23);
+        a0 = _mm512_dpbusd_epi32(a0, c01, ld(q + 128 * b));
+        a1 = _mm512_dpbusd_epi32(a1, c23, ld(q + 128 * b + 64));
+    }
+    return hsum(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)));
+}
+
+/* sum(code * q) for R rows x T tokens: each block is unpacked once per row and
+ * serves all T tokens. R and T are constants once inlined. */
+ALWAYS_INLINE void tile(const uint8_t *w, int64_t row_bytes, int64_t cols, const int8_t *q, int R, int T,
+                        int32_t out[4][4])
+{
+    const consts k = make_consts();
+    const int64_t nblk = cols / 128;
+    __m512i acc[4][4];
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < T; j++)
+            acc[i][j] = _mm512_setzero_si512();
+    for (int64_t b = 0; b < nblk; b++) {
+        __m512i c01[4], c23[4];
+        for (int i = 0; i < R; i++)
+            unpack(&k, w + i * row_bytes + 32 * b, &c01[i], &c23[i]);
+        for (int j = 0; j < T; j++) {
+            __m512i q01 = ld(q + j * cols + 128 * b), q23 = ld(q + j * cols + 128 * b + 64);
+            for (int i = 0; i < R; i++)
+                acc[i][j] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc[i][j], c01[i], q01), c23[i], q23);
+        }
+    }
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < T; j++)
+            out[i][j] = hsum(acc[i][j]);
+}
+
+typedef void tile_fn(const uint8_t *w, int64_t row_bytes, int64_t cols, const int8_t *q, int32_t out[4][4]);
+
+#define TILE(R, T)                                                                                      \
+    static void tile_##R##x##T(const uint8_t *w, int64_t row_bytes, int64_t cols, const int8_t *q,     \
+                               int32_t out[4][4])                                                       \
+    {                                                                                                   \
+        tile(w, row_bytes, cols, q, R, T, out);                                                         \
+    }
+TILE(1, 2) TILE(1, 3) TILE(1, 4)
+TILE(4, 1) TILE(4, 2) TILE(4, 3) TILE(4, 4)
+
+static void tile_1x1(const uint8_t *w, int64_t row_bytes, int64_t cols, const int8_t *q, int32_t out[4][4])
+{
+    (void)row_bytes;
+    out[0][0] = row_dot(w, q, cols / 128);
+}
+
+static tile_fn *const tiles[2][5] = {
+    {NULL, tile_1x1, tile_1x2, tile_1x3, tile_1x4},
+    {NULL, tile_4x1, tile_4x2, tile_4x3, tile_4x4},
+};
+
+void bn_tgemm_avx512(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                     const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
+{
+    const int64_t cols = w->cols, row_bytes = cols / 4;
+    int64_t r = r0;
+    while (r < r1) {
+        /* Decode reads one row at a time: a single sequential stream ran at
+         * twice the bandwidth of interleaved row streams from memory (Zen 4,
+         * measured). With more tokens the weights come from cache and four
+         * rows share each activation load. */
+        int R = n_tok > 1 && r + 4 <= r1 ? 4 : 1;
+        /* Rows outer, tokens inner: the tile's rows stay in cache while every
+         * token group passes over them. */
+        for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
+            int T = n_tok - t0 < 4 ? (int)(n_tok - t0) : 4;
+            int32_t isum[4][4];
+            tiles[R == 4][T](w->codes + r * row_bytes, row_bytes, cols, q + t0 * cols, isum);
+            for (int i = 0; i < R; i++)
+                for (int j = 0; j < T; j++) {
+                    int32_t v = (int32_t)((uint32_t)isum[i][j] - (uint32_t)act_sum[t0 + j]);
+                    y[(t0 + j) * ldy + r + i] = ((float)v / act_scale[t0 + j]) * w->scale;
+                }
+        }
+        r += R;
+    }
+}

@@ -1,0 +1,603 @@
+/* checkkernels: every kernel of every ISA level this CPU runs, against the
+ * scalar reference, bit for bit (in the manner of dav1d's checkasm). Random
+ * inputs of many shapes plus edge patterns; unaligned row ranges; canaries
+ * around the outputs. A plain C program (no cmocka) so that it also runs
+ * under qemu for cross builds.
+ *   checkkernels [--seed N] [--bench]
+ * Exit status 0 when every level agrees with the scalar code. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fp16.h"
+#include "ggml_types.h"
+#include "kernels.h"
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+    /* xorshift64*: plenty for test data, same sequence on every host */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545F4914F6CDD1Dull;
+}
+
+static int64_t rnd_in(int64_t lo, int64_t hi)  /* inclusive */
+{
+    return lo + (int64_t)(rnd() % (uint64_t)(hi - lo + 1));
+}
+
+static float rnd_float(float amp)  /* uniform in [-amp, amp) */
+{
+    return amp * ((float)(rnd() >> 40) / (float)(1 << 24) * 2.0f - 1.0f);
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "checkkernels: out of memory (%zu bytes)\n", n);
+        exit(2);
+    }
+    return p;
+}
+
+/* Output buffers carry canaries on both sides; every float in between that
+ * the kernel must not write holds a sentinel, so a memcmp against the
+ * reference also catches stray writes. */
+#define CANARY 16
+static const uint32_t canary_bits = 0x7fc0dead;
+
+typedef struct {
+    float *base, *y;
+    size_t n;
+} outbuf;
+
+static outbuf out_new(size_t n)
+{
+    outbuf o = { xmalloc((n + 2 * CANARY) * sizeof(float)), NULL, n };
+    o.y = o.base + CANARY;
+    for (size_t i = 0; i < n + 2 * CANARY; i++)
+        memcpy(&o.base[i], &canary_bits, 4);
+    return o;
+}
+
+static int canaries_ok(const outbuf *o)
+{
+    for (size_t i = 0; i < CANARY; i++)
+        if (memcmp(&o->base[i], &canary_bits, 4) || memcmp(&o->y[o->n + i], &canary_bits, 4))
+            return 0;
+    return 1;
+}
+
+/* Per-kernel tallies for the report. */
+typedef struct {
+    const char *name;
+    int runs, fails;
+} tally;
+
+static int report_mismatch(tally *tl, const char *level, const char *what)
+{
+    if (tl->fails++ == 0)
+        printf("  %-8s %-14s FAILED: %s\n", level, tl->name, what);
+    return 1;
+}
+
+/* ---------- quantize_act ---------- */
+
+static void check_quant_one(const bn_kernels *k, tally *tl, const float *x, int64_t n, const char *label)
+{
+    int8_t *q0 = xmalloc((size_t)n), *q1 = (int8_t *)xmalloc((size_t)n + 1) + 1;  /* unaligned on purpose */
+    float s0, s1;
+    int32_t sum0, sum1;
+    bn_kernels_scalar.quantize_act(x, n, q0, &s0, &sum0);
+    k->quantize_act(x, n, q1, &s1, &sum1);
+    tl->runs++;
+    char msg[256];
+    if (memcmp(&s0, &s1, sizeof s0)) {
+        snprintf(msg, sizeof msg, "%s n=%" PRId64 ": scale %a != %a", label, n, s1, s0);
+        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+    } else if (sum0 != sum1) {
+        snprintf(msg, sizeof msg, "%s n=%" PRId64 ": sum %d != %d", label, n, sum1, sum0);
+        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            if (q0[i] != q1[i]) {
+                snprintf(msg, sizeof msg, "%s n=%" PRId64 ": q[%" PRId64 "] = %d, want %d (x = %a)", label, n, i,
+                         q1[i], q0[i], x[i]);
+                report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+                break;
+            }
+    }
+    free(q0);
+    free(q1 - 1);
+}
+
+static void check_quantize_act(const bn_kernels *k, tally *tl)
+{
+    static const int64_t ns[] = {128, 256, 384, 2560, 6912, 128 * 67};
+    for (size_t si = 0; si < sizeof ns / sizeof ns[0]; si++) {
+        int64_t n = ns[si];
+        float *x = (float *)xmalloc((size_t)(n + 1) * sizeof *x) + 1;  /* off 16-byte alignment */
+        for (int pat = 0; pat < 9; pat++) {
+            const char *label = "random";
+            for (int64_t i = 0; i < n; i++) {
+                switch (pat) {
+                case 0: x[i] = rnd_float(4.0f); break;
+                case 1: label = "zeros"; x[i] = 0.0f; break;
+                case 2: label = "tiny"; x[i] = rnd_float(1e-6f); break;
+                case 3:  /* amax 127 gives s = 1: exact halves test round-half-even */
+                    label = "halves";
+                    x[i] = i == 0 ? 127.0f : (float)rnd_in(-253, 253) * 0.5f;
+                    break;
+                case 4: label = "spiky"; x[i] = (i % 97 == 0) ? rnd_float(1e4f) : rnd_float(1.0f); break;
+                case 5: label = "negzero"; x[i] = (i & 1) ? -0.0f : rnd_float(1e-3f); break;
+                case 6: label = "huge"; x[i] = rnd_float(3e38f); break;
+                case 7: label = "nan"; x[i] = (i % 5 == 3) ? NAN : rnd_float(2.0f); break;
+                case 8: label = "inf"; x[i] = (i == n / 2) ? -INFINITY : rnd_float(2.0f); break;
+                }
+            }
+            check_quant_one(k, tl, x, n, label);
+        }
+        free(x - 1);
+    }
+}
+
+/* ---------- tgemm ---------- */
+
+static void fill_codes(uint8_t *codes, size_t nbytes, int pat)
+{
+    for (size_t i = 0; i < nbytes; i++) {
+        uint8_t b = 0;
+        for (int f = 0; f < 4; f++) {
+            int c = pat == 0 ? (int)(rnd() % 3) : pat == 1 ? 0 : pat == 2 ? 2 : 1;
+            b = (uint8_t)(b | (c << (2 * f)));
+        }
+        codes[i] = b;
+    }
+}
+
+static void fill_q(int8_t *q, int64_t n, int pat)
+{
+    for (int64_t i = 0; i < n; i++) {
+        switch (pat) {
+        case 0: q[i] = (int8_t)(rnd() & 0xff); break;  /* -128 included */
+        case 1: q[i] = 127; break;
+        case 2: q[i] = -127; break;
+        case 3: q[i] = (i & 1) ? 127 : -127; break;
+        case 4: q[i] = -128; break;
+        default: q[i] = (int8_t)rnd_in(-3, 3); break;
+        }
+    }
+}
+
+static const char *const code_pats[] = {"random", "all0", "all2", "all1"};
+static const char *const q_pats[] = {"random", "+127", "-127", "alt127", "-128", "small"};
+
+static void check_tgemm_one(const bn_kernels *k, tally *tl, int64_t rows, int64_t cols, int64_t n_tok, int cpat,
+                            int qpat, int64_t r0, int64_t r1)
+{
+    size_t nbytes = (size_t)(rows * cols / 4);
+    uint8_t *codes = xmalloc(nbytes);
+    int8_t *q = xmalloc((size_t)(n_tok * cols));
+    float *scale = xmalloc((size_t)n_tok * sizeof *scale);
+    int32_t *sum = xmalloc((size_t)n_tok * sizeof *sum);
+    fill_codes(codes, nbytes, cpat);
+    fill_q(q, n_tok * cols, qpat);
+    for (int64_t t = 0; t < n_tok; t++) {
+        int32_t s = 0;
+        for (int64_t i = 0; i < cols; i++)
+            s += q[t * cols + i];
+        sum[t] = s;
+        scale[t] = 0.5f + (float)(rnd() % 1000) / 7.0f;
+    }
+    bn_tmat w = { codes, rows, cols, 0.25f + (float)(rnd() % 100) / 33.0f };
+    int64_t ldy = rows + (int64_t)(rnd() % 3);
+    size_t ny = (size_t)(n_tok * ldy);
+    outbuf y0 = out_new(ny), y1 = out_new(ny);
+    bn_kernels_scalar.tgemm(&w, r0, r1, q, scale, sum, n_tok, y0.y, ldy);
+    k->tgemm(&w, r0, r1, q, scale, sum, n_tok, y1.y, ldy);
+    tl->runs++;
+    char msg[256];
+    if (!canaries_ok(&y1)) {
+        snprintf(msg, sizeof msg, "%" PRId64 "x%" PRId64 " n_tok=%" PRId64 ": wrote outside y", rows, cols, n_tok);
+        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+    } else if (memcmp(y0.y, y1.y, ny * sizeof(float))) {
+        size_t i = 0;
+        while (!memcmp(&y0.y[i], &y1.y[i], sizeof(float)))
+            i++;
+        snprintf(msg, sizeof msg,
+                 "%" PRId64 "x%" PRId64 " n_tok=%" PRId64 " rows [%" PRId64 ",%" PRId64 ") codes=%s q=%s: "
+                 "y[tok %zu][row %zu] = %.9g, want %.9g",
+                 rows, cols, n_tok, r0, r1, code_pats[cpat], q_pats[qpat], i / (size_t)ldy, i % (size_t)ldy,
+                 y1.y[i], y0.y[i]);
+        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+    }
+    free(codes);
+    free(q);
+    free(scale);
+    free(sum);
+    free(y0.base);
+    free(y1.base);
+}
+
+static void random_range(int64_t rows, int64_t *r0, int64_t *r1)
+{
+    if (rnd() % 4 == 0) {
+        *r0 = 0;
+        *r1 = rows;
+        return;
+    }
+    *r0 = rnd_in(0, rows - 1);
+    *r1 = rnd_in(*r0 + 1, rows);
+}
+
+static void check_tgemm(const bn_kernels *k, tally *tl)
+{
+    static const int64_t colset[] = {128, 256, 384, 512, 640, 1024, 2560, 4096, 6912};
+    static const int64_t tokset[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 64};
+    /* every token count against a spread of shapes */
+    for (size_t ti = 0; ti < sizeof tokset / sizeof tokset[0]; ti++)
+        for (int rep = 0; rep < 12; rep++) {
+            int64_t n_tok = tokset[ti];
+            int64_t rows = rnd_in(1, 67);
+            int64_t cols = colset[rnd() % (sizeof colset / sizeof colset[0])];
+            if (n_tok == 64 && cols > 1024)
+                rows = rnd_in(1, 9);  /* keeps the scalar reference quick */
+            int64_t r0, r1;
+            random_range(rows, &r0, &r1);
+            check_tgemm_one(k, tl, rows, cols, n_tok, (int)(rnd() % 4), (int)(rnd() % 6), r0, r1);
+        }
+    /* edge patterns: every code pattern against every activation extreme */
+    for (int cp = 0; cp < 4; cp++)
+        for (int qp = 0; qp < 6; qp++)
+            for (int64_t n_tok = 1; n_tok <= 5; n_tok += 4)
+                check_tgemm_one(k, tl, 13, 2560, n_tok, cp, qp, 3, 12);
+    /* long rows: 16-bit partial sums must widen in time; past 2^16 columns */
+    check_tgemm_one(k, tl, 5, 65536 + 128, 1, 2, 4, 0, 5);
+    check_tgemm_one(k, tl, 5, 65536 + 128, 3, 0, 0, 1, 4);
+    check_tgemm_one(k, tl, 3, 65536 + 384, 2, 1, 2, 0, 3);
+    /* 2^24 columns: sum(code * q) passes 2^31 and must wrap back exactly */
+    check_tgemm_one(k, tl, 2, (int64_t)1 << 24, 1, 2, 1, 0, 2);
+    check_tgemm_one(k, tl, 1, (int64_t)1 << 24, 1, 0, 2, 0, 1);
+}
+
+/* ---------- fgemm ---------- */
+
+static const uint32_t dense_types[] = {BN_TYPE_F32, BN_TYPE_F16, BN_TYPE_BF16, BN_TYPE_Q8_0, BN_TYPE_Q4_K, BN_TYPE_Q6_K};
+
+/* A finite half with a random sign, exponent (subnormals included) and mantissa. */
+static uint16_t rnd_half(int max_exp)
+{
+    uint16_t e = (uint16_t)rnd_in(0, max_exp);
+    return (uint16_t)(((rnd() & 1) << 15) | (e << 10) | (rnd() & 0x3ff));
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+/* One row of random weights; values stay finite so that no NaN payload
+ * decides a comparison. */
+static void fill_row(uint32_t type, uint8_t *row, int64_t cols, size_t row_bytes)
+{
+    for (size_t i = 0; i < row_bytes; i++)
+        row[i] = (uint8_t)rnd();
+    switch (type) {
+    case BN_TYPE_F32:
+        for (int64_t i = 0; i < cols; i++) {
+            float v = rnd() % 17 == 0 ? 0.0f : rnd_float(2.0f) * (float)ldexp(1.0, (int)rnd_in(-30, 8));
+            memcpy(row + 4 * i, &v, 4);
+        }
+        break;
+    case BN_TYPE_F16:
+        for (int64_t i = 0; i < cols; i++)
+            put16(row + 2 * i, rnd_half(30));
+        break;
+    case BN_TYPE_BF16:
+        for (int64_t i = 0; i < cols; i++) {
+            uint16_t e = (uint16_t)(rnd() % 9 == 0 ? 0 : rnd_in(127 - 40, 127 + 20));
+            put16(row + 2 * i, (uint16_t)(((rnd() & 1) << 15) | (e << 7) | (rnd() & 0x7f)));
+        }
+        break;
+    case BN_TYPE_Q8_0:
+        for (int64_t b = 0; b < cols / 32; b++)
+            put16(row + 34 * b, rnd_half(20));
+        break;
+    case BN_TYPE_Q4_K:
+        for (int64_t b = 0; b < cols / 256; b++) {
+            put16(row + 144 * b, rnd_half(20));
+            put16(row + 144 * b + 2, rnd_half(20));
+        }
+        break;
+    case BN_TYPE_Q6_K:
+        for (int64_t b = 0; b < cols / 256; b++)
+            put16(row + 210 * b + 208, rnd_half(20));
+        break;
+    }
+}
+
+static void check_fgemm_one(const bn_kernels *k, tally *tl, uint32_t type, int64_t rows, int64_t cols, int64_t n_tok,
+                            int64_t r0, int64_t r1)
+{
+    const bn_type_traits *tt = bn_type_get(type);
+    size_t row_bytes = (size_t)(cols / tt->block_size) * tt->block_bytes + (size_t)(rnd() % 2) * 8;
+    uint8_t *w = (uint8_t *)xmalloc(rows * row_bytes + 1) + 1;  /* rows at odd addresses */
+    for (int64_t r = 0; r < rows; r++)
+        fill_row(type, w + r * row_bytes, cols, row_bytes);
+    float *x = xmalloc((size_t)(n_tok * cols) * sizeof *x);
+    for (int64_t i = 0; i < n_tok * cols; i++)
+        x[i] = rnd_float(4.0f);
+    int64_t ldy = rows + (int64_t)(rnd() % 3);
+    size_t ny = (size_t)(n_tok * ldy);
+    outbuf y0 = out_new(ny), y1 = out_new(ny);
+    bn_kernels_scalar.fgemm(type, w, row_bytes, r0, r1, cols, x, n_tok, y0.y, ldy);
+    k->fgemm(type, w, row_bytes, r0, r1, cols, x, n_tok, y1.y, ldy);
+    tl->runs++;
+    char msg[256];
+    if (!canaries_ok(&y1)) {
+        snprintf(msg, sizeof msg, "%s %" PRId64 "x%" PRId64 " n_tok=%" PRId64 ": wrote outside y", tt->name, rows, cols,
+                 n_tok);
+        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+    } else if (memcmp(y0.y, y1.y, ny * sizeof(float))) {
+        size_t i = 0;
+        while (!memcmp(&y0.y[i], &y1.y[i], sizeof(float)))
+            i++;
+        snprintf(msg, sizeof msg,
+                 "%s %" PRId64 "x%" PRId64 " n_tok=%" PRId64 " rows [%" PRId64 ",%" PRId64 "): "
+                 "y[tok %zu][row %zu] = %a, want %a",
+                 tt->name, rows, cols, n_tok, r0, r1, i / (size_t)ldy, i % (size_t)ldy, y1.y[i], y0.y[i]);
+        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+    }
+    free(w - 1);
+    free(x);
+    free(y0.base);
+    free(y1.base);
+}
+
+static void check_fgemm(const bn_kernels *k, tally *tl, uint32_t type)
+{
+    static const int64_t elem_cols[] = {1, 7, 15, 16, 17, 33, 100, 127, 128, 129, 256, 2560};
+    static const int64_t tokset[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 64};
+    const bn_type_traits *tt = bn_type_get(type);
+    for (size_t ti = 0; ti < sizeof tokset / sizeof tokset[0]; ti++)
+        for (int rep = 0; rep < 8; rep++) {
+            int64_t n_tok = tokset[ti], cols;
+            if (tt->block_size == 1)
+                cols = elem_cols[rnd() % (sizeof elem_cols / sizeof elem_cols[0])];
+            else
+                cols = tt->block_size * rnd_in(1, 2560 / tt->block_size);
+            int64_t rows = rnd_in(1, n_tok == 64 ? 9 : 67);
+            int64_t r0, r1;
+            random_range(rows, &r0, &r1);
+            check_fgemm_one(k, tl, type, rows, cols, n_tok, r0, r1);
+        }
+    check_fgemm_one(k, tl, type, 67, 2560, 1, 1, 66);
+    check_fgemm_one(k, tl, type, 5, tt->block_size == 1 ? 6913 : 6912, 2, 0, 5);
+}
+
+/* ---------- bench ---------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Streams through the buffers n_buf at a time (each call on the next), the
+ * way a forward pass meets its weights: from memory, not cache. Returns the
+ * best seconds per call. */
+typedef void bench_fn(void *arg, int i);
+
+static double time_calls(bench_fn *fn, void *arg, int n_buf, double budget_s)
+{
+    double best = 1e30, start = now_s();
+    int i = 0;
+    do {
+        double t0 = now_s();
+        fn(arg, i % n_buf);
+        double dt = now_s() - t0;
+        if (dt < best)
+            best = dt;
+        i++;
+    } while (now_s() - start < budget_s || i < 3);
+    return best;
+}
+
+typedef struct {
+    const bn_kernels *k;
+    bn_tmat w[64];
+    int8_t *q;
+    float *scale, *y;
+    int32_t *sum;
+    int64_t n_tok;
+} tg_bench;
+
+static void tg_run(void *arg, int i)
+{
+    tg_bench *b = arg;
+    b->k->tgemm(&b->w[i], 0, b->w[i].rows, b->q, b->scale, b->sum, b->n_tok, b->y, b->w[i].rows);
+}
+
+typedef struct {
+    const bn_kernels *k;
+    const uint8_t *w;
+    int64_t rows, cols;
+    const float *x;
+    float *y;
+} fg_bench;
+
+static void fg_run(void *arg, int i)
+{
+    fg_bench *b = arg;
+    (void)i;
+    b->k->fgemm(BN_TYPE_F16, b->w, (size_t)b->cols * 2, 0, b->rows, b->cols, b->x, 1, b->y, b->rows);
+}
+
+static volatile uint64_t bench_sink;
+
+static void mem_run(void *arg, int i)
+{
+    const uint64_t *p = arg;
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    (void)i;
+    for (size_t j = 0; j < (256u << 20) / 8; j += 4) {
+        s0 += p[j];
+        s1 += p[j + 1];
+        s2 += p[j + 2];
+        s3 += p[j + 3];
+    }
+    bench_sink = s0 + s1 + s2 + s3;
+}
+
+static void bench(const bn_kernels *const *levels, int n_levels)
+{
+    /* the machine's own limit: one core streaming 256 MiB */
+    uint64_t *mem = xmalloc(256u << 20);
+    memset(mem, 1, 256u << 20);
+    double mem_s = time_calls(mem_run, mem, 1, 1.0);
+    double mem_gbs = (double)(256u << 20) / mem_s / 1e9;
+    printf("bench: one core reads memory at %.1f GB/s (plain C loop)\n", mem_gbs);
+    free(mem);
+
+    /* I2_S 2560 x 6912 (the FFN down projection of BitNet b1.58 2B): 64
+     * copies, so decode streams from memory as in a real forward pass */
+    const int64_t rows = 2560, cols = 6912, ncopy = 64;
+    size_t mbytes = (size_t)(rows * cols / 4);
+    uint8_t *codes = xmalloc(mbytes * ncopy);
+    fill_codes(codes, mbytes * ncopy, 0);
+    tg_bench tb = { .q = xmalloc(64 * cols), .scale = xmalloc(64 * sizeof(float)),
+                    .sum = xmalloc(64 * sizeof(int32_t)), .y = xmalloc(64 * rows * sizeof(float)) };
+    fill_q(tb.q, 64 * cols, 0);
+    for (int t = 0; t < 64; t++) {
+        tb.scale[t] = 1.0f;
+        tb.sum[t] = 0;
+    }
+    for (int c = 0; c < ncopy; c++)
+        tb.w[c] = (bn_tmat){ codes + c * mbytes, rows, cols, 1.0f };
+
+    /* F16 128256 x 2560: the output head of a Llama-3-vocabulary model */
+    fg_bench fb = { .rows = 128256, .cols = 2560 };
+    size_t fbytes = (size_t)(fb.rows * fb.cols * 2);
+    uint16_t *fw = xmalloc(fbytes);
+    for (size_t i = 0; i < fbytes / 2; i++)
+        fw[i] = bn_f32_to_f16(rnd_float(1.0f));
+    float *fx = xmalloc(fb.cols * sizeof(float));
+    for (int64_t i = 0; i < fb.cols; i++)
+        fx[i] = rnd_float(1.0f);
+    fb.w = (const uint8_t *)fw;
+    fb.x = fx;
+    fb.y = xmalloc(fb.rows * sizeof(float));
+
+    printf("%-8s %-28s %12s %10s %8s %8s\n", "level", "kernel", "ns/call", "GB/s", "GOPS", "x scalar");
+    double base[3] = {0};
+    for (int li = 0; li < n_levels; li++) {
+        const bn_kernels *k = levels[li];
+        const char *name = bn_cpu_level_name(k->level);
+        double budget = k->level == BN_CPU_SCALAR ? 0.5 : 1.5;
+        tb.k = k;
+        for (int m = 0; m < 2; m++) {
+            tb.n_tok = m == 0 ? 1 : 64;
+            double s = time_calls(tg_run, &tb, m == 0 ? (int)ncopy : 1, budget);
+            double gbs = (double)mbytes / s / 1e9, gops = 2.0 * (double)(rows * cols * tb.n_tok) / s / 1e9;
+            if (li == 0)
+                base[m] = s;
+            printf("%-8s %-28s %12.0f %10.2f %8.1f %8.1f\n", name,
+                   m == 0 ? "tgemm 2560x6912 decode" : "tgemm 2560x6912 n_tok=64", s * 1e9, gbs, gops,
+                   base[m] / s);
+        }
+        fb.k = k;
+        double s = time_calls(fg_run, &fb, 1, budget);
+        if (li == 0)
+            base[2] = s;
+        printf("%-8s %-28s %12.0f %10.2f %8.1f %8.1f\n", name, "fgemm F16 128256x2560", s * 1e9,
+               (double)fbytes / s / 1e9, 2.0 * (double)(fb.rows * fb.cols) / s / 1e9, base[2] / s);
+    }
+    printf("bench: GB/s counts weight bytes; decode ratios to the %.1f GB/s above show how close to memory speed\n",
+           mem_gbs);
+    free(codes);
+    free(tb.q);
+    free(tb.scale);
+    free(tb.sum);
+    free(tb.y);
+    free(fw);
+    free(fx);
+    free(fb.y);
+}
+
+int main(int argc, char **argv)
+{
+    int do_bench = 0;
+    rng_state = (uint64_t)time(NULL) * 2654435761u + 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--bench"))
+            do_bench = 1;
+        else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+            rng_state = strtoull(argv[++i], NULL, 0);
+        else {
+            fprintf(stderr, "usage: %s [--seed N] [--bench]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (rng_state == 0)
+        rng_state = 1;
+    printf("checkkernels: seed %" PRIu64 " (rerun with --seed to repeat)\n", rng_state);
+
+    static const bn_cpu_level all[] = {BN_CPU_SCALAR, BN_CPU_AVX2, BN_CPU_AVX512, BN_CPU_NEON, BN_CPU_DOTPROD};
+    const bn_kernels *levels[5];
+    int n_levels = 0, failed = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (bn_kernels_for(all[i]))
+            levels[n_levels++] = bn_kernels_for(all[i]);
+
+    for (int li = 1; li < n_levels; li++) {
+        const bn_kernels *k = levels[li];
+        const char *name = bn_cpu_level_name(k->level);
+        tally tl[3 + sizeof dense_types / sizeof dense_types[0]] = {
+            {"quantize_act", 0, 0}, {"tgemm", 0, 0}, {"dequant_row", 0, 0}};
+        check_quantize_act(k, &tl[0]);
+        check_tgemm(k, &tl[1]);
+        for (size_t d = 0; d < sizeof dense_types / sizeof dense_types[0]; d++) {
+            static char names[sizeof dense_types / sizeof dense_types[0]][24];
+            snprintf(names[d], sizeof names[d], "fgemm %s", bn_type_get(dense_types[d])->name);
+            tl[3 + d].name = names[d];
+            check_fgemm(k, &tl[3 + d], dense_types[d]);
+            /* dequant_row of a whole row, the embedding lookup */
+            int64_t cols = 2560;
+            const bn_type_traits *tt = bn_type_get(dense_types[d]);
+            size_t row_bytes = (size_t)(cols / tt->block_size) * tt->block_bytes;
+            uint8_t *row = xmalloc(row_bytes);
+            fill_row(dense_types[d], row, cols, row_bytes);
+            float *a = xmalloc(cols * sizeof *a), *b = xmalloc(cols * sizeof *b);
+            bn_kernels_scalar.dequant_row(dense_types[d], row, a, cols);
+            k->dequant_row(dense_types[d], row, b, cols);
+            tl[2].runs++;
+            if (memcmp(a, b, cols * sizeof *a))
+                report_mismatch(&tl[2], name, tt->name);
+            free(row);
+            free(a);
+            free(b);
+        }
+        for (size_t i = 0; i < sizeof tl / sizeof tl[0]; i++) {
+            if (!tl[i].fails)
+                printf("  %-8s %-14s ok (%d cases)\n", name, tl[i].name, tl[i].runs);
+            else
+                printf("  %-8s %-14s FAILED (%d of %d cases)\n", name, tl[i].name, tl[i].fails, tl[i].runs);
+            failed |= tl[i].fails != 0;
+        }
+    }
+    if (n_levels == 1)
+        printf("checkkernels: only the scalar level runs on this CPU and build; nothing to compare\n");
+    if (do_bench)
+        bench(levels, n_levels);
+    printf("checkkernels: %s\n", failed ? "FAILED" : "all levels agree with the scalar reference");
+    return failed;
+}
