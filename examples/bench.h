@@ -1,6 +1,6 @@
 /* bitnet-bench's pieces: the runs it performs (from flags or a YAML suite,
- * bench_suite.c) and the machine limits it compares them with
- * (bench_machine.c). */
+ * bench_suite.c), the machine limits it compares them with (bench_machine.c),
+ * and the per-token costs and reports (bench_report.c). */
 #ifndef BITNET_EXAMPLES_BENCH_H
 #define BITNET_EXAMPLES_BENCH_H
 
@@ -64,5 +64,74 @@ double bench_int8_peak(bn_cpu_level level, int threads, const char **kernel, con
 
 /* The CPU's model name (from /proc/cpuinfo), or "unknown". */
 void bench_cpu_name(char *buf, size_t cap);
+
+/* ------------------------------------------------- figures and reports */
+
+enum { BENCH_OUT_MD, BENCH_OUT_JSON, BENCH_OUT_JSONL };
+
+typedef struct bench_limit {
+    int threads;
+    bn_cpu_level level;  /* BN_CPU_AUTO for the bandwidth row */
+    double value;        /* read bytes/s, or int8 ops/s (0 = not measured) */
+    const char *kernel, *note;
+} bench_limit;
+
+typedef struct bench_machine {
+    size_t mem_bytes;
+    bench_limit *rows;
+    size_t n_rows;
+} bench_machine;
+
+/* What a model costs per token, from its tensor table and hyperparameters. */
+typedef struct bench_cost {
+    char name[256];
+    uint64_t file_bytes;      /* sum of the tensors' stored bytes */
+    uint64_t n_params;        /* elements of all tensors */
+    uint64_t n_ternary;       /* elements of the I2_S, TQ1_0 and TQ2_0 tensors */
+    uint64_t weight_bytes;    /* bn_model_weight_bytes */
+    uint64_t kv_bytes_per_pos; /* f16 K and V of one position, all layers */
+} bench_cost;
+
+typedef struct bench_result {
+    const char *run, *model;
+    bench_cost cost;
+    bn_cpu_level level;
+    int quantize_head, threads, n_prompt, n_gen, reps;
+    uint32_t n_batch;
+    double *samples; /* t/s of each repetition */
+    double mean, sd;
+    double per_token;   /* bytes (tg) or ops (pp) per token */
+    double bound;       /* read bytes/s (tg) or int8 ops/s (pp); 0 = none */
+    const char *kernel, *note;
+} bench_result;
+
+typedef struct bench_report {
+    int output;
+    bench_machine mach;
+    bench_result *results;
+    size_t n_results;
+    char cpu_name[128];
+    char date[32];
+    int md_header_done;
+} bench_report;
+
+/* The limit for (threads, level), measured now if it is new (progress on
+ * stderr); NULL only when out of memory. level BN_CPU_AUTO = read bandwidth. */
+bench_limit *bench_machine_limit(bench_machine *m, int threads, bn_cpu_level level);
+
+/* A model's size and per-token costs, from its tensor table and metadata. */
+void bench_describe_model(const bn_model *m, const char *path, bench_cost *c);
+/* Bytes one generated token reads, averaged over a tg test of n_gen tokens. */
+double bench_tg_bytes_per_token(const bench_cost *c, int n_gen);
+/* Int8 ops one prompt token costs in the ternary matrix products. */
+double bench_pp_ops_per_token(const bench_cost *c);
+
+/* "pp128" or "tg128". */
+const char *bench_test_name(const bench_result *r, char *buf, size_t cap);
+/* Prints a finished result: a markdown row or a JSON line (nothing for JSON,
+ * which is printed whole by bench_report_finish). */
+void bench_report_result(bench_report *b, const bench_result *r);
+/* Prints the markdown footer (machine limits, formulas) or the JSON document. */
+void bench_report_finish(const bench_report *b);
 
 #endif

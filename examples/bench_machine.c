@@ -349,3 +349,48 @@ void bench_cpu_name(char *buf, size_t cap)
     }
     fclose(f);
 }
+
+/* ----------------------------------------------------------- limit table */
+
+static bench_limit *find_limit(bench_machine *m, int threads, bn_cpu_level level)
+{
+    for (size_t i = 0; i < m->n_rows; i++)
+        if (m->rows[i].threads == threads && m->rows[i].level == level)
+            return &m->rows[i];
+    return NULL;
+}
+
+/* The row for (threads, level), measured now if it is new; NULL only when
+ * out of memory. level AUTO = read bandwidth. */
+bench_limit *bench_machine_limit(bench_machine *m, int threads, bn_cpu_level level)
+{
+    bench_limit *row = find_limit(m, threads, level);
+    if (row)
+        return row;
+    bench_limit *rows = realloc(m->rows, (m->n_rows + 1) * sizeof *rows);
+    if (!rows)
+        return NULL;
+    m->rows = rows;
+    row = &rows[m->n_rows++];
+    memset(row, 0, sizeof *row);
+    row->threads = threads;
+    row->level = level;
+    row->kernel = row->note = "";
+    if (level == BN_CPU_AUTO) {
+        fprintf(stderr, "bitnet-bench: read bandwidth, %d thread%s, %zu MiB buffer ...", threads,
+                threads == 1 ? "" : "s", m->mem_bytes >> 20);
+        row->value = bench_read_bandwidth(m->mem_bytes, threads);
+        fprintf(stderr, " %.2f GB/s\n", row->value / 1e9);
+        if (row->value <= 0)
+            row->note = "the bandwidth measurement failed (memory or threads)";
+    } else {
+        fprintf(stderr, "bitnet-bench: int8 peak for %s, %d thread%s ...", bn_cpu_level_name(level), threads,
+                threads == 1 ? "" : "s");
+        row->value = bench_int8_peak(level, threads, &row->kernel, &row->note);
+        if (row->value > 0)
+            fprintf(stderr, " %.1f GOPS (%s)\n", row->value / 1e9, row->kernel);
+        else
+            fprintf(stderr, " skipped: %s\n", row->note);
+    }
+    return row;
+}

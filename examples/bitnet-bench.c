@@ -20,59 +20,8 @@
 #include "bench.h"
 #include "ex_common.h"
 
-enum { OUT_MD, OUT_JSON, OUT_JSONL };
-
-/* GGUF type numbers of the ternary formats. */
-enum { TYPE_TQ1_0 = 34, TYPE_TQ2_0 = 35, TYPE_I2_S = 36 };
-
 #define TOKEN_SEED 0x6b656e73ull
 #define TG_WARMUP_TOKENS 16
-
-typedef struct limit_row {
-    int threads;
-    bn_cpu_level level;  /* BN_CPU_AUTO for the bandwidth row */
-    double value;        /* read bytes/s, or int8 ops/s (0 = not measured) */
-    const char *kernel, *note;
-} limit_row;
-
-typedef struct machine {
-    size_t mem_bytes;
-    limit_row *rows;
-    size_t n_rows;
-} machine;
-
-/* What a model costs per token, from its tensor table and hyperparameters. */
-typedef struct model_cost {
-    char name[256];
-    uint64_t file_bytes;      /* sum of the tensors' stored bytes */
-    uint64_t n_params;        /* elements of all tensors */
-    uint64_t n_ternary;       /* elements of the I2_S, TQ1_0 and TQ2_0 tensors */
-    uint64_t weight_bytes;    /* bn_model_weight_bytes */
-    uint64_t kv_bytes_per_pos; /* f16 K and V of one position, all layers */
-} model_cost;
-
-typedef struct result {
-    const char *run, *model;
-    model_cost cost;
-    bn_cpu_level level;
-    int quantize_head, threads, n_prompt, n_gen, reps;
-    uint32_t n_batch;
-    double *samples; /* t/s of each repetition */
-    double mean, sd;
-    double per_token;   /* bytes (tg) or ops (pp) per token */
-    double bound;       /* read bytes/s (tg) or int8 ops/s (pp); 0 = none */
-    const char *kernel, *note;
-} result;
-
-typedef struct bench {
-    int output;
-    machine mach;
-    result *results;
-    size_t n_results;
-    char cpu_name[128];
-    char date[32];
-    int md_header_done;
-} bench;
 
 static void usage(FILE *f, const char *argv0)
 {
@@ -98,75 +47,6 @@ static void usage(FILE *f, const char *argv0)
             argv0, argv0);
 }
 
-/* ------------------------------------------------------------------ JSON */
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-static void json_num(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.10g", v);
-    else
-        fputs("null", f);
-}
-
-/* --------------------------------------------------------------- machine */
-
-static limit_row *find_limit(machine *m, int threads, bn_cpu_level level)
-{
-    for (size_t i = 0; i < m->n_rows; i++)
-        if (m->rows[i].threads == threads && m->rows[i].level == level)
-            return &m->rows[i];
-    return NULL;
-}
-
-/* The row for (threads, level), measured now if it is new; NULL only when
- * out of memory. level AUTO = read bandwidth. */
-static limit_row *get_limit(machine *m, int threads, bn_cpu_level level)
-{
-    limit_row *row = find_limit(m, threads, level);
-    if (row)
-        return row;
-    limit_row *rows = realloc(m->rows, (m->n_rows + 1) * sizeof *rows);
-    if (!rows)
-        return NULL;
-    m->rows = rows;
-    row = &rows[m->n_rows++];
-    memset(row, 0, sizeof *row);
-    row->threads = threads;
-    row->level = level;
-    row->kernel = row->note = "";
-    if (level == BN_CPU_AUTO) {
-        fprintf(stderr, "bitnet-bench: read bandwidth, %d thread%s, %zu MiB buffer ...", threads,
-                threads == 1 ? "" : "s", m->mem_bytes >> 20);
-        row->value = bench_read_bandwidth(m->mem_bytes, threads);
-        fprintf(stderr, " %.2f GB/s\n", row->value / 1e9);
-        if (row->value <= 0)
-            row->note = "the bandwidth measurement failed (memory or threads)";
-    } else {
-        fprintf(stderr, "bitnet-bench: int8 peak for %s, %d thread%s ...", bn_cpu_level_name(level), threads,
-                threads == 1 ? "" : "s");
-        row->value = bench_int8_peak(level, threads, &row->kernel, &row->note);
-        if (row->value > 0)
-            fprintf(stderr, " %.1f GOPS (%s)\n", row->value / 1e9, row->kernel);
-        else
-            fprintf(stderr, " skipped: %s\n", row->note);
-    }
-    return row;
-}
-
 /* The level a model will most likely use, so the machine is measured before
  * any model loads; a model that ends up elsewhere is measured when met. */
 static bn_cpu_level expected_level(bn_cpu_level forced)
@@ -178,60 +58,6 @@ static bn_cpu_level expected_level(bn_cpu_level forced)
     if (s && ex_parse_cpu_level(s, &env) == 0 && env != BN_CPU_AUTO)
         return env;
     return bn_cpu_best();
-}
-
-/* ----------------------------------------------------------------- model */
-
-static void describe_model(const bn_model *m, const char *path, model_cost *c)
-{
-    memset(c, 0, sizeof *c);
-    const char *s, *base = strrchr(path, '/');
-    size_t len;
-    if (bn_model_meta_str(m, "general.name", &s, &len) == BN_OK && len > 0)
-        snprintf(c->name, sizeof c->name, "%.*s", (int)len, s);
-    else
-        snprintf(c->name, sizeof c->name, "%s", base ? base + 1 : path);
-    for (int64_t i = 0, n = bn_model_n_tensors(m); i < n; i++) {
-        bn_tensor_info ti;
-        memset(&ti, 0, sizeof ti);
-        ti.size = sizeof ti;
-        if (bn_model_tensor(m, i, &ti) != BN_OK)
-            continue;
-        uint64_t elems = 1;
-        for (int d = 0; d < ti.n_dims && d < 4; d++)
-            elems *= (uint64_t)ti.ne[d];
-        c->file_bytes += ti.n_bytes;
-        c->n_params += elems;
-        if (ti.type == TYPE_I2_S || ti.type == TYPE_TQ1_0 || ti.type == TYPE_TQ2_0)
-            c->n_ternary += elems;
-    }
-    c->weight_bytes = bn_model_weight_bytes(m);
-
-    /* The KV cache holds f16 K and V rows of head_dim * head_count_kv per layer. */
-    char key[128];
-    int64_t n_head = 0, n_head_kv = 0;
-    const char *arch = bn_model_arch(m);
-    snprintf(key, sizeof key, "%s.attention.head_count", arch);
-    bn_model_meta_int(m, key, &n_head);
-    snprintf(key, sizeof key, "%s.attention.head_count_kv", arch);
-    if (bn_model_meta_int(m, key, &n_head_kv) != BN_OK)
-        n_head_kv = n_head;
-    if (n_head > 0) {
-        uint64_t kv_dim = (uint64_t)bn_model_n_embd(m) / (uint64_t)n_head * (uint64_t)n_head_kv;
-        c->kv_bytes_per_pos = (uint64_t)bn_model_n_layer(m) * 2u * kv_dim * 2u;
-    }
-}
-
-/* Bytes one generated token reads, averaged over a tg test of n tokens from
- * an empty context: the weights, plus K and V of positions 0..i for token i. */
-static double tg_bytes_per_token(const model_cost *c, int n)
-{
-    return (double)c->weight_bytes + (double)c->kv_bytes_per_pos * (n + 1) / 2.0;
-}
-
-static double pp_ops_per_token(const model_cost *c)
-{
-    return 2.0 * (double)c->n_ternary;
 }
 
 /* ----------------------------------------------------------------- tests */
@@ -270,182 +96,6 @@ static bn_status time_test(bn_ctx *ctx, const bn_token *tokens, int n_prompt, in
     return st;
 }
 
-static const char *test_name(const result *r, char *buf, size_t cap)
-{
-    snprintf(buf, cap, r->n_prompt ? "pp%d" : "tg%d", r->n_prompt ? r->n_prompt : r->n_gen);
-    return buf;
-}
-
-static double limit_ts(const result *r)
-{
-    return r->bound > 0 && r->per_token > 0 ? r->bound / r->per_token : NAN;
-}
-
-/* ---------------------------------------------------------------- output */
-
-static void fmt_size(char *buf, size_t cap, double bytes)
-{
-    if (bytes >= 1024.0 * 1024 * 1024)
-        snprintf(buf, cap, "%.2f GiB", bytes / (1024.0 * 1024 * 1024));
-    else
-        snprintf(buf, cap, "%.2f MiB", bytes / (1024.0 * 1024));
-}
-
-static void fmt_count(char *buf, size_t cap, double n)
-{
-    if (n >= 1e9)
-        snprintf(buf, cap, "%.2f B", n / 1e9);
-    else
-        snprintf(buf, cap, "%.2f M", n / 1e6);
-}
-
-static void print_md_row(bench *b, const result *r)
-{
-    char size[32], params[32], test[32], lim[32], pct[32];
-    if (!b->md_header_done) {
-        printf("| model | size | params | level | threads | test | t/s | bound | limit t/s | %% of limit |\n");
-        printf("| --- | ---: | ---: | --- | ---: | --- | ---: | --- | ---: | ---: |\n");
-        b->md_header_done = 1;
-    }
-    fmt_size(size, sizeof size, (double)r->cost.file_bytes);
-    fmt_count(params, sizeof params, (double)r->cost.n_params);
-    double lts = limit_ts(r);
-    snprintf(lim, sizeof lim, isfinite(lts) ? "%.2f" : "-", lts);
-    snprintf(pct, sizeof pct, isfinite(lts) ? "%.1f%%" : "-", 100.0 * r->mean / lts);
-    printf("| %s | %s | %s | %s%s | %d | %s | %.2f ± %.2f | %s | %s | %s |\n", r->cost.name, size, params,
-           bn_cpu_level_name(r->level), r->quantize_head ? ", q-head" : "", r->threads,
-           test_name(r, test, sizeof test), r->mean, r->sd, r->n_prompt ? "int8 peak" : "mem bw", lim, pct);
-    fflush(stdout);
-}
-
-static void print_md_footer(const bench *b)
-{
-    const machine *m = &b->mach;
-    printf("\nMachine limits measured in this run (%s, %ld CPUs online, libbitnet %s, %s):\n\n", b->cpu_name,
-           sysconf(_SC_NPROCESSORS_ONLN), bn_version_string(), b->date);
-    printf("| threads | limit | value |\n| ---: | --- | ---: |\n");
-    for (size_t i = 0; i < m->n_rows; i++) {
-        const limit_row *row = &m->rows[i];
-        if (row->level == BN_CPU_AUTO)
-            printf("| %d | read bandwidth (%zu MiB buffer) | %.2f GB/s |\n", row->threads, m->mem_bytes >> 20,
-                   row->value / 1e9);
-        else if (row->value > 0)
-            printf("| %d | int8 peak, %s (%s) | %.1f GOPS |\n", row->threads, bn_cpu_level_name(row->level),
-                   row->kernel, row->value / 1e9);
-        else
-            printf("| %d | int8 peak, %s | - (%s) |\n", row->threads, bn_cpu_level_name(row->level), row->note);
-    }
-    printf("\ntg: limit t/s = read bandwidth / bytes per token, where bytes per token = bn_model_weight_bytes "
-           "(ternary weights at 2 bits each + the output head as stored) + the f16 K and V cache read, "
-           "averaged over the test (n_layer x 2 x kv_dim x 2 B x (n+1)/2).\n");
-    printf("pp: limit t/s = int8 peak / ops per token, where ops per token = 2 x ternary weights (elements of "
-           "the I2_S, TQ1_0 and TQ2_0 tensors; one multiply-add = 2 ops); attention and the output head are "
-           "not counted.\n");
-    printf("t/s is the mean ± sample standard deviation of the repetitions, after one warm-up.\n\n");
-    const char *last = NULL;
-    for (size_t i = 0; i < b->n_results; i++) {
-        const result *r = &b->results[i];
-        if (last && !strcmp(last, r->model))
-            continue;
-        last = r->model;
-        printf("- %s: weights read per token %.2f MiB, KV cache %.1f KiB per position, %.3g ternary weights "
-               "(%.3g ops per prompt token)\n",
-               r->model, (double)r->cost.weight_bytes / (1024.0 * 1024), (double)r->cost.kv_bytes_per_pos / 1024,
-               (double)r->cost.n_ternary, pp_ops_per_token(&r->cost));
-    }
-}
-
-static void print_json_result(const bench *b, const result *r, FILE *f, int with_machine)
-{
-    char test[32];
-    fputs("{\"run\": ", f);
-    if (r->run)
-        json_str(f, r->run);
-    else
-        fputs("null", f);
-    fputs(", \"model\": ", f);
-    json_str(f, r->model);
-    fputs(", \"model_name\": ", f);
-    json_str(f, r->cost.name);
-    fprintf(f, ", \"model_bytes\": %llu, \"n_params\": %llu, \"n_ternary\": %llu, \"weight_bytes\": %llu",
-            (unsigned long long)r->cost.file_bytes, (unsigned long long)r->cost.n_params,
-            (unsigned long long)r->cost.n_ternary, (unsigned long long)r->cost.weight_bytes);
-    fprintf(f, ", \"kv_bytes_per_position\": %llu, \"level\": \"%s\", \"quantize_head\": %s",
-            (unsigned long long)r->cost.kv_bytes_per_pos, bn_cpu_level_name(r->level),
-            r->quantize_head ? "true" : "false");
-    fprintf(f, ", \"threads\": %d, \"n_batch\": %u, \"test\": \"%s\", \"n_prompt\": %d, \"n_gen\": %d, \"reps\": %d",
-            r->threads, (unsigned)r->n_batch, test_name(r, test, sizeof test), r->n_prompt, r->n_gen, r->reps);
-    fputs(", \"samples_ts\": [", f);
-    for (int i = 0; i < r->reps; i++) {
-        fputs(i ? ", " : "", f);
-        json_num(f, r->samples[i]);
-    }
-    fputs("], \"avg_ts\": ", f);
-    json_num(f, r->mean);
-    fputs(", \"stddev_ts\": ", f);
-    json_num(f, r->sd);
-    fprintf(f, ", \"bound\": \"%s\", \"%s\": ", r->n_prompt ? "int8_peak" : "read_bandwidth",
-            r->n_prompt ? "ops_per_token" : "bytes_per_token");
-    json_num(f, r->per_token);
-    fprintf(f, ", \"%s\": ", r->n_prompt ? "int8_peak_ops_per_s" : "read_bytes_per_s");
-    json_num(f, r->bound > 0 ? r->bound : NAN);
-    if (r->n_prompt) {
-        fputs(", \"int8_kernel\": ", f);
-        json_str(f, r->kernel);
-    }
-    fputs(", \"limit_ts\": ", f);
-    json_num(f, limit_ts(r));
-    fputs(", \"pct_of_limit\": ", f);
-    json_num(f, 100.0 * r->mean / limit_ts(r));
-    if (r->note && *r->note) {
-        fputs(", \"note\": ", f);
-        json_str(f, r->note);
-    }
-    if (with_machine) {
-        fputs(", \"cpu\": ", f);
-        json_str(f, b->cpu_name);
-        fprintf(f, ", \"libbitnet\": \"%s\", \"date\": \"%s\"", bn_version_string(), b->date);
-    }
-    fputc('}', f);
-}
-
-static void print_json(const bench *b)
-{
-    const machine *m = &b->mach;
-    printf("{\n  \"libbitnet\": \"%s\",\n  \"date\": \"%s\",\n  \"machine\": {\"cpu\": ", bn_version_string(),
-           b->date);
-    json_str(stdout, b->cpu_name);
-    printf(", \"n_cpus\": %ld, \"best_level\": \"%s\", \"read_buffer_bytes\": %zu,\n    \"limits\": [",
-           sysconf(_SC_NPROCESSORS_ONLN), bn_cpu_level_name(bn_cpu_best()), m->mem_bytes);
-    for (size_t i = 0; i < m->n_rows; i++) {
-        const limit_row *row = &m->rows[i];
-        printf("%s\n      {\"threads\": %d, ", i ? "," : "", row->threads);
-        if (row->level == BN_CPU_AUTO) {
-            printf("\"kind\": \"read_bandwidth\", \"bytes_per_s\": ");
-        } else {
-            printf("\"kind\": \"int8_peak\", \"level\": \"%s\", \"kernel\": ", bn_cpu_level_name(row->level));
-            json_str(stdout, row->kernel);
-            printf(", \"ops_per_s\": ");
-        }
-        json_num(stdout, row->value > 0 ? row->value : NAN);
-        if (row->note && *row->note) {
-            printf(", \"note\": ");
-            json_str(stdout, row->note);
-        }
-        printf("}");
-    }
-    printf("]},\n  \"formulas\": {\n");
-    printf("    \"tg\": \"limit_ts = read_bytes_per_s / bytes_per_token; bytes_per_token = weight_bytes + "
-           "kv_bytes_per_position * (n_gen + 1) / 2\",\n");
-    printf("    \"pp\": \"limit_ts = int8_peak_ops_per_s / ops_per_token; ops_per_token = 2 * n_ternary\"\n  },\n");
-    printf("  \"results\": [");
-    for (size_t i = 0; i < b->n_results; i++) {
-        printf("%s\n    ", i ? "," : "");
-        print_json_result(b, &b->results[i], stdout, 0);
-    }
-    printf("\n  ]\n}\n");
-}
-
 /* ------------------------------------------------------------------- run */
 
 static int fail(const char *what, const char *where, bn_status st)
@@ -455,9 +105,9 @@ static int fail(const char *what, const char *where, bn_status st)
     return -1;
 }
 
-static result *new_result(bench *b)
+static bench_result *new_result(bench_report *b)
 {
-    result *rs = realloc(b->results, (b->n_results + 1) * sizeof *rs);
+    bench_result *rs = realloc(b->results, (b->n_results + 1) * sizeof *rs);
     if (!rs)
         return NULL;
     b->results = rs;
@@ -466,11 +116,11 @@ static result *new_result(bench *b)
 }
 
 /* Runs one test (n_prompt > 0: pp, else tg) and records it. */
-static int run_test(bench *b, const bench_run *run, const char *path, const model_cost *cost, bn_ctx *ctx,
+static int run_test(bench_report *b, const bench_run *run, const char *path, const bench_cost *cost, bn_ctx *ctx,
                     int threads, int n_prompt, int n_gen, bn_token *tokens, float *logits)
 {
     const bn_model *m = bn_ctx_model(ctx);
-    result *r = new_result(b);
+    bench_result *r = new_result(b);
     if (!r || !(r->samples = calloc((size_t)run->reps, sizeof *r->samples))) {
         fprintf(stderr, "bitnet-bench: out of memory\n");
         return -1;
@@ -488,17 +138,17 @@ static int run_test(bench *b, const bench_run *run, const char *path, const mode
     uint64_t rng = TOKEN_SEED;
     random_tokens(m, tokens, n_prompt ? n_prompt : n_gen, &rng);
 
-    const limit_row *lim = n_prompt ? get_limit(&b->mach, threads, r->level) : get_limit(&b->mach, threads, BN_CPU_AUTO);
+    const bench_limit *lim = n_prompt ? bench_machine_limit(&b->mach, threads, r->level) : bench_machine_limit(&b->mach, threads, BN_CPU_AUTO);
     if (lim) {
         r->bound = lim->value;
         r->kernel = lim->kernel;
         r->note = lim->note;
     }
-    r->per_token = n_prompt ? pp_ops_per_token(cost) : tg_bytes_per_token(cost, n_gen);
+    r->per_token = n_prompt ? bench_pp_ops_per_token(cost) : bench_tg_bytes_per_token(cost, n_gen);
 
     char test[32];
     fprintf(stderr, "bitnet-bench: %s, %d thread%s, %s ...", cost->name, threads, threads == 1 ? "" : "s",
-            test_name(r, test, sizeof test));
+            bench_test_name(r, test, sizeof test));
     int n_tok = n_prompt ? n_prompt : n_gen;
     double s;
     bn_status st = time_test(ctx, tokens, n_prompt, n_prompt ? 0 : (n_gen < TG_WARMUP_TOKENS ? n_gen : TG_WARMUP_TOKENS),
@@ -520,17 +170,11 @@ static int run_test(bench *b, const bench_run *run, const char *path, const mode
     r->sd = run->reps > 1 ? sqrt(ss / (run->reps - 1)) : 0;
     fprintf(stderr, " %.2f t/s\n", r->mean);
 
-    if (b->output == OUT_MD) {
-        print_md_row(b, r);
-    } else if (b->output == OUT_JSONL) {
-        print_json_result(b, r, stdout, 1);
-        putchar('\n');
-        fflush(stdout);
-    }
+    bench_report_result(b, r);
     return 0;
 }
 
-static int run_model(bench *b, const bench_run *run, size_t mi)
+static int run_model(bench_report *b, const bench_run *run, size_t mi)
 {
     const char *path = run->models[mi], *where = run->model_where[mi];
     bn_model_params mp;
@@ -541,8 +185,8 @@ static int run_model(bench *b, const bench_run *run, size_t mi)
     bn_status st = bn_model_open(path, &mp, &m);
     if (st != BN_OK)
         return fail(path, where, st);
-    model_cost cost;
-    describe_model(m, path, &cost);
+    bench_cost cost;
+    bench_describe_model(m, path, &cost);
 
     int max_p = bench_ints_max(&run->p), max_n = bench_ints_max(&run->n);
     int max_len = max_p > max_n ? max_p : max_n;
@@ -724,11 +368,11 @@ static int parse_args(int argc, char **argv, bench_run *run, int *output, const 
             *mem_bytes = (size_t)mib << 20;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
             if (!strcmp(v, "md"))
-                *output = OUT_MD;
+                *output = BENCH_OUT_MD;
             else if (!strcmp(v, "json"))
-                *output = OUT_JSON;
+                *output = BENCH_OUT_JSON;
             else if (!strcmp(v, "jsonl"))
-                *output = OUT_JSONL;
+                *output = BENCH_OUT_JSONL;
             else
                 bad = snprintf(err, sizeof err, "'%s' is not md, json or jsonl", v);
         } else if (!strcmp(a, "--cpu")) {
@@ -752,7 +396,7 @@ int main(int argc, char **argv)
     int output = -1, rc = 2;
     const char *suite = NULL;
     char err[1024];
-    bench b;
+    bench_report b;
     memset(&b, 0, sizeof b);
     b.mach.mem_bytes = (size_t)1 << 30;
     flags.reps = 3;
@@ -777,7 +421,7 @@ int main(int argc, char **argv)
             goto out;
         }
         if (output < 0)
-            output = OUT_JSON;
+            output = BENCH_OUT_JSON;
     } else {
         if (!flags.n_models) {
             fprintf(stderr, "bitnet-bench: no model: give -m MODEL.gguf or --suite FILE.yaml (see --help)\n");
@@ -786,7 +430,7 @@ int main(int argc, char **argv)
         runs = &flags;
         n_runs = 1;
     }
-    b.output = output < 0 ? OUT_MD : output;
+    b.output = output < 0 ? BENCH_OUT_MD : output;
     rc = 1;
     if (dry_run) {
         print_plan(runs, n_runs);
@@ -803,17 +447,15 @@ int main(int argc, char **argv)
     /* The machine first, for every thread count, before models take memory. */
     for (size_t r = 0; r < n_runs; r++)
         for (size_t i = 0; i < runs[r].t.n; i++)
-            if (!get_limit(&b.mach, runs[r].t.v[i], BN_CPU_AUTO) ||
-                (bench_ints_max(&runs[r].p) > 0 && !get_limit(&b.mach, runs[r].t.v[i], expected_level(runs[r].cpu))))
+            if (!bench_machine_limit(&b.mach, runs[r].t.v[i], BN_CPU_AUTO) ||
+                (bench_ints_max(&runs[r].p) > 0 && !bench_machine_limit(&b.mach, runs[r].t.v[i], expected_level(runs[r].cpu))))
                 goto out;
     rc = 0;
     for (size_t r = 0; r < n_runs && rc == 0; r++)
         for (size_t i = 0; i < runs[r].n_models && rc == 0; i++)
             rc = run_model(&b, &runs[r], i) ? 1 : 0;
-    if (rc == 0 && b.output == OUT_MD)
-        print_md_footer(&b);
-    else if (rc == 0 && b.output == OUT_JSON)
-        print_json(&b);
+    if (rc == 0)
+        bench_report_finish(&b);
 out:
     if (runs != &flags) {
         for (size_t r = 0; r < n_runs; r++)

@@ -13,7 +13,7 @@ typedef struct sym {
 } sym;
 
 typedef struct bigram {
-    float score;
+    uint64_t key;  /* order(score) then left: the heap's only comparison */
     int32_t left, right;
     uint32_t size;
 } bigram;
@@ -25,10 +25,22 @@ typedef struct work {
     size_t n_heap, cap_heap;
 } work;
 
-/* Higher score first; on a tie the leftmost pair. */
+/* Higher score first; on a tie the leftmost pair. Folded into one integer
+ * key: the float's bits made order-preserving, inverted so that a higher
+ * score sorts first, above the left index. */
+static uint64_t order_key(float score, int32_t left)
+{
+    uint32_t b;
+    if (score == 0)
+        score = 0;  /* -0 ties with +0, as a float comparison says */
+    memcpy(&b, &score, sizeof b);
+    b = b >> 31 ? ~b : b | 0x80000000u;
+    return (uint64_t)~b << 32 | (uint32_t)left;
+}
+
 static int before(const bigram *a, const bigram *b)
 {
-    return a->score > b->score || (a->score == b->score && a->left < b->left);
+    return a->key < b->key;
 }
 
 static bn_status heap_push(work *w, bigram b)
@@ -78,7 +90,7 @@ static bn_status try_bigram(const bn_vocab *v, work *w, int32_t l, int32_t r)
     int32_t t = bn_vocab_token(v, w->text + w->syms[l].start, size);
     if (t < 0)
         return BN_OK;
-    bigram b = { v->scores[t], l, r, size };
+    bigram b = { order_key(v->scores[t], l), l, r, size };
     return heap_push(w, b);
 }
 
@@ -102,10 +114,10 @@ static bn_status emit(const bn_vocab *v, const char *s, size_t n, bn_tokvec *out
 bn_status bn_spm_tokenize(const bn_vocab *v, const char *text, size_t len, int prefix_space, bn_tokvec *out)
 {
     static const char sp[3] = { (char)0xE2, (char)0x96, (char)0x81 };  /* U+2581 */
-    size_t n_space = prefix_space != 0;
+    size_t n_space = 0;
     for (size_t i = 0; i < len; i++)
         n_space += text[i] == ' ';
-    size_t n_esc = len + 2 * n_space;
+    size_t n_esc = len + 2 * n_space + (prefix_space ? 3 : 0);
     if (n_esc == 0)
         return BN_OK;
     if (n_esc > UINT32_MAX)

@@ -48,29 +48,46 @@ ALWAYS_INLINE __m512i ld(const int8_t *q)
     return _mm512_loadu_si512((const void *)q);
 }
 
-/* sum(code * q) of one row against one token: two blocks per step into four
+/* Blocks per pass of row_dot: a masked (unshifted) code is at most 192, so a
+ * lane gains at most 4 * 192 * 128 = 98304 a block; 16384 blocks stay below
+ * 2^31 and the scaled sums are still exact multiples when shifted down. */
+#define PASS 16384
+
+/* sum(code * q) of one row against one token, the decode path. Shifts are
+ * skipped: the fields are only masked, so a lane holds its group's sum times
+ * 64, 16, 4 or 1 (which half of which vector says which), and one arithmetic
+ * shift per pass removes the factor exactly. Two blocks a step into four
  * accumulators, so that vpdpbusd latency does not serialise the stream. */
 static int32_t row_dot(const uint8_t *row, const int8_t *q, int64_t nblk)
 {
-    const consts k = make_consts();
-    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-    int64_t b = 0;
-    for (; b + 2 <= nblk; b += 2) {
-        __m512i c01, c23, d01, d23;
-        unpack(&k, row + 32 * b, &c01, &c23);
-        unpack(&k, row + 32 * b + 32, &d01, &d23);
-        a0 = _mm512_dpbusd_epi32(a0, c01, ld(q + 128 * b));
-        a1 = _mm512_dpbusd_epi32(a1, c23, ld(q + 128 * b + 64));
-        a2 = _mm512_dpbusd_epi32(a2, d01, ld(q + 128 * b + 128));
-        a3 = _mm512_dpbusd_epi32(a3, d23, ld(q + 128 * b + 192));
+    const __m512i m01 = _mm512_inserti64x4(_mm512_set1_epi8((char)0xc0), _mm256_set1_epi8(0x30), 1);
+    const __m512i m23 = _mm512_inserti64x4(_mm512_set1_epi8(0x0c), _mm256_set1_epi8(0x03), 1);
+    const __m512i s01 = _mm512_inserti64x4(_mm512_set1_epi32(6), _mm256_set1_epi32(4), 1);
+    const __m512i s23 = _mm512_inserti64x4(_mm512_set1_epi32(2), _mm256_set1_epi32(0), 1);
+    __m512i total = _mm512_setzero_si512();
+    for (int64_t p0 = 0; p0 < nblk; p0 += PASS) {
+        int64_t p1 = nblk - p0 < PASS ? nblk : p0 + PASS;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        int64_t b = p0;
+        for (; b + 2 <= p1; b += 2) {
+            __m512i z0 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(row + 32 * b)));
+            __m512i z1 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(row + 32 * b + 32)));
+            a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(z0, m01), ld(q + 128 * b));
+            a1 = _mm512_dpbusd_epi32(a1, _mm512_and_si512(z0, m23), ld(q + 128 * b + 64));
+            a2 = _mm512_dpbusd_epi32(a2, _mm512_and_si512(z1, m01), ld(q + 128 * b + 128));
+            a3 = _mm512_dpbusd_epi32(a3, _mm512_and_si512(z1, m23), ld(q + 128 * b + 192));
+        }
+        if (b < p1) {
+            __m512i z0 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(row + 32 * b)));
+            a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(z0, m01), ld(q + 128 * b));
+            a1 = _mm512_dpbusd_epi32(a1, _mm512_and_si512(z0, m23), ld(q + 128 * b + 64));
+        }
+        /* a0 + a2 (and a1 + a3) cannot overflow: together they cover one
+         * pass, which the bound above already counts. */
+        total = _mm512_add_epi32(total, _mm512_srav_epi32(_mm512_add_epi32(a0, a2), s01));
+        total = _mm512_add_epi32(total, _mm512_srav_epi32(_mm512_add_epi32(a1, a3), s23));
     }
-    if (b < nblk) {
-        __m512i c01, c23;
-        unpack(&k, row + 32 * b, &c01, &c23);
-        a0 = _mm512_dpbusd_epi32(a0, c01, ld(q + 128 * b));
-        a1 = _mm512_dpbusd_epi32(a1, c23, ld(q + 128 * b + 64));
-    }
-    return hsum(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)));
+    return hsum(total);
 }
 
 /* sum(code * q) for R rows x T tokens: each block is unpacked once per row and

@@ -186,10 +186,13 @@ class Context:
         logits (numpy float32 array, or a list without numpy), or None when
         ``logits`` is False.
 
-        Raises ``CONTEXT_FULL`` (nothing evaluated) when the tokens do not fit
-        and ``INVALID_TOKEN`` for an id outside the vocabulary.
+        Raises ``CONTEXT_FULL`` (nothing evaluated) when the tokens do not fit,
+        ``INVALID_TOKEN`` for an id outside the vocabulary, and
+        ``INVALID_ARG`` for no tokens when logits are asked for.
         """
         arr, n = _token_array(tokens)
+        if n == 0 and logits:
+            raise _invalid('eval: no tokens, so no logits to return')
         buf, addr = _float_buffer(self._n_vocab) if logits else (None, None)
         _check(_lib.bn_eval(self._h, arr, n, addr))
         return _logits_out(buf) if logits else None

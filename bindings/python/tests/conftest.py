@@ -66,4 +66,8 @@ def ctx(model):
 
 
 def demo_models():
+    """models/*.gguf, or the files BITNET_DEMO_MODELS lists (separated by os.pathsep)."""
+    env = os.environ.get('BITNET_DEMO_MODELS')
+    if env:
+        return [p for p in env.split(os.pathsep) if p]
     return sorted(glob.glob(os.path.join(REPO, 'models', '*.gguf')))

@@ -114,6 +114,15 @@ def test_invalid_tokens(ctx, model):
         ctx.eval([1.5])
 
 
+def test_eval_nothing(ctx):
+    with pytest.raises(bitnet.BitnetError) as e:
+        ctx.eval([])
+    assert e.value.status == Status.INVALID_ARG
+    assert ctx.eval([], logits=False) is None
+    assert ctx.eval_all([]).shape == (0, ctx.model.n_vocab)
+    assert ctx.n_past == 0
+
+
 def test_invalid_utf8(model):
     with pytest.raises(bitnet.BitnetError) as e:
         model.tokenize(b'abc\xff\xfe')

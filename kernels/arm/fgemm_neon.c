@@ -1,0 +1,196 @@
+/* Advanced SIMD dense GEMM in the canonical float order of kernels.h: the 16
+ * lanes are four float32x4_t (lanes 0-3, 4-7, 8-11, 12-15), each product and
+ * each sum a separate instruction (fmul, fadd: never fmla; -ffp-contract=off
+ * keeps the compiler from fusing them). */
+#include <arm_neon.h>
+#include <string.h>
+
+#include "arm/kernels_arm.h"
+#include "fp16.h"
+#include "ggml_types.h"
+#include "scalar/dense_scalar.h"
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* Pseudo-type: a float buffer already dequantized. */
+#define BUF_F32 0xffffffffu
+
+/* Elements of block-quantized rows dequantized at a time (a multiple of every
+ * block size), and tokens served per dequantized chunk. */
+#define CHUNK 256
+#define TOKS 16
+
+typedef struct {
+    float32x4_t v[4];
+} lanes16;
+
+/* The canonical reduction: l[i] += l[i+8], l[i] += l[i+4], l[i] += l[i+2], l[0] + l[1]. */
+ALWAYS_INLINE float lane_sum(lanes16 a)
+{
+    float32x4_t s4 = vaddq_f32(vaddq_f32(a.v[0], a.v[2]), vaddq_f32(a.v[1], a.v[3]));
+    float32x2_t s2 = vadd_f32(vget_low_f32(s4), vget_high_f32(s4));
+    return vget_lane_f32(s2, 0) + vget_lane_f32(s2, 1);
+}
+
+ALWAYS_INLINE lanes16 zero16(void)
+{
+    lanes16 a;
+    for (int i = 0; i < 4; i++)
+        a.v[i] = vdupq_n_f32(0.0f);
+    return a;
+}
+
+/* Weights k .. k+15 of a row as floats (exact conversions). */
+ALWAYS_INLINE lanes16 load16(uint32_t type, const uint8_t *row, int64_t k)
+{
+    lanes16 w;
+    if (type == BN_TYPE_F16) {
+        for (int i = 0; i < 2; i++) {
+            float16x8_t h = vreinterpretq_f16_u8(vld1q_u8(row + 2 * k + 16 * i));
+            w.v[2 * i] = vcvt_f32_f16(vget_low_f16(h));
+            w.v[2 * i + 1] = vcvt_high_f32_f16(h);
+        }
+    } else if (type == BN_TYPE_BF16) {
+        for (int i = 0; i < 2; i++) {
+            uint16x8_t h = vreinterpretq_u16_u8(vld1q_u8(row + 2 * k + 16 * i));
+            w.v[2 * i] = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16));
+            w.v[2 * i + 1] = vreinterpretq_f32_u32(vshll_high_n_u16(h, 16));
+        }
+    } else {  /* F32 or BUF_F32 */
+        for (int i = 0; i < 4; i++)
+            w.v[i] = vreinterpretq_f32_u8(vld1q_u8(row + 4 * k + 16 * i));
+    }
+    return w;
+}
+
+ALWAYS_INLINE void mac(lanes16 *acc, lanes16 w, const float *x)
+{
+    for (int i = 0; i < 4; i++)
+        acc->v[i] = vaddq_f32(acc->v[i], vmulq_f32(w.v[i], vld1q_f32(x + 4 * i)));
+}
+
+/* One row x T tokens of an element type (F32, F16, BF16): each group of 16
+ * weights is converted once and serves all T tokens. A ragged tail goes
+ * through zero-padded copies: adding +0 to a lane never changes it (a lane
+ * starts at +0 and so can never be -0). */
+ALWAYS_INLINE void etile(uint32_t type, const uint8_t *row, int64_t cols, const float *x, int T, float out[4])
+{
+    lanes16 acc[4];
+    for (int j = 0; j < T; j++)
+        acc[j] = zero16();
+    const int64_t kn = cols & ~(int64_t)15;
+    for (int64_t k = 0; k < kn; k += 16) {
+        lanes16 w = load16(type, row, k);
+        for (int j = 0; j < T; j++)
+            mac(&acc[j], w, x + j * cols + k);
+    }
+    if (kn < cols) {
+        int rem = (int)(cols - kn);
+        float wt[16] = {0};
+        bn_dequant_row_scalar(type, row + (size_t)kn * (type == BN_TYPE_F32 ? 4 : 2), wt, rem);
+        lanes16 w = load16(BUF_F32, (const uint8_t *)wt, 0);
+        for (int j = 0; j < T; j++) {
+            float xt[16] = {0};
+            memcpy(xt, x + j * cols + kn, (size_t)rem * sizeof *xt);
+            mac(&acc[j], w, xt);
+        }
+    }
+    for (int j = 0; j < T; j++)
+        out[j] = lane_sum(acc[j]);
+}
+
+typedef void etile_fn(const uint8_t *row, int64_t cols, const float *x, float out[4]);
+
+#define ETILE(NAME, TYPE, T)                                                                            \
+    static void etile_##NAME##_##T(const uint8_t *row, int64_t cols, const float *x, float out[4])     \
+    {                                                                                                   \
+        etile(TYPE, row, cols, x, T, out);                                                              \
+    }
+#define ETILES(NAME, TYPE)                                                                              \
+    ETILE(NAME, TYPE, 1) ETILE(NAME, TYPE, 2) ETILE(NAME, TYPE, 3) ETILE(NAME, TYPE, 4)                \
+    static etile_fn *const etiles_##NAME[5] = {NULL, etile_##NAME##_1, etile_##NAME##_2,                \
+                                               etile_##NAME##_3, etile_##NAME##_4};
+ETILES(f32, BN_TYPE_F32)
+ETILES(f16, BN_TYPE_F16)
+ETILES(bf16, BN_TYPE_BF16)
+
+/* One row at a time, so that the weights arrive as one sequential stream. */
+static void fgemm_elem(etile_fn *const fns[5], const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1,
+                       int64_t cols, const float *x, int64_t n_tok, float *y, int64_t ldy)
+{
+    for (int64_t r = r0; r < r1; r++)
+        for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
+            int T = n_tok - t0 < 4 ? (int)(n_tok - t0) : 4;
+            float out[4];
+            fns[T](w + (size_t)r * row_bytes, cols, x + t0 * cols, out);
+            for (int j = 0; j < T; j++)
+                y[(t0 + j) * ldy + r] = out[j];
+        }
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+/* Q8_0 blocks to floats: (float)q * d, the scalar formula lane by lane. */
+static void dequant_q8_0(const uint8_t *b, float *out, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += 32, b += 34) {
+        float d = bn_f16_to_f32(rd16(b));
+        for (int j = 0; j < 32; j += 16) {
+            int8x16_t v = vld1q_s8((const int8_t *)(b + 2 + j));
+            int16x8_t lo = vmovl_s8(vget_low_s8(v)), hi = vmovl_high_s8(v);
+            vst1q_f32(out + i + j, vmulq_n_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(lo))), d));
+            vst1q_f32(out + i + j + 4, vmulq_n_f32(vcvtq_f32_s32(vmovl_high_s16(lo)), d));
+            vst1q_f32(out + i + j + 8, vmulq_n_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(hi))), d));
+            vst1q_f32(out + i + j + 12, vmulq_n_f32(vcvtq_f32_s32(vmovl_high_s16(hi)), d));
+        }
+    }
+}
+
+/* Block-quantized rows: dequantize a chunk once, then run every token of the
+ * group over it, carrying each token's lanes from chunk to chunk. */
+static void fgemm_blocks(uint32_t type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                         const float *x, int64_t n_tok, float *y, int64_t ldy)
+{
+    const bn_type_traits *tt = bn_type_get(type);
+    float buf[CHUNK];
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *row = w + (size_t)r * row_bytes;
+        for (int64_t t0 = 0; t0 < n_tok; t0 += TOKS) {
+            int T = n_tok - t0 < TOKS ? (int)(n_tok - t0) : TOKS;
+            lanes16 acc[TOKS];
+            for (int j = 0; j < T; j++)
+                acc[j] = zero16();
+            for (int64_t k0 = 0; k0 < cols; k0 += CHUNK) {
+                int64_t len = cols - k0 < CHUNK ? cols - k0 : CHUNK;
+                const uint8_t *src = row + (size_t)(k0 / tt->block_size) * tt->block_bytes;
+                if (type == BN_TYPE_Q8_0)
+                    dequant_q8_0(src, buf, len);
+                else
+                    bn_dequant_row_scalar(type, src, buf, len);
+                for (int j = 0; j < T; j++) {
+                    const float *xt = x + (t0 + j) * cols + k0;
+                    lanes16 a = acc[j];
+                    for (int64_t k = 0; k < len; k += 16)
+                        mac(&a, load16(BUF_F32, (const uint8_t *)buf, k), xt + k);
+                    acc[j] = a;
+                }
+            }
+            for (int j = 0; j < T; j++)
+                y[(t0 + j) * ldy + r] = lane_sum(acc[j]);
+        }
+    }
+}
+
+void bn_fgemm_neon(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                   const float *x, int64_t n_tok, float *y, int64_t ldy)
+{
+    switch (type) {
+    case BN_TYPE_F32: fgemm_elem(etiles_f32, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    case BN_TYPE_F16: fgemm_elem(etiles_f16, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    case BN_TYPE_BF16: fgemm_elem(etiles_bf16, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    default: fgemm_blocks(type, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    }
+}

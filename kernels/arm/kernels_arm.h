@@ -1,0 +1,18 @@
+/* Entry points shared between the aarch64 kernel files. Each is compiled with
+ * its own ISA's flags and is reached only through that ISA's bn_kernels
+ * table, so no generic code can run it on a CPU without the instructions. */
+#ifndef BN_KERNELS_ARM_H
+#define BN_KERNELS_ARM_H
+
+#include "kernels.h"
+
+void bn_quantize_act_neon(const float *x, int64_t n, int8_t *q, float *scale, int32_t *sum);
+void bn_tgemm_neon(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                   const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
+void bn_fgemm_neon(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                   const float *x, int64_t n_tok, float *y, int64_t ldy);
+
+void bn_tgemm_dotprod(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                      const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
+
+#endif

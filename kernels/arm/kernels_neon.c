@@ -1,0 +1,43 @@
+/* The aarch64 Advanced SIMD table and its activation quantizer. */
+#include <arm_neon.h>
+#include <math.h>
+
+#include "arm/kernels_arm.h"
+#include "scalar/dense_scalar.h"
+
+/* fmaxnm/fminnm return the number when the other operand is a quiet NaN, as
+ * fmaxf/fminf do: a NaN input leaves amax alone and quantizes to -127, just as
+ * in the scalar code. */
+void bn_quantize_act_neon(const float *x, int64_t n, int8_t *q, float *scale, int32_t *sum)
+{
+    float32x4_t m = vdupq_n_f32(0.0f);
+    for (int64_t i = 0; i < n; i += 4)
+        m = vmaxnmq_f32(m, vabsq_f32(vld1q_f32(x + i)));
+    float amax = vmaxnmvq_f32(m);
+    float s = 127.0f / fmaxf(amax, 1e-5f);
+
+    const float32x4_t lo = vdupq_n_f32(-127.0f), hi = vdupq_n_f32(127.0f);
+    int32x4_t total = vdupq_n_s32(0);
+    for (int64_t i = 0; i < n; i += 16) {
+        int32x4_t v[4];
+        for (int j = 0; j < 4; j++) {
+            float32x4_t f = vrndnq_f32(vmulq_n_f32(vld1q_f32(x + i + 4 * j), s));
+            f = vminnmq_f32(vmaxnmq_f32(f, lo), hi);
+            v[j] = vcvtq_s32_f32(f);
+            total = vaddq_s32(total, v[j]);
+        }
+        int16x8_t h0 = vcombine_s16(vmovn_s32(v[0]), vmovn_s32(v[1]));
+        int16x8_t h1 = vcombine_s16(vmovn_s32(v[2]), vmovn_s32(v[3]));
+        vst1q_s8(q + i, vcombine_s8(vmovn_s16(h0), vmovn_s16(h1)));
+    }
+    *scale = s;
+    *sum = vaddvq_s32(total);
+}
+
+const bn_kernels bn_kernels_neon = {
+    .level = BN_CPU_NEON,
+    .quantize_act = bn_quantize_act_neon,
+    .tgemm = bn_tgemm_neon,
+    .fgemm = bn_fgemm_neon,
+    .dequant_row = bn_dequant_row_scalar,
+};

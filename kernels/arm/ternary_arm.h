@@ -1,0 +1,31 @@
+/* Unpacking of I2_S blocks for the aarch64 ternary kernels (NEON and
+ * dotprod); static inline, so each includer compiles it with its own flags. */
+#ifndef BN_KERNELS_TERNARY_ARM_H
+#define BN_KERNELS_TERNARY_ARM_H
+
+#include <arm_neon.h>
+#include <stdint.h>
+
+/* The signed weights (code - 1) of a 32-byte block: w[2g + h] holds weights
+ * 32g + 16h .. 32g + 16h + 15, i.e. bytes 16h .. 16h + 15 at shift 6 - 2g,
+ * matching activations q[32g + 16h ..]. */
+static inline __attribute__((always_inline)) void bn_unpack_i2s_neon(const uint8_t *blk, int8x16_t w[8])
+{
+    const uint8x16_t m3 = vdupq_n_u8(3);
+    const int8x16_t one = vdupq_n_s8(1);
+    for (int h = 0; h < 2; h++) {
+        uint8x16_t b = vld1q_u8(blk + 16 * h);
+        w[0 + h] = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(b, 6)), one);
+        w[2 + h] = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(vshrq_n_u8(b, 4), m3)), one);
+        w[4 + h] = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(vshrq_n_u8(b, 2), m3)), one);
+        w[6 + h] = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(b, m3)), one);
+    }
+}
+
+/* The activation vector that w[i] of bn_unpack_i2s_neon multiplies. */
+static inline __attribute__((always_inline)) int8x16_t bn_q_for_neon(const int8_t *q, int i)
+{
+    return vld1q_s8(q + 32 * (i / 2) + 16 * (i % 2));
+}
+
+#endif

@@ -1,0 +1,56 @@
+/* Ternary GEMM with the aarch64 dot-product extension: weights unpacked to
+ * signed bytes (code - 1) go straight into sdot against the activations, four
+ * products per 32-bit lane at a time. The sums wrap exactly as the scalar
+ * int32 arithmetic would, so the result is exact for any int8 input. */
+#include <arm_neon.h>
+
+#include "arm/kernels_arm.h"
+#include "arm/ternary_arm.h"
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* sum((code - 1) * q) for one row x T tokens: each block is unpacked once and
+ * serves all T tokens; two accumulators a token keep sdot's latency hidden. */
+ALWAYS_INLINE void tile(const uint8_t *row, int64_t cols, const int8_t *q, int T, int32_t out[4])
+{
+    const int64_t nblk = cols / 128;
+    int32x4_t acc[4][2];
+    for (int j = 0; j < T; j++)
+        acc[j][0] = acc[j][1] = vdupq_n_s32(0);
+    for (int64_t b = 0; b < nblk; b++) {
+        int8x16_t w[8];
+        bn_unpack_i2s_neon(row + 32 * b, w);
+        for (int j = 0; j < T; j++) {
+            const int8_t *qb = q + j * cols + 128 * b;
+            for (int i = 0; i < 8; i++)
+                acc[j][i & 1] = vdotq_s32(acc[j][i & 1], w[i], bn_q_for_neon(qb, i));
+        }
+    }
+    for (int j = 0; j < T; j++)
+        out[j] = vaddvq_s32(vaddq_s32(acc[j][0], acc[j][1]));
+}
+
+typedef void tile_fn(const uint8_t *row, int64_t cols, const int8_t *q, int32_t out[4]);
+
+#define TILE(T)                                                                                         \
+    static void tile_##T(const uint8_t *row, int64_t cols, const int8_t *q, int32_t out[4])            \
+    {                                                                                                   \
+        tile(row, cols, q, T, out);                                                                     \
+    }
+TILE(1) TILE(2) TILE(3) TILE(4)
+static tile_fn *const tiles[5] = {NULL, tile_1, tile_2, tile_3, tile_4};
+
+void bn_tgemm_dotprod(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                      const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
+{
+    const int64_t cols = w->cols, row_bytes = cols / 4;
+    (void)act_sum;
+    for (int64_t r = r0; r < r1; r++)
+        for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
+            int T = n_tok - t0 < 4 ? (int)(n_tok - t0) : 4;
+            int32_t isum[4];
+            tiles[T](w->codes + r * row_bytes, cols, q + t0 * cols, isum);
+            for (int j = 0; j < T; j++)
+                y[(t0 + j) * ldy + r] = ((float)isum[j] / act_scale[t0 + j]) * w->scale;
+        }
+}
