@@ -71,7 +71,7 @@ step_consumer() {
 }
 
 step_cross() {
-  local cross=package/crossfiles/aarch64-linux.meson
+  local cross=tests/cross/aarch64-linux-gnu.ini
   [[ -f $cross ]] || { note "cross: $cross does not exist"; return $SKIP; }
   have aarch64-linux-gnu-gcc || { note "cross: aarch64-linux-gnu-gcc not installed (.ci/install-deps)"; return 1; }
   have qemu-aarch64 || { note "cross: qemu-aarch64 not installed (.ci/install-deps)"; return 1; }

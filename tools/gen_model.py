@@ -131,6 +131,23 @@ def synthetic_merges(rng, tokens, n, is_word_start):
     return out
 
 
+# tokenizer.chat_template as the real files carry it (Jinja text; libbitnet
+# recognises the format by its markers, see lib/chat.c).
+CHAT_TEMPLATES = {
+    # microsoft/bitnet-b1.58-2B-4T
+    'bitnet': ("{% for message in messages %}{% if message['role'] == 'user' %}{{ 'User: ' + "
+               "message['content'] | trim + '<|eot_id|>' }}{% else %}{{ 'Assistant: ' + "
+               "message['content'] | trim + '<|eot_id|>' }}{% endif %}{% endfor %}"
+               "{% if add_generation_prompt %}{{ 'Assistant: ' }}{% endif %}"),
+    # Llama 3 instruct
+    'llama3': ("{% for message in messages %}{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' "
+               "+ message['content'] | trim + '<|eot_id|>' }}{% endfor %}{% if add_generation_prompt %}"
+               "{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}"),
+}
+# Which template each architecture's files carry (1bitLLM's are base models: none).
+ARCH_TEMPLATE = {'bitnet-b1.58': 'bitnet', 'bitnet-25': 'bitnet', 'llama': 'llama3'}
+
+
 def gpt2_vocab(n_vocab, seed):
     """256 byte tokens, learned + synthetic merges, 3 control tokens at the end."""
     b2u = bytes_to_unicode()
@@ -285,6 +302,8 @@ def build(args):
     if 'unk' in voc:
         w.add_u32('tokenizer.ggml.unknown_token_id', voc['unk'])
     w.add_bool('tokenizer.ggml.add_bos_token', True)
+    if voc['model'] == 'gpt2' and args.arch in ARCH_TEMPLATE:
+        w.add_str('tokenizer.chat_template', CHAT_TEMPLATES[ARCH_TEMPLATE[args.arch]])
     if voc['model'] == 'llama':
         w.add_bool('tokenizer.ggml.add_eos_token', False)
 

@@ -28,10 +28,7 @@ LLAMA3_SPECIAL = ['<|begin_of_text|>', '<|end_of_text|>', '<|reserved_special_to
                   '<|reserved_special_token_1|>', '<|finetune_right_pad_id|>', '<|step_id|>',
                   '<|start_header_id|>', '<|end_header_id|>', '<|eom_id|>', '<|eot_id|>', '<|python_tag|>',
                   '<|image|>']
-BITNET_TEMPLATE = ("{% for message in messages %}{% if message['role'] == 'user' %}{{ 'User: ' + "
-                   "message['content'] | trim + '<|eot_id|>' }}{% else %}{{ 'Assistant: ' + "
-                   "message['content'] | trim + '<|eot_id|>' }}{% endif %}{% endfor %}"
-                   "{% if add_generation_prompt %}{{ 'Assistant: ' }}{% endif %}")
+BITNET_TEMPLATE = gm.CHAT_TEMPLATES['bitnet']
 
 
 def write(path, voc, extra=()):
