@@ -452,7 +452,7 @@ static int run_chat(const cli_settings *cs, bn_ctx *ctx, bn_sampler *smp, float 
         }
         /* Only the new turn's text is evaluated; if the template rewrote
          * earlier turns, start the context again. */
-        if (fmt.len < held.len || memcmp(fmt.data, held.data, held.len) != 0) {
+        if (fmt.len < held.len || (held.len && memcmp(fmt.data, held.data, held.len) != 0)) {
             bn_ctx_reset(ctx);
             bn_sampler_reset(smp);
             held.len = 0;
@@ -550,6 +550,7 @@ int main(int argc, char **argv)
         return 2;
     }
     cs.model_params.use_mmap = !cs.no_mmap;
+    cs.model_params.quantize_head = cs.quantize_head;
     if (cs.verbose)
         cs.model_params.log_level = BN_LOG_INFO;
     if (cs.seed_set)

@@ -22,7 +22,8 @@ static void usage(FILE *f)
             "  --chunks N          evaluate at most N chunks (default all)\n"
             "  -t, --threads N     threads (default 1)\n"
             "  -b, --batch-size N  tokens per weight pass (default 64)\n"
-            "  --cpu LEVEL         force a kernel level (scalar, avx2, avx512, neon, dotprod)\n");
+            "  --cpu LEVEL         force a kernel level (scalar, avx2, avx512, neon, dotprod)\n"
+            "  --quantize-head     quantize an F16/BF16/F32 output head to Q8_0 at load\n");
 }
 
 static char *read_file(const char *path, size_t *len)
@@ -69,6 +70,7 @@ int main(int argc, char **argv)
     const char *model_path = NULL, *text_path = NULL;
     long n_ctx = 512, max_chunks = -1, n_threads = 1, n_batch = 64;
     bn_cpu_level cpu = BN_CPU_AUTO;
+    int quantize_head = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -76,6 +78,9 @@ int main(int argc, char **argv)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
+        } else if (!strcmp(a, "--quantize-head")) {
+            quantize_head = 1;
+            continue;
         } else if (!v) {
             ok = 0;
         } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
@@ -116,6 +121,7 @@ int main(int argc, char **argv)
     bn_model_params mp;
     bn_model_params_init(&mp);
     mp.cpu_level = cpu;
+    mp.quantize_head = quantize_head;
     bn_model *model = NULL;
     bn_ctx *ctx = NULL;
     bn_token *toks = NULL;

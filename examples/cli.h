@@ -24,6 +24,7 @@ typedef struct cli_settings {
     int version;          /* --version */
     int verbose;          /* -v: library info messages */
     int no_mmap;          /* --no-mmap */
+    int quantize_head;    /* --quantize-head */
     long long seed;       /* --seed; -1 = from the clock */
     int seed_set;
 } cli_settings;

@@ -121,6 +121,8 @@ static bn_status eval(bn_ctx *c, const bn_token *tokens, size_t n, float *logits
 {
     if (!c)
         return bn_fail(BN_E_INVALID_ARG, "bn_eval: ctx is NULL");
+    if (n == 0 && logits && !all)  /* no last token: nothing could be written */
+        return bn_fail(BN_E_INVALID_ARG, "bn_eval: no tokens, so there are no logits to write");
     if (n == 0)
         return BN_OK;
     if (!tokens)

@@ -201,7 +201,7 @@ static bn_status load_linear(bn_model *m, int il, const char *what, int64_t n_in
     return BN_OK;
 }
 
-static bn_status load_tensors(bn_model *m)
+static bn_status load_tensors(bn_model *m, int quantize_head)
 {
     const bn_hparams *hp = &m->hp;
     int64_t E = hp->n_embd, F = hp->n_ff, KV = (int64_t)hp->head_dim * hp->n_head_kv;
@@ -222,6 +222,8 @@ static bn_status load_tensors(bn_model *m)
     if (m->output.rows != m->tok_embd.rows)
         return bn_fail(BN_E_FORMAT, "output.weight has %lld rows but token_embd.weight has %lld",
                        (long long)m->output.rows, (long long)m->tok_embd.rows);
+    if (quantize_head && (st = bn_quantize_head(m, &m->output)) != BN_OK)
+        return st;
     m->weight_bytes += (uint64_t)m->output.row_bytes * (uint64_t)m->output.rows;
     if ((st = load_vector(m, "output_norm.weight", E, 1, &m->output_norm)) != BN_OK)
         return st;
@@ -313,7 +315,7 @@ BN_API bn_status bn_model_open(const char *path, const bn_model_params *params, 
                      (int)(arch.len > 64 ? 64 : arch.len), arch.ptr);
         goto fail;
     }
-    if ((st = read_hparams(m)) != BN_OK || (st = load_tensors(m)) != BN_OK ||
+    if ((st = read_hparams(m)) != BN_OK || (st = load_tensors(m, p.quantize_head)) != BN_OK ||
         (st = bn_vocab_load(m->gguf, &m->log, &m->vocab)) != BN_OK || (st = build_meta_keys(m)) != BN_OK)
         goto fail;
     if (bn_vocab_n(m->vocab) > m->hp.n_vocab) {

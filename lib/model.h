@@ -66,6 +66,8 @@ const bn_logger *bn_model_logger(const bn_model *model);
 /* Turns a ternary tensor of the file (I2_S, TQ2_0, TQ1_0) into a bn_tmat in
  * the kernels' layout; repacks into model-owned memory where needed. */
 bn_status bn_load_ternary(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out);
+/* Converts an F32/F16/BF16 head to Q8_0 in model-owned memory (quantize_head). */
+bn_status bn_quantize_head(bn_model *m, bn_dense *head);
 /* Remembers a load-time buffer, freed with the model. Frees p on failure. */
 bn_status bn_model_own(bn_model *m, void *p);
 
