@@ -192,17 +192,23 @@ def dequantize_bf16(data, rows, cols):
 
 
 def quantize_q8_0(x):
+    """Q8_0 as ggml's reference quantizer (and libbitnet's quantize_head) does it:
+    per 32 values d = max|x| / 127, q = roundf(x * (1/d)) (half away from zero),
+    d stored as fp16."""
     x = np.asarray(x, dtype=np.float32)
     rows, cols = x.shape
     if cols % 32:
         raise ValueError('Q8_0 needs cols % 32 == 0')
     b = x.reshape(-1, 32)
     amax = np.abs(b).max(axis=1)
-    d = (amax / 127).astype(np.float32)
+    d = (amax / np.float32(127)).astype(np.float32)
+    inv = np.divide(np.float32(1), d, out=np.zeros_like(d), where=d != 0).astype(np.float32)
+    v = (b * inv[:, None]).astype(np.float32)
+    a = np.abs(v)
+    fl = np.floor(a)
+    r = np.where(a - fl >= np.float32(0.5), fl + 1, fl) * np.sign(v)  # a - fl is exact in float32
+    q = np.clip(r, -127, 127).astype(np.int8)
     dh = d.astype(np.float16)
-    df = dh.astype(np.float32)
-    inv = np.divide(1.0, df, out=np.zeros_like(df), where=df != 0)
-    q = np.clip(np.round(b * inv[:, None]), -127, 127).astype(np.int8)
     return np.concatenate([dh.astype('<f2').reshape(-1, 1).view(np.uint8), q.view(np.uint8)], axis=1).tobytes()
 
 

@@ -280,3 +280,21 @@ def test_oracle_through_engine(oracle_dir, tmp_path):
         assert not bad, '%s: top-1 differs where the margin is >= 0.5: %r' % (name, bad)
         assert np.median(errs) <= 0.01 and np.percentile(errs, 99) <= 0.05, \
             '%s: median %.4f p99 %.4f' % (name, np.median(errs), np.percentile(errs, 99))
+
+
+def test_quantize_head_matches_q8_0_reference(models, tmp_path):
+    """--quantize-head turns the F16 head into Q8_0 at load: the engine must equal
+    the reference whose head went through the same Q8_0 rounding, and the change
+    from the F16 head must stay small."""
+    import bitnet_quant as bq
+    model = models('--arch', 'bitnet-b1.58', '--type', 'i2_s', '--seed', '9')
+    ref = bitnet_ref.Reference(model, emulate=('kv_f16',))
+    want_f16 = ref.logits(PROMPT)
+    head = np.asarray(ref.output, dtype=np.float32)
+    ref.output = bq.dequantize_q8_0(bq.quantize_q8_0(head), *head.shape).astype(ref.output.dtype)
+    want = ref.logits(PROMPT)
+    got, _ = run_engine(model, PROMPT, tmp_path, '--quantize-head')
+    check_envelope(got, want, 'quantize-head')
+    assert rel_err(got, want) < rel_err(got, want_f16), 'the engine did not use the Q8_0 head'
+    # The Q8_0 head moves the logits a little, not a lot.
+    assert np.median(np.abs(want - want_f16) / (1 + np.abs(want_f16))) < 2e-2

@@ -2,7 +2,7 @@
  * position's logits as raw float32 (n_tokens rows of n_vocab), for the Python
  * tests that compare the engine with tests/reference/bitnet_ref.py.
  *
- *   dump_logits MODEL OUT.bin [--per-token] [--greedy N] [--threads T]
+ *   dump_logits MODEL OUT.bin [--per-token] [--quantize-head] [--greedy N] [--threads T]
  *               [--cpu auto|scalar|avx2|avx512|neon|dotprod] [--n-ctx N] [--n-batch N] TOKEN...
  *
  * --per-token evaluates one token per bn_eval call (the decode path) instead of
@@ -19,7 +19,7 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: dump_logits MODEL OUT.bin [--per-token] [--greedy N] [--threads T] "
+    fprintf(stderr, "usage: dump_logits MODEL OUT.bin [--per-token] [--quantize-head] [--greedy N] [--threads T] "
                     "[--cpu LEVEL] [--n-ctx N] [--n-batch N] TOKEN...\n");
     return 1;
 }
@@ -68,7 +68,7 @@ int main(int argc, char **argv)
     if (argc < 3)
         return usage();
     const char *model_path = argv[1], *out_path = argv[2];
-    int per_token = 0;
+    int per_token = 0, quantize_head = 0;
     long greedy = 0, threads = 1, n_ctx = 0, n_batch = 0;
     bn_cpu_level level = BN_CPU_AUTO;
     bn_token *tokens = calloc((size_t)argc, sizeof *tokens);
@@ -80,6 +80,8 @@ int main(int argc, char **argv)
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--per-token")) {
             per_token = 1;
+        } else if (!strcmp(a, "--quantize-head")) {
+            quantize_head = 1;
         } else if (!strcmp(a, "--greedy") || !strcmp(a, "--threads") || !strcmp(a, "--n-ctx") ||
                    !strcmp(a, "--n-batch")) {
             long *dst = a[2] == 'g' ? &greedy : a[2] == 't' ? &threads : !strcmp(a, "--n-ctx") ? &n_ctx : &n_batch;
@@ -107,6 +109,7 @@ int main(int argc, char **argv)
     bn_model_params mp;
     bn_model_params_init(&mp);
     mp.cpu_level = level;
+    mp.quantize_head = quantize_head;
     bn_model *model;
     bn_status st = bn_model_open(model_path, &mp, &model);
     if (st == BN_E_UNSUPPORTED && level != BN_CPU_AUTO && strstr(bn_last_error(), "CPU")) {
