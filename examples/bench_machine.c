@@ -101,7 +101,12 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static uint64_t mac_vnni5
     c0 = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(c0, c1), _mm512_add_epi32(c2, c3)),
                           _mm512_add_epi32(_mm512_add_epi32(c4, c5), _mm512_add_epi32(c6, c7)));
     c0 = _mm512_add_epi32(c0, _mm512_add_epi32(_mm512_add_epi32(c8, c9), _mm512_add_epi32(c10, c11)));
-    return (uint32_t)_mm512_reduce_add_epi32(c0);
+    uint32_t lane[16]; /* summed as unsigned: the int32 lanes wrap */
+    _mm512_storeu_si512(lane, c0);
+    uint32_t sum = 0;
+    for (int i = 0; i < 16; i++)
+        sum += lane[i];
+    return sum;
 }
 
 /* vpmaddubsw ymm: 32 u8 x s8 multiplies, added in pairs into 16 int16 lanes.
