@@ -302,8 +302,9 @@ def build(args):
     if 'unk' in voc:
         w.add_u32('tokenizer.ggml.unknown_token_id', voc['unk'])
     w.add_bool('tokenizer.ggml.add_bos_token', True)
-    if voc['model'] == 'gpt2' and args.arch in ARCH_TEMPLATE:
-        w.add_str('tokenizer.chat_template', CHAT_TEMPLATES[ARCH_TEMPLATE[args.arch]])
+    tmpl = args.chat_template or (ARCH_TEMPLATE.get(args.arch) if voc['model'] == 'gpt2' else None)
+    if tmpl and tmpl != 'none':
+        w.add_str('tokenizer.chat_template', CHAT_TEMPLATES[tmpl])
     if voc['model'] == 'llama':
         w.add_bool('tokenizer.ggml.add_eos_token', False)
 
@@ -369,6 +370,8 @@ def parse(argv=None):
     for n in ('n-embd', 'n-layer', 'n-head', 'n-head-kv', 'n-ff', 'n-vocab', 'n-ctx'):
         ap.add_argument('--' + n, type=int)
     ap.add_argument('--rope-base', type=float)
+    ap.add_argument('--chat-template', choices=sorted(CHAT_TEMPLATES) + ['none'],
+                    help='tokenizer.chat_template to write (default: the architecture\'s)')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--name')
     ap.add_argument('--logit-std', type=float, default=5.0, help='std of the logits an O(1) hidden state gives')

@@ -22,7 +22,7 @@ def gen(tmp_path, *args):
 def test_mirrors_oracle_layout(oracle_dir, tmp_path, name, arch, extra):
     o = read_gguf(os.path.join(oracle_dir, name + '.gguf'))
     g = gen(tmp_path, '--arch', arch, '--n-embd', 256, '--n-layer', 2, '--n-head', 4, '--n-vocab', 512,
-            '--n-ctx', 512, *extra)
+            '--n-ctx', 512, '--chat-template', 'none', *extra)
     assert list(g.meta) == list(o.meta)
     for k in o.meta:
         assert g.vtype(k) == o.vtype(k), k
