@@ -5,7 +5,8 @@ import sys
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-for p in (os.path.join(REPO, 'tools'), os.path.join(REPO, 'tests', 'reference')):
+for p in (os.path.join(REPO, 'tools'), os.path.join(REPO, 'tests', 'reference'),
+          os.path.join(REPO, 'bindings', 'python')):
     if p not in sys.path:
         sys.path.insert(0, p)
 
