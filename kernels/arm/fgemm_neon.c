@@ -133,19 +133,95 @@ static uint16_t rd16(const uint8_t *p)
     return (uint16_t)(p[0] | (p[1] << 8));
 }
 
-/* Q8_0 blocks to floats: (float)q * d, the scalar formula lane by lane. */
+/* 16 integers (as four int32x4) to floats, stored. */
+ALWAYS_INLINE void store16_s32(float *out, int32x4_t a, int32x4_t b, int32x4_t c, int32x4_t d, float32x4_t f)
+{
+    vst1q_f32(out, vmulq_f32(vcvtq_f32_s32(a), f));
+    vst1q_f32(out + 4, vmulq_f32(vcvtq_f32_s32(b), f));
+    vst1q_f32(out + 8, vmulq_f32(vcvtq_f32_s32(c), f));
+    vst1q_f32(out + 12, vmulq_f32(vcvtq_f32_s32(d), f));
+}
+
+/* 16 signed bytes to floats times f: (float)q * f lane by lane. */
+ALWAYS_INLINE void store16_s8(float *out, int8x16_t v, float32x4_t f)
+{
+    int16x8_t lo = vmovl_s8(vget_low_s8(v)), hi = vmovl_high_s8(v);
+    store16_s32(out, vmovl_s16(vget_low_s16(lo)), vmovl_high_s16(lo), vmovl_s16(vget_low_s16(hi)),
+                vmovl_high_s16(hi), f);
+}
+
+/* The dequantizers below compute every value with the scalar code's formula
+ * and operation order (kernels/scalar/dense_scalar.c): per-block factors from
+ * the same scalar expressions, exact integer conversions, and each multiply
+ * and subtract its own instruction, so the floats are bit-identical. */
+
+/* Q8_0: y = (float)q * d. */
 static void dequant_q8_0(const uint8_t *b, float *out, int64_t n)
 {
     for (int64_t i = 0; i < n; i += 32, b += 34) {
-        float d = bn_f16_to_f32(rd16(b));
-        for (int j = 0; j < 32; j += 16) {
-            int8x16_t v = vld1q_s8((const int8_t *)(b + 2 + j));
-            int16x8_t lo = vmovl_s8(vget_low_s8(v)), hi = vmovl_high_s8(v);
-            vst1q_f32(out + i + j, vmulq_n_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(lo))), d));
-            vst1q_f32(out + i + j + 4, vmulq_n_f32(vcvtq_f32_s32(vmovl_high_s16(lo)), d));
-            vst1q_f32(out + i + j + 8, vmulq_n_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(hi))), d));
-            vst1q_f32(out + i + j + 12, vmulq_n_f32(vcvtq_f32_s32(vmovl_high_s16(hi)), d));
+        float32x4_t d = vdupq_n_f32(bn_f16_to_f32(rd16(b)));
+        store16_s8(out + i, vld1q_s8((const int8_t *)(b + 2)), d);
+        store16_s8(out + i + 16, vld1q_s8((const int8_t *)(b + 18)), d);
+    }
+}
+
+/* Q4_K: y = (d * sc) * q - dmin * m per 32-value sub-block. */
+static void dequant_q4_k(const uint8_t *b, float *out, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += 256, b += 144) {
+        float d = bn_f16_to_f32(rd16(b)), dmin = bn_f16_to_f32(rd16(b + 2));
+        const uint8_t *sc = b + 4, *qs = b + 16;
+        for (int j = 0; j < 8; j++) {  /* sub-block j: low nibbles (even j) or high nibbles (odd j) */
+            int sv = j < 4 ? sc[j] & 63 : (sc[j + 4] & 0xF) | ((sc[j - 4] >> 6) << 4);
+            int mv = j < 4 ? sc[j + 4] & 63 : (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4);
+            float32x4_t d1 = vdupq_n_f32(d * (float)sv), m1 = vdupq_n_f32(dmin * (float)mv);
+            for (int h = 0; h < 2; h++) {
+                uint8x16_t v = vld1q_u8(qs + 32 * (j / 2) + 16 * h);
+                v = j % 2 ? vshrq_n_u8(v, 4) : vandq_u8(v, vdupq_n_u8(0x0f));
+                uint16x8_t lo = vmovl_u8(vget_low_u8(v)), hi = vmovl_high_u8(v);
+                float32x4_t f[4] = {vcvtq_f32_u32(vmovl_u16(vget_low_u16(lo))), vcvtq_f32_u32(vmovl_high_u16(lo)),
+                                    vcvtq_f32_u32(vmovl_u16(vget_low_u16(hi))), vcvtq_f32_u32(vmovl_high_u16(hi))};
+                float *o = out + i + 32 * j + 16 * h;
+                for (int k = 0; k < 4; k++)
+                    vst1q_f32(o + 4 * k, vsubq_f32(vmulq_f32(d1, f[k]), m1));
+            }
         }
+    }
+}
+
+/* Q6_K: y = (d * scale) * (q - 32), one int8 scale per 16 values. */
+static void dequant_q6_k(const uint8_t *b, float *out, int64_t n)
+{
+    const uint8x16_t m4 = vdupq_n_u8(0x0f), m3 = vdupq_n_u8(3);
+    const int8x16_t k32 = vdupq_n_s8(32);
+    for (int64_t i = 0; i < n; i += 256, b += 210) {
+        float d = bn_f16_to_f32(rd16(b + 208));
+        const int8_t *sc = (const int8_t *)(b + 192);
+        for (int h = 0; h < 2; h++)
+            for (int half = 0; half < 2; half++) {  /* values 16*half .. 16*half + 15 of each group */
+                const uint8_t *ql = b + 64 * h + 16 * half, *qh = b + 128 + 32 * h + 16 * half;
+                uint8x16_t la = vld1q_u8(ql), lb = vld1q_u8(ql + 32), hv = vld1q_u8(qh);
+                uint8x16_t g[4];
+                g[0] = vorrq_u8(vandq_u8(la, m4), vshlq_n_u8(vandq_u8(hv, m3), 4));
+                g[1] = vorrq_u8(vandq_u8(lb, m4), vshlq_n_u8(vandq_u8(vshrq_n_u8(hv, 2), m3), 4));
+                g[2] = vorrq_u8(vshrq_n_u8(la, 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(hv, 4), m3), 4));
+                g[3] = vorrq_u8(vshrq_n_u8(lb, 4), vshlq_n_u8(vshrq_n_u8(hv, 6), 4));
+                for (int gi = 0; gi < 4; gi++) {
+                    float32x4_t f = vdupq_n_f32(d * (float)sc[8 * h + half + 2 * gi]);
+                    store16_s8(out + i + 128 * h + 32 * gi + 16 * half, vsubq_s8(vreinterpretq_s8_u8(g[gi]), k32), f);
+                }
+            }
+    }
+}
+
+/* A chunk of a block-quantized row to floats (other types: the scalar code). */
+static void dequant_chunk(uint32_t type, const uint8_t *src, float *buf, int64_t len)
+{
+    switch (type) {
+    case BN_TYPE_Q8_0: dequant_q8_0(src, buf, len); break;
+    case BN_TYPE_Q4_K: dequant_q4_k(src, buf, len); break;
+    case BN_TYPE_Q6_K: dequant_q6_k(src, buf, len); break;
+    default: bn_dequant_row_scalar(type, src, buf, len); break;
     }
 }
 
@@ -166,10 +242,7 @@ static void fgemm_blocks(uint32_t type, const uint8_t *w, size_t row_bytes, int6
             for (int64_t k0 = 0; k0 < cols; k0 += CHUNK) {
                 int64_t len = cols - k0 < CHUNK ? cols - k0 : CHUNK;
                 const uint8_t *src = row + (size_t)(k0 / tt->block_size) * tt->block_bytes;
-                if (type == BN_TYPE_Q8_0)
-                    dequant_q8_0(src, buf, len);
-                else
-                    bn_dequant_row_scalar(type, src, buf, len);
+                dequant_chunk(type, src, buf, len);
                 for (int j = 0; j < T; j++) {
                     const float *xt = x + (t0 + j) * cols + k0;
                     lanes16 a = acc[j];

@@ -4,9 +4,9 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "fp16.h"
 #include "ggml_types.h"
 #include "scalar/dense_scalar.h"
+#include "x86/dequant_avx2.h"
 #include "x86/kernels_x86.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -112,20 +112,15 @@ static void fgemm_elem(etile_fn *const fns[5], const uint8_t *w, size_t row_byte
         }
 }
 
-static uint16_t rd16(const uint8_t *p)
+/* A chunk of a block-quantized row to floats, bit-identical to the scalar
+ * dequantization (other types: the scalar code itself). */
+static void dequant_chunk(uint32_t type, const uint8_t *src, float *buf, int64_t len)
 {
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-/* Q8_0 blocks to floats: (float)q * d, the scalar formula lane by lane. */
-static void dequant_q8_0(const uint8_t *b, float *out, int64_t n)
-{
-    for (int64_t i = 0; i < n; i += 32, b += 34) {
-        __m256 d = _mm256_set1_ps(bn_f16_to_f32(rd16(b)));
-        for (int j = 0; j < 32; j += 8) {
-            __m256i v = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b + 2 + j)));
-            _mm256_storeu_ps(out + i + j, _mm256_mul_ps(_mm256_cvtepi32_ps(v), d));
-        }
+    switch (type) {
+    case BN_TYPE_Q8_0: bn_dequant_q8_0_avx2(src, buf, len); break;
+    case BN_TYPE_Q4_K: bn_dequant_q4_k_avx2(src, buf, len); break;
+    case BN_TYPE_Q6_K: bn_dequant_q6_k_avx2(src, buf, len); break;
+    default: bn_dequant_row_scalar(type, src, buf, len); break;
     }
 }
 
@@ -146,10 +141,7 @@ static void fgemm_blocks(uint32_t type, const uint8_t *w, size_t row_bytes, int6
             for (int64_t k0 = 0; k0 < cols; k0 += CHUNK) {
                 int64_t len = cols - k0 < CHUNK ? cols - k0 : CHUNK;
                 const uint8_t *src = row + (size_t)(k0 / tt->block_size) * tt->block_bytes;
-                if (type == BN_TYPE_Q8_0)
-                    dequant_q8_0(src, buf, len);
-                else
-                    bn_dequant_row_scalar(type, src, buf, len);
+                dequant_chunk(type, src, buf, len);
                 for (int j = 0; j < T; j++) {
                     const float *xt = x + (t0 + j) * cols + k0;
                     __m256 a[2] = {acc[j][0], acc[j][1]};

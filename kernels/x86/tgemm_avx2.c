@@ -45,20 +45,25 @@ ALWAYS_INLINE int32_t hsum(__m256i v)
     return _mm_cvtsi128_si32(s);
 }
 
+/* Prefill tile: PR rows x up to PT tokens, the fastest of the tiles tried on
+ * Zen 4 (1 to 4 rows x 2 to 4 tokens). */
+#define PR 4
+#define PT 4
+
 /* sum(code * q) for R rows x T tokens: each block is unpacked once per row and
  * serves all T tokens. R and T are constants once inlined. */
 ALWAYS_INLINE void tile(const uint8_t *w, int64_t row_bytes, int64_t cols, const int8_t *q, int R, int T,
-                        int32_t out[4][4])
+                        int32_t out[PR][PT])
 {
     const __m256i ones = _mm256_set1_epi16(1);
     const int64_t nblk = cols / 128;
-    __m256i acc[4][4];
+    __m256i acc[PR][PT];
     for (int i = 0; i < R; i++)
         for (int j = 0; j < T; j++)
             acc[i][j] = _mm256_setzero_si256();
     for (int64_t b0 = 0; b0 < nblk; b0 += FLUSH) {
         int64_t b1 = nblk - b0 < FLUSH ? nblk : b0 + FLUSH;
-        __m256i a16[4][4];
+        __m256i a16[PR][PT];
         for (int i = 0; i < R; i++)
             for (int j = 0; j < T; j++)
                 a16[i][j] = _mm256_setzero_si256();
@@ -79,33 +84,22 @@ ALWAYS_INLINE void tile(const uint8_t *w, int64_t row_bytes, int64_t cols, const
             out[i][j] = hsum(acc[i][j]);
 }
 
-typedef void tile_fn(const uint8_t *w, int64_t row_bytes, int64_t cols, const int8_t *q, int32_t out[4][4]);
+typedef void tile_fn(const uint8_t *w, int64_t row_bytes, int64_t cols, const int8_t *q, int32_t out[PR][PT]);
 
+/* R == 0 stands for PR rows. */
 #define TILE(R, T)                                                                                      \
     static void tile_##R##x##T(const uint8_t *w, int64_t row_bytes, int64_t cols, const int8_t *q,     \
-                               int32_t out[4][4])                                                       \
+                               int32_t out[PR][PT])                                                     \
     {                                                                                                   \
-        tile(w, row_bytes, cols, q, R, T, out);                                                         \
+        tile(w, row_bytes, cols, q, R == 0 ? PR : R, T, out);                                           \
     }
 TILE(1, 1) TILE(1, 2) TILE(1, 3) TILE(1, 4)
-TILE(2, 1) TILE(2, 2) TILE(2, 3) TILE(2, 4)
-TILE(4, 1) TILE(4, 2) TILE(4, 3) TILE(4, 4)
+TILE(0, 1) TILE(0, 2) TILE(0, 3) TILE(0, 4)
 
-/* Rows per tile for 1..4+ tokens. Decode reads one row at a time: a single
- * sequential stream ran at twice the bandwidth of four interleaved row
- * streams from memory (Zen 4, measured). With more tokens the weights come
- * from cache and a bigger tile saves unpacking. */
-static const int rows_for[5] = {0, 1, 2, 2, 4};
-
-static tile_fn *pick(int R, int T)
-{
-    static tile_fn *const fns[3][4] = {
-        {tile_1x1, tile_1x2, tile_1x3, tile_1x4},
-        {tile_2x1, tile_2x2, tile_2x3, tile_2x4},
-        {tile_4x1, tile_4x2, tile_4x3, tile_4x4},
-    };
-    return fns[R == 4 ? 2 : R - 1][T - 1];
-}
+static tile_fn *const tiles[2][PT + 1] = {
+    {NULL, tile_1x1, tile_1x2, tile_1x3, tile_1x4},
+    {NULL, tile_0x1, tile_0x2, tile_0x3, tile_0x4},
+};
 
 void bn_tgemm_avx2(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                    const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
@@ -113,15 +107,16 @@ void bn_tgemm_avx2(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, co
     const int64_t cols = w->cols, row_bytes = cols / 4;
     int64_t r = r0;
     while (r < r1) {
-        /* Rows outer, tokens inner: the tile's rows stay in cache while every
-         * token group passes over them. */
-        int R = rows_for[n_tok < 4 ? n_tok : 4];
-        while (r + R > r1)
-            R /= 2;
-        for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
-            int T = n_tok - t0 < 4 ? (int)(n_tok - t0) : 4;
-            int32_t isum[4][4];
-            pick(R, T)(w->codes + r * row_bytes, row_bytes, cols, q + t0 * cols, isum);
+        /* Decode reads one row at a time: a single sequential stream ran at
+         * twice the bandwidth of four interleaved row streams from memory
+         * (Zen 4, measured). With more tokens the weights come from cache and
+         * PR rows share each activation load. Rows outer, tokens inner: the
+         * tile's rows stay in cache while every token group passes over them. */
+        int R = n_tok > 1 && r + PR <= r1 ? PR : 1;
+        for (int64_t t0 = 0; t0 < n_tok; t0 += PT) {
+            int T = n_tok - t0 < PT ? (int)(n_tok - t0) : PT;
+            int32_t isum[PR][PT];
+            tiles[R == PR][T](w->codes + r * row_bytes, row_bytes, cols, q + t0 * cols, isum);
             for (int i = 0; i < R; i++)
                 for (int j = 0; j < T; j++) {
                     int32_t v = (int32_t)((uint32_t)isum[i][j] - (uint32_t)act_sum[t0 + j]);

@@ -1,0 +1,105 @@
+/* Dequantization of Q8_0, Q4_K and Q6_K blocks with AVX2, for the x86 dense
+ * GEMMs. Each value is computed with the scalar code's formula and operation
+ * order (kernels/scalar/dense_scalar.c): the per-block float factors come from
+ * the same scalar expressions, the integers convert exactly, and each multiply
+ * and subtract is its own instruction, so the floats are bit-identical.
+ * static inline: each including file compiles it with its own flags. */
+#ifndef BN_KERNELS_DEQUANT_AVX2_H
+#define BN_KERNELS_DEQUANT_AVX2_H
+
+#include <immintrin.h>
+#include <stdint.h>
+
+static inline uint16_t bn_rd16_x86(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+/* A block's fp16 factor. vcvtph2ps is exact like bn_f16_to_f32; they differ
+ * only in quieting a signalling NaN, and the factor is only ever multiplied,
+ * which quiets it anyway, so the dequantized values are the same bits. */
+static inline float bn_f16_x86(const uint8_t *p)
+{
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bn_rd16_x86(p))));
+}
+
+/* 8 signed bytes to floats, times f. */
+static inline __attribute__((always_inline)) void bn_store8_i8_x86(float *out, __m128i v8, __m256 f)
+{
+    _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v8)), f));
+}
+
+/* Q8_0: y = (float)q * d. */
+static inline void bn_dequant_q8_0_avx2(const uint8_t *b, float *out, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += 32, b += 34) {
+        __m256 d = _mm256_set1_ps(bn_f16_x86(b));
+        for (int j = 0; j < 32; j += 8)
+            bn_store8_i8_x86(out + i + j, _mm_loadl_epi64((const __m128i *)(b + 2 + j)), d);
+    }
+}
+
+/* Q4_K: y = (d * sc) * q - dmin * m per 32-value sub-block. */
+static inline void bn_dequant_q4_k_avx2(const uint8_t *b, float *out, int64_t n)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    for (int64_t i = 0; i < n; i += 256, b += 144) {
+        float d = bn_f16_x86(b), dmin = bn_f16_x86(b + 2);
+        const uint8_t *sc = b + 4, *qs = b + 16;
+        for (int s = 0; s < 4; s++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * s));
+            __m256i nib[2] = {_mm256_and_si256(v, m4), _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)};
+            for (int h = 0; h < 2; h++) {
+                int j = 2 * s + h;  /* sub-block: the 6-bit scale and min as scale_min_k4 reads them */
+                int sv = j < 4 ? sc[j] & 63 : (sc[j + 4] & 0xF) | ((sc[j - 4] >> 6) << 4);
+                int mv = j < 4 ? sc[j + 4] & 63 : (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4);
+                __m256 d1 = _mm256_set1_ps(d * (float)sv), m1 = _mm256_set1_ps(dmin * (float)mv);
+                float *o = out + i + 64 * s + 32 * h;
+                for (int k = 0; k < 32; k += 8) {
+                    __m128i x8 = k < 16 ? _mm256_castsi256_si128(nib[h]) : _mm256_extracti128_si256(nib[h], 1);
+                    if (k % 16)
+                        x8 = _mm_srli_si128(x8, 8);
+                    __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(x8));
+                    _mm256_storeu_ps(o + k, _mm256_sub_ps(_mm256_mul_ps(d1, f), m1));
+                }
+            }
+        }
+    }
+}
+
+/* Q6_K: y = (d * scale) * (q - 32), one int8 scale per 16 values. */
+static inline void bn_dequant_q6_k_avx2(const uint8_t *b, float *out, int64_t n)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), k32 = _mm256_set1_epi8(32);
+    for (int64_t i = 0; i < n; i += 256, b += 210) {
+        float d = bn_f16_x86(b + 208);
+        const int8_t *sc = (const int8_t *)(b + 192);
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = b + 64 * h, *qh = b + 128 + 32 * h;
+            __m256i la = _mm256_loadu_si256((const __m256i *)ql);
+            __m256i lb = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            __m256i hv = _mm256_loadu_si256((const __m256i *)qh);
+            /* the four 32-value groups, high bits shifted into place */
+            __m256i g[4];
+            g[0] = _mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(hv, m3), 4));
+            g[1] = _mm256_or_si256(_mm256_and_si256(lb, m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, 2), m3), 4));
+            g[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, 4), m3), 4));
+            g[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, 6), m3), 4));
+            for (int gi = 0; gi < 4; gi++) {
+                __m256i v = _mm256_sub_epi8(g[gi], k32);
+                float *o = out + i + 128 * h + 32 * gi;
+                for (int half = 0; half < 2; half++) {  /* 16 values share a scale */
+                    __m256 f = _mm256_set1_ps(d * (float)sc[8 * h + half + 2 * gi]);
+                    __m128i x16 = half ? _mm256_extracti128_si256(v, 1) : _mm256_castsi256_si128(v);
+                    bn_store8_i8_x86(o + 16 * half, x16, f);
+                    bn_store8_i8_x86(o + 16 * half + 8, _mm_srli_si128(x16, 8), f);
+                }
+            }
+        }
+    }
+}
+
+#endif
