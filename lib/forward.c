@@ -7,6 +7,7 @@
 
 #include "context.h"
 #include "fp16.h"
+#include "ggml_types.h"
 
 /* Quantizes n rows of `cols` activations for the ternary kernels. */
 static void quantize_rows(bn_ctx *c, const float *x, uint32_t n, int64_t cols)
@@ -74,6 +75,20 @@ static void rope(float *v, int n_heads, int d, uint32_t pos, float base, int neo
     }
 }
 
+/* q . k over d floats: eight partial sums in a fixed order (the same on every
+ * CPU and thread count) that the compiler keeps in vector registers. */
+static float dot8(const float *q, const float *k, int d)
+{
+    float acc[8] = { 0 };
+    int i = 0;
+    for (; i + 8 <= d; i += 8)
+        for (int j = 0; j < 8; j++)
+            acc[j] += q[i + j] * k[i + j];
+    for (; i < d; i++)
+        acc[i % 8] += q[i] * k[i];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
 struct attn_job {
     bn_ctx *c;
     int layer;
@@ -87,7 +102,9 @@ static void attn_task(void *arg, int ith, int nth)
     bn_ctx *c = j->c;
     const bn_hparams *hp = &c->model->hp;
     int d = hp->head_dim, kv_dim = hp->n_head_kv * d, group = hp->n_head / hp->n_head_kv;
-    float *scores = c->scores + (size_t)ith * c->n_ctx;
+    const bn_kernels *kern = c->model->kern;
+    float *scores = c->scores + (size_t)ith * bn_ctx_scratch_stride(c);
+    float *row = scores + c->n_ctx;  /* one K or V row in f32 */
     const uint16_t *kc = c->k_cache + (size_t)j->layer * c->n_ctx * kv_dim;
     const uint16_t *vc = c->v_cache + (size_t)j->layer * c->n_ctx * kv_dim;
     float scale = 1.0f / sqrtf((float)d);
@@ -100,11 +117,8 @@ static void attn_task(void *arg, int ith, int nth)
         uint32_t n_kv = j->pos0 + t + 1;
         float mx = -INFINITY;
         for (uint32_t p = 0; p < n_kv; p++) {
-            const uint16_t *kp = kc + (size_t)p * kv_dim + (size_t)kvh * d;
-            float s = 0;
-            for (int i = 0; i < d; i++)
-                s += q[i] * bn_f16_to_f32(kp[i]);
-            s *= scale;
+            kern->dequant_row(BN_TYPE_F16, kc + (size_t)p * kv_dim + (size_t)kvh * d, row, d);
+            float s = dot8(q, row, d) * scale;
             scores[p] = s;
             if (s > mx)
                 mx = s;
@@ -118,10 +132,10 @@ static void attn_task(void *arg, int ith, int nth)
         float *out = c->att + (size_t)t * hp->n_embd + (size_t)h * d;
         memset(out, 0, (size_t)d * sizeof *out);
         for (uint32_t p = 0; p < n_kv; p++) {
-            const uint16_t *vp = vc + (size_t)p * kv_dim + (size_t)kvh * d;
+            kern->dequant_row(BN_TYPE_F16, vc + (size_t)p * kv_dim + (size_t)kvh * d, row, d);
             float w = scores[p] * inv;
             for (int i = 0; i < d; i++)
-                out[i] += w * bn_f16_to_f32(vp[i]);
+                out[i] += w * row[i];
         }
     }
 }

@@ -8,5 +8,5 @@ const bn_kernels bn_kernels_dotprod = {
     .quantize_act = bn_quantize_act_neon,
     .tgemm = bn_tgemm_dotprod,
     .fgemm = bn_fgemm_neon,
-    .dequant_row = bn_dequant_row_scalar,
+    .dequant_row = bn_dequant_row_neon,
 };

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "arm/kernels_arm.h"
+#include "ggml_types.h"
 #include "scalar/dense_scalar.h"
 
 /* fmaxnm/fminnm return the number when the other operand is a quiet NaN, as
@@ -34,10 +35,26 @@ void bn_quantize_act_neon(const float *x, int64_t n, int8_t *q, float *scale, in
     *sum = vaddvq_s32(total);
 }
 
+/* F16 rows with the hardware conversion (exact, like the scalar one);
+ * other types as in scalar. */
+void bn_dequant_row_neon(uint32_t type, const void *row, float *out, int64_t n)
+{
+    if (type != BN_TYPE_F16) {
+        bn_dequant_row_scalar(type, row, out, n);
+        return;
+    }
+    const uint16_t *h = row;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        vst1q_f32(out + i, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(h + i))));
+    if (i < n)
+        bn_dequant_row_scalar(type, h + i, out + i, n - i);
+}
+
 const bn_kernels bn_kernels_neon = {
     .level = BN_CPU_NEON,
     .quantize_act = bn_quantize_act_neon,
     .tgemm = bn_tgemm_neon,
     .fgemm = bn_fgemm_neon,
-    .dequant_row = bn_dequant_row_scalar,
+    .dequant_row = bn_dequant_row_neon,
 };

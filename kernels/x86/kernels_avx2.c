@@ -2,6 +2,7 @@
 #include <immintrin.h>
 #include <math.h>
 
+#include "ggml_types.h"
 #include "scalar/dense_scalar.h"
 #include "x86/kernels_x86.h"
 
@@ -43,10 +44,26 @@ void bn_quantize_act_avx2(const float *x, int64_t n, int8_t *q, float *scale, in
     *sum = _mm_cvtsi128_si32(t);
 }
 
+/* F16 rows (embeddings, and the KV cache in attention) with the F16C
+ * conversion, which is exact like the scalar one; other types as in scalar. */
+void bn_dequant_row_avx2(uint32_t type, const void *row, float *out, int64_t n)
+{
+    if (type != BN_TYPE_F16) {
+        bn_dequant_row_scalar(type, row, out, n);
+        return;
+    }
+    const uint16_t *h = row;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))));
+    if (i < n)
+        bn_dequant_row_scalar(type, h + i, out + i, n - i);
+}
+
 const bn_kernels bn_kernels_avx2 = {
     .level = BN_CPU_AVX2,
     .quantize_act = bn_quantize_act_avx2,
     .tgemm = bn_tgemm_avx2,
     .fgemm = bn_fgemm_avx2,
-    .dequant_row = bn_dequant_row_scalar,
+    .dequant_row = bn_dequant_row_avx2,
 };
