@@ -13,6 +13,7 @@ static inline float bn_f16_to_f32(uint16_t h)
 {
     uint32_t em = h & 0x7fffu;
     uint32_t bits = (em << 13) + (em >= 0x7c00u ? 0x70000000u : 0x38000000u);
+    bits |= em > 0x7c00u ? 0x00400000u : 0u;  /* NaNs come out quiet, as F16C and Arm's FCVT give them */
     float f;
     memcpy(&f, &bits, sizeof f);
     f = em < 0x400u ? (float)em * 0x1p-24f : f;
