@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "merge_heap.h"
 #include "utf8.h"
 #include "vocab.h"
 
@@ -49,62 +50,13 @@ typedef struct sym {
     uint32_t start, n;
 } sym;
 
-typedef struct bigram {
-    int32_t rank, left, right, id_l, id_r;
-} bigram;
-
 typedef struct work {
     sym *syms;
     size_t cap_syms;
-    bigram *heap;
-    size_t n_heap, cap_heap;
+    bn_merge_heap heap;
     char *enc;       /* the word in GPT-2 symbols */
     size_t cap_enc;
 } work;
-
-static int before(const bigram *a, const bigram *b)
-{
-    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-static bn_status heap_push(work *w, bigram b)
-{
-    if (w->n_heap == w->cap_heap) {
-        size_t cap = w->cap_heap ? 2 * w->cap_heap : 64;
-        bigram *h = realloc(w->heap, cap * sizeof *h);
-        if (!h)
-            return bn_fail(BN_E_NOMEM, "out of memory while tokenizing");
-        w->heap = h;
-        w->cap_heap = cap;
-    }
-    size_t i = w->n_heap++;
-    while (i > 0 && before(&b, &w->heap[(i - 1) / 2])) {
-        w->heap[i] = w->heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    w->heap[i] = b;
-    return BN_OK;
-}
-
-static bigram heap_pop(work *w)
-{
-    bigram top = w->heap[0], last = w->heap[--w->n_heap];
-    size_t i = 0, n = w->n_heap;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && before(&w->heap[c + 1], &w->heap[c]))
-            c++;
-        if (!before(&w->heap[c], &last))
-            break;
-        w->heap[i] = w->heap[c];
-        i = c;
-    }
-    if (n)
-        w->heap[i] = last;
-    return top;
-}
 
 static bn_status try_bigram(const bn_vocab *v, work *w, int32_t l, int32_t r)
 {
@@ -113,8 +65,9 @@ static bn_status try_bigram(const bn_vocab *v, work *w, int32_t l, int32_t r)
     int32_t result, rank = bn_vocab_merge(v, w->syms[l].id, w->syms[r].id, &result);
     if (rank < 0)
         return BN_OK;
-    bigram b = { rank, l, r, w->syms[l].id, w->syms[r].id };
-    return heap_push(w, b);
+    /* lowest rank first, then leftmost */
+    bn_merge b = { ((uint64_t)(uint32_t)rank << 32) | (uint32_t)l, l, r, { w->syms[l].id, w->syms[r].id } };
+    return bn_merge_heap_push(&w->heap, b);
 }
 
 static bn_status reserve(void **p, size_t *cap, size_t n, size_t elem)
@@ -176,15 +129,15 @@ static bn_status bpe_word(const bn_vocab *v, work *w, const unsigned char *b, si
         sym s = { v->byte_sym[b[i]], (int32_t)i - 1, i + 1 < n ? (int32_t)i + 1 : -1, (uint32_t)i, 1 };
         w->syms[i] = s;
     }
-    w->n_heap = 0;
+    w->heap.n = 0;
     for (size_t i = 1; i < n; i++)
         if ((st = try_bigram(v, w, (int32_t)i - 1, (int32_t)i)) != BN_OK)
             return st;
-    while (w->n_heap) {
-        bigram g = heap_pop(w);
+    while (w->heap.n) {
+        bn_merge g = bn_merge_heap_pop(&w->heap);
         sym *l = &w->syms[g.left], *r = &w->syms[g.right];
         /* Stale entries: either side has changed since it was queued. */
-        if (l->n == 0 || r->n == 0 || l->next != g.right || l->id != g.id_l || r->id != g.id_r)
+        if (l->n == 0 || r->n == 0 || l->next != g.right || l->id != g.check[0] || r->id != g.check[1])
             continue;
         int32_t result;
         bn_vocab_merge(v, l->id, r->id, &result);
@@ -245,7 +198,7 @@ done:
     free(off);
     free(lens);
     free(w.syms);
-    free(w.heap);
+    free(w.heap.a);
     free(w.enc);
     return st;
 }

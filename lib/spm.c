@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "merge_heap.h"
 #include "utf8.h"
 #include "vocab.h"
 
@@ -12,17 +13,10 @@ typedef struct sym {
     uint32_t start, n;  /* bytes of the escaped text */
 } sym;
 
-typedef struct bigram {
-    uint64_t key;  /* order(score) then left: the heap's only comparison */
-    int32_t left, right;
-    uint32_t size;
-} bigram;
-
 typedef struct work {
     const char *text;
     sym *syms;
-    bigram *heap;
-    size_t n_heap, cap_heap;
+    bn_merge_heap heap;
 } work;
 
 /* Higher score first; on a tie the leftmost pair. Folded into one integer
@@ -38,50 +32,6 @@ static uint64_t order_key(float score, int32_t left)
     return (uint64_t)~b << 32 | (uint32_t)left;
 }
 
-static int before(const bigram *a, const bigram *b)
-{
-    return a->key < b->key;
-}
-
-static bn_status heap_push(work *w, bigram b)
-{
-    if (w->n_heap == w->cap_heap) {
-        size_t cap = w->cap_heap ? 2 * w->cap_heap : 64;
-        bigram *h = realloc(w->heap, cap * sizeof *h);
-        if (!h)
-            return bn_fail(BN_E_NOMEM, "out of memory while tokenizing");
-        w->heap = h;
-        w->cap_heap = cap;
-    }
-    size_t i = w->n_heap++;
-    while (i > 0 && before(&b, &w->heap[(i - 1) / 2])) {
-        w->heap[i] = w->heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    w->heap[i] = b;
-    return BN_OK;
-}
-
-static bigram heap_pop(work *w)
-{
-    bigram top = w->heap[0], last = w->heap[--w->n_heap];
-    size_t i = 0, n = w->n_heap;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && before(&w->heap[c + 1], &w->heap[c]))
-            c++;
-        if (!before(&w->heap[c], &last))
-            break;
-        w->heap[i] = w->heap[c];
-        i = c;
-    }
-    if (n)
-        w->heap[i] = last;
-    return top;
-}
-
 static bn_status try_bigram(const bn_vocab *v, work *w, int32_t l, int32_t r)
 {
     if (l < 0 || r < 0)
@@ -90,8 +40,8 @@ static bn_status try_bigram(const bn_vocab *v, work *w, int32_t l, int32_t r)
     int32_t t = bn_vocab_token(v, w->text + w->syms[l].start, size);
     if (t < 0)
         return BN_OK;
-    bigram b = { order_key(v->scores[t], l), l, r, size };
-    return heap_push(w, b);
+    bn_merge b = { order_key(v->scores[t], l), l, r, { (int32_t)size, 0 } };  /* key: score, then left */
+    return bn_merge_heap_push(&w->heap, b);
 }
 
 /* A final symbol: its token, or its bytes as byte tokens (unknown if none). */
@@ -124,7 +74,7 @@ bn_status bn_spm_tokenize(const bn_vocab *v, const char *text, size_t len, int p
         return bn_fail(BN_E_INVALID_ARG, "text of %zu bytes is too long to tokenize at once", len);
     char *esc = malloc(n_esc);
     sym *syms = malloc(n_esc * sizeof *syms);
-    work w = { esc, syms, NULL, 0, 0 };
+    work w = { esc, syms, { NULL, 0, 0 } };
     bn_status st = BN_OK;
     if (!esc || !syms) {
         st = bn_fail(BN_E_NOMEM, "out of memory while tokenizing %zu bytes", len);
@@ -155,11 +105,11 @@ bn_status bn_spm_tokenize(const bn_vocab *v, const char *text, size_t len, int p
     }
     for (int32_t i = 1; i < n_sym && st == BN_OK; i++)
         st = try_bigram(v, &w, i - 1, i);
-    while (st == BN_OK && w.n_heap) {
-        bigram g = heap_pop(&w);
+    while (st == BN_OK && w.heap.n) {
+        bn_merge g = bn_merge_heap_pop(&w.heap);
         sym *l = &syms[g.left], *r = &syms[g.right];
         /* Stale: a side was merged away or has grown since it was queued. */
-        if (l->n == 0 || r->n == 0 || l->n + r->n != g.size)
+        if (l->n == 0 || r->n == 0 || l->n + r->n != (uint32_t)g.check[0])
             continue;
         l->n += r->n;
         r->n = 0;
@@ -174,6 +124,6 @@ bn_status bn_spm_tokenize(const bn_vocab *v, const char *text, size_t len, int p
 done:
     free(esc);
     free(syms);
-    free(w.heap);
+    free(w.heap.a);
     return st;
 }
