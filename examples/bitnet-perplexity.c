@@ -130,12 +130,14 @@ int main(int argc, char **argv)
     bn_status st = bn_model_open(model_path, &mp, &model);
     if (st != BN_OK)
         goto fail;
+    /* As llama.cpp's perplexity: the text is tokenized with BOS (when the
+     * model's metadata asks for one), then cut into chunks. */
     size_t n_tok = 0;
-    st = bn_tokenize(model, text, text_len, 0, NULL, 0, &n_tok);
+    st = bn_tokenize(model, text, text_len, BN_TOKENIZE_ADD_SPECIAL, NULL, 0, &n_tok);
     if (st != BN_OK && st != BN_E_BUFFER_TOO_SMALL)
         goto fail;
     toks = malloc((n_tok ? n_tok : 1) * sizeof *toks);
-    if (!toks || (st = bn_tokenize(model, text, text_len, 0, toks, n_tok, &n_tok)) != BN_OK)
+    if (!toks || (st = bn_tokenize(model, text, text_len, BN_TOKENIZE_ADD_SPECIAL, toks, n_tok, &n_tok)) != BN_OK)
         goto fail;
     long n_chunks = (long)(n_tok / (size_t)n_ctx);
     if (max_chunks > 0 && n_chunks > max_chunks)

@@ -12,6 +12,8 @@ from the cut train.py uses to the end of tinyshakespeare.txt) is tokenized with
 BOS prepended, cut into floor(n/n_ctx) non-overlapping chunks of n_ctx tokens, the
 first token of each chunk replaced with BOS, and the logits at positions
 n_ctx/2 .. n_ctx-2 score tokens n_ctx/2+1 .. n_ctx-1; PPL = exp(mean NLL).
+shakespeare.json also gives the result for the token stream without the leading
+BOS (chunk boundaries one token earlier), under "without_leading_bos".
 The unigram baseline scores the same tokens with the add-one-smoothed unigram
 distribution of the training tokens.
 Run with /usr/bin/python3 (Debian's python3-torch).
@@ -65,6 +67,9 @@ def main(argv=None):
     n_ctx = args.n_ctx or ck['config']['n_ctx']
     held = tok.encode(held_text, bos=True)
     nll, ppl, chunks, count = perplexity(model, held, tok.bos, n_ctx)
+    # the same without the leading BOS (chunk boundaries shift by one token)
+    held_nb = held[1:]
+    nll_nb, ppl_nb, chunks_nb, count_nb = perplexity(model, held_nb, tok.bos, n_ctx)
     # unigram baseline on exactly the scored tokens
     train = tok.encode(train_text)
     cnt = np.bincount(train, minlength=len(tok.tokens)).astype(np.float64) + 1.0
@@ -76,6 +81,8 @@ def main(argv=None):
                ppl=round(ppl, 4), nll=round(nll, 6), chunks=chunks, scored_tokens=count,
                heldout_tokens_with_bos=len(held), unigram_ppl=round(math.exp(uni), 2),
                unigram_nll=round(uni, 6), bos=tok.bos,
+               without_leading_bos=dict(ppl=round(ppl_nb, 4), nll=round(nll_nb, 6), chunks=chunks_nb,
+                                        scored_tokens=count_nb, heldout_tokens=len(held_nb)),
                heldout=dict(file=os.path.basename(DATA), char_offset=len(train_text),
                             chars=len(held_text)),
                procedure='llama.cpp perplexity: text tokenized with BOS, non-overlapping chunks of n_ctx, '
