@@ -18,29 +18,19 @@ Run with /usr/bin/python3 (Debian's python3-regex).
 import argparse
 import heapq
 import json
+import os
 import sys
 from collections import Counter, defaultdict
 
 import regex
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from gen_model import bytes_to_unicode  # noqa: E402  GPT-2's byte <-> symbol map
+
 LLAMA3_PAT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"
               r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 _PAT = regex.compile(LLAMA3_PAT)
 CONTROL = ['<|begin_of_text|>', '<|end_of_text|>', '<|eot_id|>']
-
-
-def bytes_to_unicode():
-    """GPT-2's reversible map from bytes to printable unicode characters."""
-    bs = list(range(ord('!'), ord('~') + 1)) + list(range(ord('\xa1'), ord('\xac') + 1)) + \
-        list(range(ord('\xae'), ord('\xff') + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
 
 
 B2U = bytes_to_unicode()
