@@ -6,6 +6,8 @@
 #include <arm_neon.h>
 #include <stdint.h>
 
+#include "kernels.h"
+
 /* The signed weights (code - 1) of a 32-byte block: w[2g + h] holds weights
  * 32g + 16h .. 32g + 16h + 15, i.e. bytes 16h .. 16h + 15 at shift 6 - 2g,
  * matching activations q[32g + 16h ..]. */
@@ -26,6 +28,25 @@ static inline __attribute__((always_inline)) void bn_unpack_i2s_neon(const uint8
 static inline __attribute__((always_inline)) int8x16_t bn_q_for_neon(const int8_t *q, int i)
 {
     return vld1q_s8(q + 32 * (i / 2) + 16 * (i % 2));
+}
+
+/* sum((code - 1) * q) of one row against up to 4 tokens (a kernel's tile). */
+typedef void bn_arm_tile_fn(const uint8_t *row, int64_t cols, const int8_t *q, int32_t out[4]);
+
+/* The tgemm both aarch64 levels share around their tiles (tiles[T] serves T
+ * tokens): one row at a time, four tokens per pass over the row. */
+static inline void bn_arm_tgemm(bn_arm_tile_fn *const tiles[5], const bn_tmat *w, int64_t r0, int64_t r1,
+                                const int8_t *q, const float *act_scale, int64_t n_tok, float *y, int64_t ldy)
+{
+    const int64_t cols = w->cols, row_bytes = cols / 4;
+    for (int64_t r = r0; r < r1; r++)
+        for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
+            int T = n_tok - t0 < 4 ? (int)(n_tok - t0) : 4;
+            int32_t isum[4];
+            tiles[T](w->codes + r * row_bytes, cols, q + t0 * cols, isum);
+            for (int j = 0; j < T; j++)
+                y[(t0 + j) * ldy + r] = ((float)isum[j] / act_scale[t0 + j]) * w->scale;
+        }
 }
 
 #endif

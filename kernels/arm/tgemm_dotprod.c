@@ -30,27 +30,17 @@ ALWAYS_INLINE void tile(const uint8_t *row, int64_t cols, const int8_t *q, int T
         out[j] = vaddvq_s32(vaddq_s32(acc[j][0], acc[j][1]));
 }
 
-typedef void tile_fn(const uint8_t *row, int64_t cols, const int8_t *q, int32_t out[4]);
-
 #define TILE(T)                                                                                         \
     static void tile_##T(const uint8_t *row, int64_t cols, const int8_t *q, int32_t out[4])            \
     {                                                                                                   \
         tile(row, cols, q, T, out);                                                                     \
     }
 TILE(1) TILE(2) TILE(3) TILE(4)
-static tile_fn *const tiles[5] = {NULL, tile_1, tile_2, tile_3, tile_4};
+static bn_arm_tile_fn *const tiles[5] = {NULL, tile_1, tile_2, tile_3, tile_4};
 
 void bn_tgemm_dotprod(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                       const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
 {
-    const int64_t cols = w->cols, row_bytes = cols / 4;
     (void)act_sum;
-    for (int64_t r = r0; r < r1; r++)
-        for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
-            int T = n_tok - t0 < 4 ? (int)(n_tok - t0) : 4;
-            int32_t isum[4];
-            tiles[T](w->codes + r * row_bytes, cols, q + t0 * cols, isum);
-            for (int j = 0; j < T; j++)
-                y[(t0 + j) * ldy + r] = ((float)isum[j] / act_scale[t0 + j]) * w->scale;
-        }
+    bn_arm_tgemm(tiles, w, r0, r1, q, act_scale, n_tok, y, ldy);
 }

@@ -10,27 +10,11 @@ bench=$1 tools=$2 std_suite=$3
 py=/usr/bin/python3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failures=0 checks=0
 # Small bandwidth buffer and one repetition keep each run around a second.
 quick=(--mem-mib 64 -r 2)
 
-ok() { checks=$((checks + 1)); echo "ok: $1"; }
-bad() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $1"; [[ -n ${2:-} ]] && sed 's/^/    /' "$2"; }
-# expect LABEL RC PATTERN -- ARGS...: exit status and a grep -E over stdout+stderr.
-expect() {
-  local label=$1 want=$2 pattern=$3
-  shift 4
-  "$bench" "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
-  local rc=$?
-  cat "$tmp/out" "$tmp/err" > "$tmp/all"
-  if ((rc != want)); then
-    bad "$label: exit $rc, expected $want" "$tmp/all"
-  elif ! grep -Eq -- "$pattern" "$tmp/all"; then
-    bad "$label: output lacks /$pattern/" "$tmp/all"
-  else
-    ok "$label"
-  fi
-}
+prog=$bench
+. "$(dirname "$0")/checks.sh"
 
 expect "--help" 0 'usage: .*bitnet-bench' -- --help
 expect "--version" 0 'libbitnet [0-9]+\.[0-9]+\.[0-9]+' -- --version

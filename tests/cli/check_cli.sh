@@ -7,26 +7,9 @@ set -uo pipefail
 cli=$1 tools=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failures=0 checks=0
 
-ok() { checks=$((checks + 1)); echo "ok: $1"; }
-bad() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $1"; [[ -n ${2:-} ]] && sed 's/^/    /' "$2"; }
-# expect LABEL RC PATTERN -- ARGS...: runs the CLI, checks exit status and
-# that stdout+stderr matches PATTERN (grep -E).
-expect() {
-  local label=$1 want=$2 pattern=$3
-  shift 4
-  "$cli" "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
-  local rc=$?
-  cat "$tmp/out" "$tmp/err" > "$tmp/all"
-  if ((rc != want)); then
-    bad "$label: exit $rc, expected $want" "$tmp/all"
-  elif ! grep -Eq -- "$pattern" "$tmp/all"; then
-    bad "$label: output lacks /$pattern/" "$tmp/all"
-  else
-    ok "$label"
-  fi
-}
+prog=$cli
+. "$(dirname "$0")/checks.sh"
 
 expect "--help" 0 'YAML keys for --config' -- --help
 expect "--version" 0 'libbitnet [0-9]+\.[0-9]+\.[0-9]+' -- --version
