@@ -41,7 +41,7 @@ static const cli_option options[] = {
     { NULL, "--cpu", "cpu", CLI_STR, OFF(cpu), "LEVEL",
       "kernel level: auto, scalar, avx2, avx512, neon, dotprod (default auto)" },
     { NULL, "--quantize-head", "quantize_head", CLI_FLAG, OFF(quantize_head), NULL,
-      "quantize an F16/BF16/F32 output head to Q8_0 at load: faster decode, slightly different logits" },
+      "quantize an F16/BF16/F32 output head to int8 rows at load: faster decode, slightly different logits" },
     { NULL, "--no-mmap", "no_mmap", CLI_FLAG, OFF(no_mmap), NULL, "read the model into memory instead of mapping it" },
     { NULL, "--info", "info", CLI_FLAG, OFF(info), NULL,
       "print the model's architecture, hyperparameters, tensors and tokenizer, then exit" },

@@ -20,6 +20,16 @@ typedef struct bn_tmat {
     float scale;           /* one weight scale for the whole tensor */
 } bn_tmat;
 
+/* A matrix of int8 rows with one float scale per row (row r is
+ * scale[r] * q[r*cols ..]); sum[r] is the sum of row r's weights, which SIMD
+ * kernels that need an unsigned operand use. cols % 128 == 0. */
+typedef struct bn_i8mat {
+    const int8_t *q;
+    const float *scale;
+    const int32_t *sum;
+    int64_t rows, cols;
+} bn_i8mat;
+
 typedef struct bn_kernels {
     bn_cpu_level level;
 
@@ -48,6 +58,14 @@ typedef struct bn_kernels {
     /* One row of a dense type (as above, plus TQ1_0/TQ2_0/I2_S codes are not
      * rows: not here) to float32. */
     void (*dequant_row)(uint32_t type, const void *row, float *out, int64_t n);
+
+    /* Int8 rows (the output head quantized at load, bn_i8mat) times n_tok
+     * quantized activation rows, output rows [r0, r1):
+     * y[t*ldy + r] = ((float)isum / act_scale[t]) * w->scale[r], where
+     * isum = sum_k w->q[r*cols + k] * q[t*cols + k] exactly in int32
+     * (|weights| <= 127, cols <= 2^16). */
+    void (*i8gemm)(const struct bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                   int64_t n_tok, float *y, int64_t ldy);
 } bn_kernels;
 
 /* The table for a level, or NULL when this build or CPU lacks it. */

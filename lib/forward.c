@@ -150,11 +150,16 @@ struct head_job {
 static void head_task(void *arg, int ith, int nth)
 {
     struct head_job *j = arg;
-    const bn_dense *o = &j->c->model->output;
+    const bn_model *m = j->c->model;
+    const bn_dense *o = &m->output;
     int64_t r0, r1;
     bn_split(o->rows, 16, ith, nth, &r0, &r1);
-    if (r0 < r1)
-        j->c->model->kern->fgemm(o->type, o->data, o->row_bytes, r0, r1, o->cols, j->x, j->n, j->logits, o->rows);
+    if (r0 >= r1)
+        return;
+    if (m->head_i8.q)  /* rows already quantized into c->qa by bn_forward */
+        m->kern->i8gemm(&m->head_i8, r0, r1, j->c->qa, j->c->qa_scale, j->n, j->logits, o->rows);
+    else
+        m->kern->fgemm(o->type, o->data, o->row_bytes, r0, r1, o->cols, j->x, j->n, j->logits, o->rows);
 }
 
 static void attention(bn_ctx *c, int il, uint32_t n)
@@ -239,6 +244,8 @@ bn_status bn_forward(bn_ctx *c, const bn_token *tokens, uint32_t n, float *logit
     uint32_t first = all ? 0 : n - 1, rows = all ? n : 1;
     for (uint32_t t = first; t < n; t++)
         rmsnorm(c->h + (t - first) * E, c->x + t * E, m->output_norm, E, hp->norm_eps);
+    if (m->head_i8.q)
+        quantize_rows(c, c->h, rows, E);
     struct head_job hj = { c, c->h, rows, logits };
     bn_pool_run(c->pool, head_task, &hj);
     return BN_OK;

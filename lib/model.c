@@ -222,9 +222,12 @@ static bn_status load_tensors(bn_model *m, int quantize_head)
     if (m->output.rows != m->tok_embd.rows)
         return bn_fail(BN_E_FORMAT, "output.weight has %lld rows but token_embd.weight has %lld",
                        (long long)m->output.rows, (long long)m->tok_embd.rows);
-    if (quantize_head && (st = bn_quantize_head(m, &m->output)) != BN_OK)
+    if (quantize_head && (st = bn_quantize_head(m, &m->output, &m->head_i8)) != BN_OK)
         return st;
-    m->weight_bytes += (uint64_t)m->output.row_bytes * (uint64_t)m->output.rows;
+    if (m->head_i8.q)
+        m->weight_bytes += (uint64_t)m->head_i8.rows * ((uint64_t)m->head_i8.cols + sizeof(float));
+    else
+        m->weight_bytes += (uint64_t)m->output.row_bytes * (uint64_t)m->output.rows;
     if ((st = load_vector(m, "output_norm.weight", E, 1, &m->output_norm)) != BN_OK)
         return st;
 

@@ -49,6 +49,7 @@ struct bn_model {
     bn_layer *layers;
     const float *output_norm;
     bn_dense tok_embd, output;    /* output aliases tok_embd when tied */
+    bn_i8mat head_i8;             /* the head as int8 rows (quantize_head), used when q != NULL */
     const bn_kernels *kern;
     uint64_t weight_bytes;
     void **owned;                 /* buffers made at load (repacked weights, converted norms) */
@@ -66,8 +67,9 @@ const bn_logger *bn_model_logger(const bn_model *model);
 /* Turns a ternary tensor of the file (I2_S, TQ2_0, TQ1_0) into a bn_tmat in
  * the kernels' layout; repacks into model-owned memory where needed. */
 bn_status bn_load_ternary(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out);
-/* Converts an F32/F16/BF16 head to Q8_0 in model-owned memory (quantize_head). */
-bn_status bn_quantize_head(bn_model *m, bn_dense *head);
+/* Converts an F32/F16/BF16 head to int8 rows in model-owned memory
+ * (quantize_head); leaves *out untouched (q NULL) when the head does not qualify. */
+bn_status bn_quantize_head(bn_model *m, const bn_dense *head, bn_i8mat *out);
 /* Remembers a load-time buffer, freed with the model. Frees p on failure. */
 bn_status bn_model_own(bn_model *m, void *p);
 

@@ -281,6 +281,62 @@ static void check_tgemm(const bn_kernels *k, tally *tl)
 
 /* ---------- fgemm ---------- */
 
+/* i8gemm: int8 rows (random, or all +127 / all -127) against every activation
+ * pattern, unaligned row ranges, several tokens. */
+static void check_i8gemm_one(const bn_kernels *k, tally *tl, int64_t rows, int64_t cols, int64_t n_tok, int wpat,
+                             int qpat, int64_t r0, int64_t r1)
+{
+    int8_t *wq = xmalloc((size_t)(rows * cols)), *q = xmalloc((size_t)(n_tok * cols));
+    float *wscale = xmalloc((size_t)rows * sizeof *wscale), *scale = xmalloc((size_t)n_tok * sizeof *scale);
+    int32_t *wsum = xmalloc((size_t)rows * sizeof *wsum);
+    for (int64_t r = 0; r < rows; r++) {
+        int32_t s = 0;
+        for (int64_t i = 0; i < cols; i++) {
+            int8_t v = wpat == 0 ? (int8_t)rnd_in(-127, 127) : wpat == 1 ? 127 : -127;
+            wq[r * cols + i] = v;
+            s += v;
+        }
+        wsum[r] = s;
+        wscale[r] = (float)(rnd() % 1000 + 1) / 4096.0f;
+    }
+    fill_q(q, n_tok * cols, qpat);
+    for (int64_t t = 0; t < n_tok; t++)
+        scale[t] = 0.5f + (float)(rnd() % 1000) / 7.0f;
+    bn_i8mat w = { wq, wscale, wsum, rows, cols };
+    int64_t ldy = rows + (int64_t)(rnd() % 3);
+    size_t ny = (size_t)(n_tok * ldy);
+    outbuf y0 = out_new(ny), y1 = out_new(ny);
+    bn_kernels_scalar.i8gemm(&w, r0, r1, q, scale, n_tok, y0.y, ldy);
+    k->i8gemm(&w, r0, r1, q, scale, n_tok, y1.y, ldy);
+    tl->runs++;
+    char msg[160];
+    if (!canaries_ok(&y1) || memcmp(y0.y, y1.y, ny * sizeof(float))) {
+        snprintf(msg, sizeof msg, "%" PRId64 "x%" PRId64 " n_tok=%" PRId64 " rows [%" PRId64 ",%" PRId64 ") q=%s",
+                 rows, cols, n_tok, r0, r1, q_pats[qpat]);
+        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+    }
+    free(wq);
+    free(q);
+    free(wscale);
+    free(scale);
+    free(wsum);
+    free(y0.base);
+    free(y1.base);
+}
+
+static void check_i8gemm(const bn_kernels *k, tally *tl)
+{
+    static const int64_t colset[] = {128, 256, 384, 2560, 4096};
+    for (int rep = 0; rep < 40; rep++) {
+        int64_t rows = rnd_in(1, 67), cols = colset[rnd() % (sizeof colset / sizeof colset[0])], r0, r1;
+        random_range(rows, &r0, &r1);
+        check_i8gemm_one(k, tl, rows, cols, rnd_in(1, 5), 0, (int)(rnd() % 6), r0, r1);
+    }
+    for (int wp = 0; wp < 3; wp++)
+        for (int qp = 0; qp < 6; qp++)
+            check_i8gemm_one(k, tl, 9, 65536, 1, wp, qp, 1, 8);  /* the longest rows allowed */
+}
+
 static const uint32_t dense_types[] = {BN_TYPE_F32, BN_TYPE_F16, BN_TYPE_BF16, BN_TYPE_Q8_0, BN_TYPE_Q4_K, BN_TYPE_Q6_K};
 
 /* A finite half with a random sign, exponent (subnormals included) and mantissa. */
@@ -576,15 +632,16 @@ int main(int argc, char **argv)
     for (int li = 1; li < n_levels; li++) {
         const bn_kernels *k = levels[li];
         const char *name = bn_cpu_level_name(k->level);
-        tally tl[3 + sizeof dense_types / sizeof dense_types[0]] = {
-            {"quantize_act", 0, 0}, {"tgemm", 0, 0}, {"dequant_row", 0, 0}};
+        tally tl[4 + sizeof dense_types / sizeof dense_types[0]] = {
+            {"quantize_act", 0, 0}, {"tgemm", 0, 0}, {"dequant_row", 0, 0}, {"i8gemm", 0, 0}};
         check_quantize_act(k, &tl[0]);
         check_tgemm(k, &tl[1]);
+        check_i8gemm(k, &tl[3]);
         for (size_t d = 0; d < sizeof dense_types / sizeof dense_types[0]; d++) {
             static char names[sizeof dense_types / sizeof dense_types[0]][24];
             snprintf(names[d], sizeof names[d], "fgemm %s", bn_type_get(dense_types[d])->name);
-            tl[3 + d].name = names[d];
-            check_fgemm(k, &tl[3 + d], dense_types[d]);
+            tl[4 + d].name = names[d];
+            check_fgemm(k, &tl[4 + d], dense_types[d]);
             /* dequant_row of a whole row, the embedding lookup */
             int64_t cols = 2560;
             const bn_type_traits *tt = bn_type_get(dense_types[d]);

@@ -50,6 +50,22 @@ static void tgemm(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, con
     (void)act_sum;
 }
 
+void bn_i8gemm_scalar(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                   int64_t n_tok, float *y, int64_t ldy)
+{
+    const int64_t cols = w->cols;
+    for (int64_t r = r0; r < r1; r++) {
+        const int8_t *row = w->q + r * cols;
+        for (int64_t t = 0; t < n_tok; t++) {
+            const int8_t *qt = q + t * cols;
+            int32_t isum = 0;
+            for (int64_t k = 0; k < cols; k++)
+                isum += row[k] * qt[k];
+            y[t * ldy + r] = ((float)isum / act_scale[t]) * w->scale[r];
+        }
+    }
+}
+
 static void dequant_row(uint32_t type, const void *row, float *out, int64_t n)
 {
     bn_dequant_row_scalar(type, row, out, n);
@@ -88,4 +104,5 @@ const bn_kernels bn_kernels_scalar = {
     .tgemm = tgemm,
     .fgemm = fgemm,
     .dequant_row = dequant_row,
+    .i8gemm = bn_i8gemm_scalar,
 };

@@ -13,6 +13,10 @@ void bn_tgemm_avx2(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, co
 void bn_fgemm_avx2(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                    const float *x, int64_t n_tok, float *y, int64_t ldy);
 
+void bn_i8gemm_avx2(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                    int64_t n_tok, float *y, int64_t ldy);
+void bn_i8gemm_avx512(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                      int64_t n_tok, float *y, int64_t ldy);
 void bn_quantize_act_avx512(const float *x, int64_t n, int8_t *q, float *scale, int32_t *sum);
 void bn_tgemm_avx512(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                      const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);

@@ -1,0 +1,59 @@
+/* AVX-512 VNNI int8 GEMM for the quantized output head (bn_i8mat).
+ * vpdpbusd takes one unsigned operand: the activations go in as q + 128
+ * (q ^ 0x80), so isum = sum(w * (q + 128)) - 128 * sum(w), with sum(w) kept
+ * per row at load. A lane gains at most 4 * 255 * 127 per instruction, so
+ * rows up to 2^16 weights cannot overflow. */
+#include <immintrin.h>
+
+#include "x86/kernels_x86.h"
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* Distance of the software prefetch on the row stream (as in tgemm). */
+#define PF_DIST 4096
+
+ALWAYS_INLINE __m512i ld(const int8_t *p)
+{
+    return _mm512_loadu_si512((const void *)p);
+}
+
+/* sum(w * (q + 128)) of one row, four accumulators to cover vpdpbusd latency. */
+ALWAYS_INLINE int32_t row_dot(const int8_t *w, const int8_t *q, int64_t cols)
+{
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t k = 0;
+    for (; k + 256 <= cols; k += 256) {
+        _mm_prefetch((const char *)w + k + PF_DIST, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + k + PF_DIST + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + k + PF_DIST + 128, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + k + PF_DIST + 192, _MM_HINT_T0);
+        a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(ld(q + k), flip), ld(w + k));
+        a1 = _mm512_dpbusd_epi32(a1, _mm512_xor_si512(ld(q + k + 64), flip), ld(w + k + 64));
+        a2 = _mm512_dpbusd_epi32(a2, _mm512_xor_si512(ld(q + k + 128), flip), ld(w + k + 128));
+        a3 = _mm512_dpbusd_epi32(a3, _mm512_xor_si512(ld(q + k + 192), flip), ld(w + k + 192));
+    }
+    for (; k < cols; k += 64)
+        a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(ld(q + k), flip), ld(w + k));
+    __m512i s = _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3));
+    __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
+    __m128i x = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1));
+    return _mm_cvtsi128_si32(x);
+}
+
+void bn_i8gemm_avx512(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                      int64_t n_tok, float *y, int64_t ldy)
+{
+    const int64_t cols = w->cols;
+    for (int64_t r = r0; r < r1; r++) {
+        const int8_t *row = w->q + r * cols;
+        /* Unsigned arithmetic: the wrap is what int32 would give, without UB. */
+        uint32_t bias = (uint32_t)w->sum[r] * 128u;
+        for (int64_t t = 0; t < n_tok; t++) {
+            int32_t isum = (int32_t)((uint32_t)row_dot(row, q + t * cols, cols) - bias);
+            y[t * ldy + r] = ((float)isum / act_scale[t]) * w->scale[r];
+        }
+    }
+}
