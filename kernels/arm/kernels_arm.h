@@ -6,6 +6,10 @@
 
 #include "kernels.h"
 
+void bn_i8gemm_neon(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                    int64_t n_tok, float *y, int64_t ldy);
+void bn_i8gemm_dotprod(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                       int64_t n_tok, float *y, int64_t ldy);
 void bn_dequant_row_neon(uint32_t type, const void *row, float *out, int64_t n);
 void bn_quantize_act_neon(const float *x, int64_t n, int8_t *q, float *scale, int32_t *sum);
 void bn_tgemm_neon(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,

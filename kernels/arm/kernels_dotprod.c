@@ -9,5 +9,5 @@ const bn_kernels bn_kernels_dotprod = {
     .tgemm = bn_tgemm_dotprod,
     .fgemm = bn_fgemm_neon,
     .dequant_row = bn_dequant_row_neon,
-    .i8gemm = bn_i8gemm_scalar,
+    .i8gemm = bn_i8gemm_dotprod,
 };

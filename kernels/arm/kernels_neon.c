@@ -57,5 +57,5 @@ const bn_kernels bn_kernels_neon = {
     .tgemm = bn_tgemm_neon,
     .fgemm = bn_fgemm_neon,
     .dequant_row = bn_dequant_row_neon,
-    .i8gemm = bn_i8gemm_scalar,
+    .i8gemm = bn_i8gemm_neon,
 };

@@ -11,12 +11,6 @@
  * float32 without fused multiply-add. */
 void bn_dequant_row_scalar(uint32_t type, const void *row, float *out, int64_t n);
 
-/* The scalar int8-row GEMM (kernels.h, i8gemm), which the aarch64 tables
- * use as well for now. */
-struct bn_i8mat;
-void bn_i8gemm_scalar(const struct bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
-                      int64_t n_tok, float *y, int64_t ldy);
-
 /* The canonical reduction of 16 lanes: l[i] += l[i+8], l[i] += l[i+4],
  * l[i] += l[i+2], then l[0] + l[1]. Modifies lane. */
 static inline float bn_lane_sum16(float *lane)

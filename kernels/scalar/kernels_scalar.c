@@ -50,7 +50,7 @@ static void tgemm(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, con
     (void)act_sum;
 }
 
-void bn_i8gemm_scalar(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+static void i8gemm(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                    int64_t n_tok, float *y, int64_t ldy)
 {
     const int64_t cols = w->cols;
@@ -104,5 +104,5 @@ const bn_kernels bn_kernels_scalar = {
     .tgemm = tgemm,
     .fgemm = fgemm,
     .dequant_row = dequant_row,
-    .i8gemm = bn_i8gemm_scalar,
+    .i8gemm = i8gemm,
 };

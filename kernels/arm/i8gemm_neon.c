@@ -1,0 +1,27 @@
+/* aarch64 int8 GEMM for the quantized output head (bn_i8mat): widening
+ * multiplies (|w * q| <= 16256 fits int16) accumulated pairwise into int32. */
+#include <arm_neon.h>
+
+#include "arm/kernels_arm.h"
+
+static int32_t row_dot(const int8_t *w, const int8_t *q, int64_t cols)
+{
+    int32x4_t a0 = vdupq_n_s32(0), a1 = a0;
+    for (int64_t k = 0; k < cols; k += 16) {
+        int8x16_t wv = vld1q_s8(w + k), qv = vld1q_s8(q + k);
+        a0 = vpadalq_s16(a0, vmull_s8(vget_low_s8(wv), vget_low_s8(qv)));
+        a1 = vpadalq_s16(a1, vmull_high_s8(wv, qv));
+    }
+    return vaddvq_s32(vaddq_s32(a0, a1));
+}
+
+void bn_i8gemm_neon(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                    int64_t n_tok, float *y, int64_t ldy)
+{
+    const int64_t cols = w->cols;
+    for (int64_t r = r0; r < r1; r++)
+        for (int64_t t = 0; t < n_tok; t++) {
+            int32_t isum = row_dot(w->q + r * cols, q + t * cols, cols);
+            y[t * ldy + r] = ((float)isum / act_scale[t]) * w->scale[r];
+        }
+}
