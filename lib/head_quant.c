@@ -53,9 +53,17 @@ bn_status bn_quantize_head(bn_model *m, const bn_dense *head, bn_i8mat *out)
         free(row);
         return bn_fail(BN_E_NOMEM, "out of memory quantizing the output head (%zu bytes)", rows * cols);
     }
+    /* The float rows are given back to the kernel as they are consumed, so
+     * the file's head and its int8 copy are never both resident (a tied
+     * embedding pages in again only for the tokens looked up). */
+    const size_t release_every = 4096;
     for (size_t r = 0; r < rows; r++) {
         m->kern->dequant_row(head->type, head->data + r * head->row_bytes, row, head->cols);
         sum[r] = quantize_row(row, head->cols, q + r * cols, &scale[r]);
+        if ((r + 1) % release_every == 0 || r + 1 == rows) {
+            size_t first = r - r % release_every;
+            bn_model_release(m, head->data + first * head->row_bytes, (r + 1 - first) * head->row_bytes);
+        }
     }
     free(row);
     /* bn_model_own frees what it cannot take; free what it was not given yet. */

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "fp16.h"
 #include "ggml_types.h"
@@ -17,6 +19,16 @@ BN_API void bn_model_params_init(bn_model_params *p)
     p->use_mmap = 1;
     p->cpu_level = BN_CPU_AUTO;
     p->log_level = BN_LOG_WARN;
+}
+
+void bn_model_release(const bn_model *m, const void *p, size_t n)
+{
+    if (!bn_gguf_is_mapped(m->gguf))
+        return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1), hi = ((uintptr_t)p + n) & ~(page - 1);
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 bn_status bn_model_own(bn_model *m, void *p)

@@ -70,6 +70,10 @@ bn_status bn_load_ternary(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out);
 /* Converts an F32/F16/BF16 head to int8 rows in model-owned memory
  * (quantize_head); leaves *out untouched (q NULL) when the head does not qualify. */
 bn_status bn_quantize_head(bn_model *m, const bn_dense *head, bn_i8mat *out);
+/* Gives the mapped file pages of [p, p + n) back to the kernel once their
+ * content has been copied (repacked weights, the quantized head), so the copy
+ * and the original are not both resident. No-op when the file was read(). */
+void bn_model_release(const bn_model *m, const void *p, size_t n);
 /* Remembers a load-time buffer, freed with the model. Frees p on failure. */
 bn_status bn_model_own(bn_model *m, void *p);
 

@@ -3,8 +3,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "fp16.h"
 #include "ggml_types.h"
@@ -15,19 +13,6 @@ static inline void put_code(uint8_t *row, int64_t k, unsigned c)
 {
     int64_t j = k & 127;
     row[(k >> 7) * 32 + (j & 31)] |= (uint8_t)(c << (6 - 2 * (j >> 5)));
-}
-
-/* Gives the pages of a tensor that was copied back to the kernel, so the
- * repacked copy and the mapped original are not both resident. */
-static void release_source(const bn_model *m, const bn_gguf_tensor *t)
-{
-    if (!bn_gguf_is_mapped(m->gguf))
-        return;
-    long page = sysconf(_SC_PAGESIZE);
-    uintptr_t lo = ((uintptr_t)t->data + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
-    uintptr_t hi = ((uintptr_t)t->data + t->n_bytes) & ~((uintptr_t)page - 1);
-    if (hi > lo)
-        madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 /* bitnet.cpp writes code 3 nowhere, but reads it as 0: rewrite it to 1 so the
@@ -58,7 +43,7 @@ static bn_status load_i2s(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out)
     out->codes = copy;
     bn_status st = bn_model_own(m, copy);
     if (st == BN_OK)
-        release_source(m, t);
+        bn_model_release(m, t->data, t->n_bytes);
     return st;
 }
 
@@ -139,7 +124,7 @@ static bn_status load_tq(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out)
     out->codes = codes;
     st = bn_model_own(m, codes);
     if (st == BN_OK)
-        release_source(m, t);
+        bn_model_release(m, t->data, t->n_bytes);
     return st;
 }
 
