@@ -33,6 +33,27 @@ static inline __attribute__((always_inline)) int8x16_t bn_q_for_neon(const int8_
 /* sum((code - 1) * q) of one row against up to 4 tokens (a kernel's tile). */
 typedef void bn_arm_tile_fn(const uint8_t *row, int64_t cols, const int8_t *q, int32_t out[4]);
 
+/* Defines NAME[5], the tiles for 1..4 tokens made from an always-inline
+ * FN(row, cols, q, T, out), whose T becomes a constant in each. */
+#define BN_ARM_TILES(NAME, FN)                                                                          \
+    static void NAME##_1(const uint8_t *row, int64_t cols, const int8_t *q, int32_t out[4])            \
+    {                                                                                                   \
+        FN(row, cols, q, 1, out);                                                                       \
+    }                                                                                                   \
+    static void NAME##_2(const uint8_t *row, int64_t cols, const int8_t *q, int32_t out[4])            \
+    {                                                                                                   \
+        FN(row, cols, q, 2, out);                                                                       \
+    }                                                                                                   \
+    static void NAME##_3(const uint8_t *row, int64_t cols, const int8_t *q, int32_t out[4])            \
+    {                                                                                                   \
+        FN(row, cols, q, 3, out);                                                                       \
+    }                                                                                                   \
+    static void NAME##_4(const uint8_t *row, int64_t cols, const int8_t *q, int32_t out[4])            \
+    {                                                                                                   \
+        FN(row, cols, q, 4, out);                                                                       \
+    }                                                                                                   \
+    static bn_arm_tile_fn *const NAME[5] = {NULL, NAME##_1, NAME##_2, NAME##_3, NAME##_4};
+
 /* The tgemm both aarch64 levels share around their tiles (tiles[T] serves T
  * tokens): one row at a time, four tokens per pass over the row. */
 static inline void bn_arm_tgemm(bn_arm_tile_fn *const tiles[5], const bn_tmat *w, int64_t r0, int64_t r1,

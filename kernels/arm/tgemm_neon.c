@@ -46,13 +46,7 @@ ALWAYS_INLINE void tile(const uint8_t *row, int64_t cols, const int8_t *q, int T
         out[j] = vaddvq_s32(vaddq_s32(acc[j][0], acc[j][1]));
 }
 
-#define TILE(T)                                                                                         \
-    static void tile_##T(const uint8_t *row, int64_t cols, const int8_t *q, int32_t out[4])            \
-    {                                                                                                   \
-        tile(row, cols, q, T, out);                                                                     \
-    }
-TILE(1) TILE(2) TILE(3) TILE(4)
-static bn_arm_tile_fn *const tiles[5] = {NULL, tile_1, tile_2, tile_3, tile_4};
+BN_ARM_TILES(tiles, tile)
 
 void bn_tgemm_neon(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                    const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
