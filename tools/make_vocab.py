@@ -28,7 +28,6 @@ LLAMA3_SPECIAL = ['<|begin_of_text|>', '<|end_of_text|>', '<|reserved_special_to
                   '<|reserved_special_token_1|>', '<|finetune_right_pad_id|>', '<|step_id|>',
                   '<|start_header_id|>', '<|end_header_id|>', '<|eom_id|>', '<|eot_id|>', '<|python_tag|>',
                   '<|image|>']
-BITNET_TEMPLATE = gm.CHAT_TEMPLATES['bitnet']
 
 
 def write(path, voc, extra=()):
@@ -104,7 +103,7 @@ def main():
     os.makedirs(args.out_dir, exist_ok=True)
     voc = small_bpe()
     write(os.path.join(args.out_dir, 'bpe-small.gguf'), voc,
-          [('tokenizer.ggml.add_bos_token', gw.BOOL, True), ('tokenizer.chat_template', gw.STRING, BITNET_TEMPLATE)])
+          [('tokenizer.ggml.add_bos_token', gw.BOOL, True), ('tokenizer.chat_template', gw.STRING, gm.CHAT_TEMPLATES['bitnet'])])
     voc_nopre = dict(voc, pre=None)
     write(os.path.join(args.out_dir, 'bpe-nopre.gguf'), voc_nopre)
     write(os.path.join(args.out_dir, 'spm-small.gguf'), gm.spm_vocab(1024, 1),

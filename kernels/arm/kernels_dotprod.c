@@ -1,7 +1,6 @@
 /* The aarch64 table with the dot-product extension: its own ternary GEMM;
  * everything else is the Advanced SIMD code, which every such CPU runs. */
 #include "arm/kernels_arm.h"
-#include "scalar/dense_scalar.h"
 
 const bn_kernels bn_kernels_dotprod = {
     .level = BN_CPU_DOTPROD,
