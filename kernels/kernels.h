@@ -9,16 +9,38 @@
 
 #include "bitnet/bitnet.h"
 
-/* A ternary weight matrix in the I2_S x86 layout, which every ternary type is
- * repacked into at load: row-major, each row cut into blocks of 128 weights
- * stored in 32 bytes; weight j of a block sits in byte j % 32 at bit shift
- * 6 - 2*(j/32); code c means weight c - 1 (codes are 0, 1, 2 only: the loader
- * rewrites code 3 to 1). */
+/* A ternary weight matrix in the kernels' layout, which every ternary type is
+ * repacked into at load. Each row is cut into blocks of 128 weights stored in
+ * 32 bytes: weight j of a block sits in byte j % 32 at bit shift
+ * 6 - 2*(j/32) (bitnet.cpp's I2_S x86 block); code c means weight c - 1
+ * (codes are 0, 1, 2 only: the loader rewrites code 3 to 1). Rows go in groups
+ * of BN_TGROUP: the group's blocks of one column range follow each other
+ * (block b of row r at bn_tmat_block), so that a kernel reading a group of
+ * rows together streams memory in order and loads each activation once for
+ * all of them. The last group is padded to BN_TGROUP rows of code 1 (weight 0). */
+#define BN_TGROUP 4
+
 typedef struct bn_tmat {
-    const uint8_t *codes;  /* rows * cols / 4 bytes */
+    const uint8_t *codes;  /* bn_tmat_bytes(rows, cols) bytes */
     int64_t rows, cols;    /* cols % 128 == 0 */
     float scale;           /* one weight scale for the whole tensor */
 } bn_tmat;
+
+/* Bytes of codes for a rows x cols matrix (padding included). */
+static inline size_t bn_tmat_bytes(int64_t rows, int64_t cols)
+{
+    return (size_t)((rows + BN_TGROUP - 1) / BN_TGROUP) * (size_t)cols * (BN_TGROUP / 4);
+}
+
+/* Bytes from block b of a row to block b + 1. */
+#define BN_TBLOCK_STRIDE (32 * BN_TGROUP)
+
+/* Offset of the 32 bytes of block b (weights 128b .. 128b + 127) of row r. */
+static inline size_t bn_tmat_block(int64_t cols, int64_t r, int64_t b)
+{
+    return (size_t)(r / BN_TGROUP) * (size_t)cols * (BN_TGROUP / 4) + (size_t)(b * BN_TBLOCK_STRIDE) +
+           (size_t)(r % BN_TGROUP) * 32;
+}
 
 /* A matrix of int8 rows with one float scale per row (row r is
  * scale[r] * q[r*cols ..]); sum[r] is the sum of row r's weights, which SIMD

@@ -21,14 +21,44 @@ BN_API void bn_model_params_init(bn_model_params *p)
     p->log_level = BN_LOG_WARN;
 }
 
+/* Gives back the whole pages of [p, p + n) of the file's data: the pages of a
+ * mapping, or of the buffer the file was read into (private memory, which no
+ * one reads again once its tensor is converted). */
 void bn_model_release(const bn_model *m, const void *p, size_t n)
 {
-    if (!bn_gguf_is_mapped(m->gguf))
-        return;
+    (void)m;
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1), hi = ((uintptr_t)p + n) & ~(page - 1);
     if (hi > lo)
         madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/* One region for all ternary matrices: decode streams it from start to end,
+ * and one region can ask for transparent huge pages (fewer TLB misses while
+ * streaming) without rounding every matrix up to 2 MiB. */
+bn_status bn_model_tarena_init(bn_model *m, size_t bytes)
+{
+    if (bytes == 0)
+        return BN_OK;
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return bn_fail(BN_E_NOMEM, "out of memory for %zu bytes of ternary weights", bytes);
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE);  /* a hint: without it the region works the same */
+#endif
+    m->tarena = p;
+    m->tarena_size = bytes;
+    return BN_OK;
+}
+
+uint8_t *bn_model_tarena_take(bn_model *m, size_t bytes)
+{
+    size_t need = (bytes + 63) & ~(size_t)63;
+    if (!m->tarena || need > m->tarena_size - m->tarena_used)
+        return NULL;
+    uint8_t *p = m->tarena + m->tarena_used;
+    m->tarena_used += need;
+    return p;
 }
 
 bn_status bn_model_own(bn_model *m, void *p)
@@ -246,6 +276,16 @@ static bn_status load_tensors(bn_model *m, int quantize_head)
     m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers);
     if (!m->layers)
         return bn_fail(BN_E_NOMEM, "out of memory for %d layers", hp->n_layer);
+    /* Room for every ternary tensor of the file (their sizes are checked
+     * against the file already), whichever of them the layers use. */
+    size_t tbytes = 0;
+    for (int64_t i = 0; i < bn_gguf_n_tensors(m->gguf); i++) {
+        const bn_gguf_tensor *ti = bn_gguf_tensor_at(m->gguf, i);
+        if (ti->type == BN_TYPE_I2_S || ti->type == BN_TYPE_TQ1_0 || ti->type == BN_TYPE_TQ2_0)
+            tbytes += (bn_tmat_bytes((int64_t)ti->ne[1], (int64_t)ti->ne[0]) + 63) & ~(size_t)63;
+    }
+    if ((st = bn_model_tarena_init(m, tbytes)) != BN_OK)
+        return st;
     int sub = m->arch != BN_ARCH_LLAMA;
     for (int il = 0; il < hp->n_layer; il++) {
         bn_layer *L = &m->layers[il];
@@ -354,6 +394,8 @@ BN_API void bn_model_free(bn_model *m)
         return;
     for (size_t i = 0; i < m->n_owned; i++)
         free(m->owned[i]);
+    if (m->tarena)
+        munmap(m->tarena, m->tarena_size);
     free(m->owned);
     free(m->layers);
     free(m->meta_keys);

@@ -54,6 +54,8 @@ struct bn_model {
     uint64_t weight_bytes;
     void **owned;                 /* buffers made at load (repacked weights, converted norms) */
     size_t n_owned, cap_owned;
+    uint8_t *tarena;              /* the ternary matrices, repacked (bn_model_tarena_take) */
+    size_t tarena_size, tarena_used;
     char **meta_keys;             /* bn_model_meta_key */
 };
 
@@ -67,6 +69,10 @@ const bn_logger *bn_model_logger(const bn_model *model);
 /* Turns a ternary tensor of the file (I2_S, TQ2_0, TQ1_0) into a bn_tmat in
  * the kernels' layout; repacks into model-owned memory where needed. */
 bn_status bn_load_ternary(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out);
+/* Maps one anonymous region for `bytes` of repacked ternary matrices. */
+bn_status bn_model_tarena_init(bn_model *m, size_t bytes);
+/* The next `bytes` (64-byte aligned) of that region; NULL when it is used up. */
+uint8_t *bn_model_tarena_take(bn_model *m, size_t bytes);
 /* Converts an F32/F16/BF16 head to int8 rows in model-owned memory
  * (quantize_head); leaves *out untouched (q NULL) when the head does not qualify. */
 bn_status bn_quantize_head(bn_model *m, const bn_dense *head, bn_i8mat *out);

@@ -1,5 +1,6 @@
 /* Ternary weights of every file type (I2_S, TQ2_0, TQ1_0) into the kernels'
- * layout (kernels/kernels.h: I2_S x86 blocks, codes 0/1/2, one scale). */
+ * layout (kernels/kernels.h: I2_S x86 blocks in groups of rows, codes 0/1/2,
+ * one scale), in the model's ternary region. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,43 +9,47 @@
 #include "ggml_types.h"
 #include "model.h"
 
-/* Code c of weight k of a row in the kernels' layout. */
-static inline void put_code(uint8_t *row, int64_t k, unsigned c)
+/* Room for a matrix in the kernels' layout, the padding rows of its last
+ * group already code 1 (weight 0); the rest is overwritten. */
+static bn_status new_codes(bn_model *m, const bn_gguf_tensor *t, int64_t rows, int64_t cols, uint8_t **out)
 {
-    int64_t j = k & 127;
-    row[(k >> 7) * 32 + (j & 31)] |= (uint8_t)(c << (6 - 2 * (j >> 5)));
+    size_t n = bn_tmat_bytes(rows, cols);
+    uint8_t *codes = bn_model_tarena_take(m, n);
+    if (!codes)
+        return bn_fail(BN_E_NOMEM, "tensor '%s': no room for %zu bytes of repacked weights", t->name, n);
+    int64_t full = rows / BN_TGROUP * BN_TGROUP;
+    if (full < rows)
+        memset(codes + bn_tmat_block(cols, full, 0), 0x55, (size_t)cols);
+    *out = codes;
+    return BN_OK;
 }
 
-/* bitnet.cpp writes code 3 nowhere, but reads it as 0: rewrite it to 1 so the
- * kernels may assume codes 0..2. Only copies when the tensor has any. */
+/* I2_S rows are blocks of the kernels' layout already: they move to their
+ * group. bitnet.cpp writes code 3 nowhere but reads it as 0; it becomes 1
+ * here, so the kernels may assume codes 0..2. */
 static bn_status load_i2s(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out)
 {
-    uint64_t n_codes = t->ne[0] * t->ne[1] / 4;
+    const int64_t rows = out->rows, cols = out->cols, nblk = cols / 128;
     const uint8_t *src = t->data;
     float scale;
-    memcpy(&scale, src + n_codes, sizeof scale);
+    memcpy(&scale, src + rows * cols / 4, sizeof scale);
     if (!isfinite(scale))
         return bn_fail(BN_E_FORMAT, "tensor '%s': I2_S scale is not finite", t->name);
     out->scale = scale;
-    out->codes = src;
-    uint64_t i = 0;
-    for (; i < n_codes; i++)
-        if (src[i] & (src[i] >> 1) & 0x55)
-            break;
-    if (i == n_codes)
-        return BN_OK;
-    uint8_t *copy = malloc(n_codes);
-    if (!copy)
-        return bn_fail(BN_E_NOMEM, "tensor '%s': out of memory for %llu bytes", t->name, (unsigned long long)n_codes);
-    for (uint64_t k = 0; k < n_codes; k++) {
-        uint8_t b = src[k];
-        copy[k] = (uint8_t)(b ^ ((b & (b >> 1) & 0x55) << 1));  /* 11 -> 01 */
-    }
-    out->codes = copy;
-    bn_status st = bn_model_own(m, copy);
-    if (st == BN_OK)
-        bn_model_release(m, t->data, t->n_bytes);
-    return st;
+    uint8_t *codes = NULL;
+    bn_status st = new_codes(m, t, rows, cols, &codes);
+    if (st != BN_OK)
+        return st;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t b = 0; b < nblk; b++) {
+            const uint8_t *s = src + r * (cols / 4) + 32 * b;
+            uint8_t *d = codes + bn_tmat_block(cols, r, b);
+            for (int i = 0; i < 32; i++)
+                d[i] = (uint8_t)(s[i] ^ ((s[i] & (s[i] >> 1) & 0x55) << 1));  /* 11 -> 01 */
+        }
+    out->codes = codes;
+    bn_model_release(m, t->data, t->n_bytes);
+    return BN_OK;
 }
 
 /* The TQ types carry one fp16 scale per 256 weights; BitNet weights share one
@@ -83,17 +88,15 @@ static bn_status load_tq(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out)
     bn_status st = common_scale(t, n_blocks, block_bytes, d_off, &out->scale);
     if (st != BN_OK)
         return st;
-    size_t n_codes = (size_t)rows * (size_t)cols / 4;
-    uint8_t *codes = calloc(n_codes, 1);
-    if (!codes)
-        return bn_fail(BN_E_NOMEM, "tensor '%s': out of memory for %zu bytes", t->name, n_codes);
+    uint8_t *codes = NULL;
+    if ((st = new_codes(m, t, rows, cols, &codes)) != BN_OK)
+        return st;
     for (uint64_t b = 0; b < n_blocks; b++) {
         const uint8_t *blk = t->data + b * block_bytes;
         uint16_t d;
         memcpy(&d, blk + d_off, 2);
         int zero_block = (d & 0x7fff) == 0;
         int64_t k0 = (int64_t)(b * 256 % (uint64_t)cols), r = (int64_t)(b * 256 / (uint64_t)cols);
-        uint8_t *row = codes + r * (cols / 4);
         unsigned trit[256];
         if (tq1) {
             static const uint8_t pow3[5] = { 1, 3, 9, 27, 81 };
@@ -112,20 +115,23 @@ static bn_status load_tq(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out)
                     for (int n = 0; n < 4; n++)
                         trit[h * 128 + n * 32 + i] = (blk[h * 32 + i] >> (2 * n)) & 3;
         }
-        for (int k = 0; k < 256; k++) {
-            if (trit[k] == 3) {
-                free(codes);
+        for (int k = 0; k < 256; k++)
+            if (trit[k] == 3)
                 return bn_fail(BN_E_FORMAT, "tensor '%s': block %llu holds code 3 (weight +2), which is not ternary",
                                t->name, (unsigned long long)b);
+        /* 256 weights are two blocks of the kernels' layout: weight j of a
+         * block goes to byte j % 32 at shift 6 - 2 * (j / 32). */
+        for (int h = 0; h < 2; h++) {
+            uint8_t *dst = codes + bn_tmat_block(cols, r, k0 / 128 + h);
+            for (int i = 0; i < 32; i++) {
+                const unsigned *tr = trit + 128 * h + i;
+                dst[i] = zero_block ? 0x55 : (uint8_t)(tr[0] << 6 | tr[32] << 4 | tr[64] << 2 | tr[96]);
             }
-            put_code(row, k0 + k, zero_block ? 1 : trit[k]);
         }
     }
     out->codes = codes;
-    st = bn_model_own(m, codes);
-    if (st == BN_OK)
-        bn_model_release(m, t->data, t->n_bytes);
-    return st;
+    bn_model_release(m, t->data, t->n_bytes);
+    return BN_OK;
 }
 
 bn_status bn_load_ternary(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out)

@@ -194,7 +194,7 @@ static const char *const q_pats[] = {"random", "+127", "-127", "alt127", "-128",
 static void check_tgemm_one(const bn_kernels *k, tally *tl, int64_t rows, int64_t cols, int64_t n_tok, int cpat,
                             int qpat, int64_t r0, int64_t r1)
 {
-    size_t nbytes = (size_t)(rows * cols / 4);
+    size_t nbytes = bn_tmat_bytes(rows, cols);
     uint8_t *codes = xmalloc(nbytes);
     int8_t *q = xmalloc((size_t)(n_tok * cols));
     float *scale = xmalloc((size_t)n_tok * sizeof *scale);
@@ -539,7 +539,7 @@ static void bench(const bn_kernels *const *levels, int n_levels)
     /* I2_S 2560 x 6912 (the FFN down projection of BitNet b1.58 2B): 64
      * copies, so decode streams from memory as in a real forward pass */
     const int64_t rows = 2560, cols = 6912, ncopy = 64;
-    size_t mbytes = (size_t)(rows * cols / 4);
+    size_t mbytes = bn_tmat_bytes(rows, cols);
     uint8_t *codes = xmalloc64(mbytes * ncopy);
     fill_codes(codes, mbytes * ncopy, 0);
     tg_bench tb = { .q = xmalloc64(64 * cols), .scale = xmalloc(64 * sizeof(float)),

@@ -30,7 +30,8 @@ static inline __attribute__((always_inline)) int8x16_t bn_q_for_neon(const int8_
     return vld1q_s8(q + 32 * (i / 2) + 16 * (i % 2));
 }
 
-/* sum((code - 1) * q) of one row against up to 4 tokens (a kernel's tile). */
+/* sum((code - 1) * q) of one row against up to 4 tokens (a kernel's tile);
+ * block b of the row is at row + b * BN_TBLOCK_STRIDE (layout: bn_tmat). */
 typedef void bn_arm_tile_fn(const uint8_t *row, int64_t cols, const int8_t *q, int32_t out[4]);
 
 /* Defines NAME[5], the tiles for 1..4 tokens made from an always-inline
@@ -59,12 +60,12 @@ typedef void bn_arm_tile_fn(const uint8_t *row, int64_t cols, const int8_t *q, i
 static inline void bn_arm_tgemm(bn_arm_tile_fn *const tiles[5], const bn_tmat *w, int64_t r0, int64_t r1,
                                 const int8_t *q, const float *act_scale, int64_t n_tok, float *y, int64_t ldy)
 {
-    const int64_t cols = w->cols, row_bytes = cols / 4;
+    const int64_t cols = w->cols;
     for (int64_t r = r0; r < r1; r++)
         for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
             int T = n_tok - t0 < 4 ? (int)(n_tok - t0) : 4;
             int32_t isum[4];
-            tiles[T](w->codes + r * row_bytes, cols, q + t0 * cols, isum);
+            tiles[T](w->codes + bn_tmat_block(cols, r, 0), cols, q + t0 * cols, isum);
             for (int j = 0; j < T; j++)
                 y[(t0 + j) * ldy + r] = ((float)isum[j] / act_scale[t0 + j]) * w->scale;
         }

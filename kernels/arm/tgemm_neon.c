@@ -1,4 +1,4 @@
-/* Advanced SIMD ternary GEMM over the I2_S layout (see bn_tmat in kernels.h).
+/* Advanced SIMD ternary GEMM over the kernels' layout (bn_tmat in kernels.h).
  * Weights are unpacked to signed bytes (code - 1, so no sum(q) correction is
  * needed) and multiplied by the activations with vmlal_s8 into 16-bit lanes;
  * a product is at most 128 in magnitude and a lane gains at most 8 of them a
@@ -27,7 +27,7 @@ ALWAYS_INLINE void tile(const uint8_t *row, int64_t cols, const int8_t *q, int T
             a16[j][0] = a16[j][1] = vdupq_n_s16(0);
         for (int64_t b = b0; b < b1; b++) {
             int8x16_t w[8];
-            bn_unpack_i2s_neon(row + 32 * b, w);
+            bn_unpack_i2s_neon(row + BN_TBLOCK_STRIDE * b, w);
             for (int j = 0; j < T; j++) {
                 const int8_t *qb = q + j * cols + 128 * b;
                 for (int i = 0; i < 8; i++) {

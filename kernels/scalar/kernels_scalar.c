@@ -25,10 +25,10 @@ static void quantize_act(const float *x, int64_t n, int8_t *q, float *scale, int
     *sum = total;
 }
 
-/* Code (0, 1, 2) of weight k in a row of the I2_S layout. */
-static inline int code_at(const uint8_t *row, int64_t k)
+/* Code (0, 1, 2) of weight (r, k) of a ternary matrix (layout: bn_tmat). */
+static inline int code_at(const bn_tmat *w, int64_t r, int64_t k)
 {
-    const uint8_t *blk = row + (k / 128) * 32;
+    const uint8_t *blk = w->codes + bn_tmat_block(w->cols, r, k / 128);
     int j = (int)(k % 128);
     return (blk[j % 32] >> (6 - 2 * (j / 32))) & 3;
 }
@@ -38,12 +38,11 @@ static void tgemm(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, con
 {
     const int64_t cols = w->cols;
     for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *row = w->codes + r * (cols / 4);
         for (int64_t t = 0; t < n_tok; t++) {
             const int8_t *qt = q + t * cols;
             int32_t isum = 0;
             for (int64_t k = 0; k < cols; k++)
-                isum += (code_at(row, k) - 1) * qt[k];
+                isum += (code_at(w, r, k) - 1) * qt[k];
             y[t * ldy + r] = ((float)isum / act_scale[t]) * w->scale;
         }
     }

@@ -27,9 +27,20 @@ ALWAYS_INLINE float lane_sum(__m512 v)
     return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
 }
 
-/* Weights k .. k+15 of an element-type row as floats (exact conversions);
- * lanes outside mask read as +0. */
-ALWAYS_INLINE __m512 load16(uint32_t type, const uint8_t *row, int64_t k, __mmask16 m)
+/* Weights k .. k+15 of an element-type row as floats (exact conversions). */
+ALWAYS_INLINE __m512 load16(uint32_t type, const uint8_t *row, int64_t k)
+{
+    if (type == BN_TYPE_F16)
+        return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(row + 2 * k)));
+    if (type == BN_TYPE_BF16)
+        return _mm512_castsi512_ps(
+            _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(row + 2 * k))), 16));
+    return _mm512_loadu_ps((const float *)(const void *)row + k);
+}
+
+/* The same for a ragged tail: lanes outside mask read as +0. Only there: the
+ * masked loads made the F16 head stream at 19 GB/s instead of 30 (Zen 4). */
+ALWAYS_INLINE __m512 load16_masked(uint32_t type, const uint8_t *row, int64_t k, __mmask16 m)
 {
     if (type == BN_TYPE_F16)
         return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, row + 2 * k));
@@ -47,13 +58,13 @@ ALWAYS_INLINE void etile(uint32_t type, const uint8_t *row, int64_t cols, const 
         acc[j] = _mm512_setzero_ps();
     const int64_t kn = cols & ~(int64_t)15;
     for (int64_t k = 0; k < kn; k += 16) {
-        __m512 wv = load16(type, row, k, 0xffff);
+        __m512 wv = load16(type, row, k);
         for (int j = 0; j < T; j++)
             acc[j] = _mm512_add_ps(acc[j], _mm512_mul_ps(wv, _mm512_loadu_ps(x + j * cols + k)));
     }
     if (kn < cols) {
         __mmask16 m = (__mmask16)((1u << (cols - kn)) - 1);
-        __m512 wv = load16(type, row, kn, m);
+        __m512 wv = load16_masked(type, row, kn, m);
         for (int j = 0; j < T; j++)
             acc[j] = _mm512_add_ps(acc[j], _mm512_mul_ps(wv, _mm512_maskz_loadu_ps(m, x + j * cols + kn)));
     }

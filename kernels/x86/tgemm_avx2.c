@@ -1,4 +1,4 @@
-/* AVX2 ternary GEMM over the I2_S layout (see bn_tmat in kernels.h).
+/* AVX2 ternary GEMM over the kernels' layout (bn_tmat in kernels.h).
  * Codes stay unsigned (0, 1, 2) so that vpmaddubsw can take them as its
  * unsigned operand against the signed activations; the weight is code - 1, so
  * isum = sum(code * q) - sum(q). A vpmaddubsw pair sum is at most
@@ -52,8 +52,7 @@ ALWAYS_INLINE int32_t hsum(__m256i v)
 
 /* sum(code * q) for R rows x T tokens: each block is unpacked once per row and
  * serves all T tokens. R and T are constants once inlined. */
-ALWAYS_INLINE void tile(const uint8_t *w, int64_t row_bytes, int64_t cols, const int8_t *q, int R, int T,
-                        int32_t out[PR][PT])
+ALWAYS_INLINE void tile(const uint8_t *w, int64_t cols, const int8_t *q, int R, int T, int32_t out[PR][PT])
 {
     const __m256i ones = _mm256_set1_epi16(1);
     const int64_t nblk = cols / 128;
@@ -70,7 +69,7 @@ ALWAYS_INLINE void tile(const uint8_t *w, int64_t row_bytes, int64_t cols, const
         for (int64_t b = b0; b < b1; b++) {
             for (int i = 0; i < R; i++) {
                 __m256i c[4];
-                unpack(w + i * row_bytes + b * 32, c);
+                unpack(w + i * 32 + b * BN_TBLOCK_STRIDE, c);
                 for (int j = 0; j < T; j++)
                     a16[i][j] = _mm256_add_epi16(a16[i][j], block_dot(c, q + j * cols + b * 128));
             }
@@ -84,14 +83,13 @@ ALWAYS_INLINE void tile(const uint8_t *w, int64_t row_bytes, int64_t cols, const
             out[i][j] = hsum(acc[i][j]);
 }
 
-typedef void tile_fn(const uint8_t *w, int64_t row_bytes, int64_t cols, const int8_t *q, int32_t out[PR][PT]);
+typedef void tile_fn(const uint8_t *w, int64_t cols, const int8_t *q, int32_t out[PR][PT]);
 
 /* R == 0 stands for PR rows. */
 #define TILE(R, T)                                                                                      \
-    static void tile_##R##x##T(const uint8_t *w, int64_t row_bytes, int64_t cols, const int8_t *q,     \
-                               int32_t out[PR][PT])                                                     \
+    static void tile_##R##x##T(const uint8_t *w, int64_t cols, const int8_t *q, int32_t out[PR][PT])     \
     {                                                                                                   \
-        tile(w, row_bytes, cols, q, R == 0 ? PR : R, T, out);                                           \
+        tile(w, cols, q, R == 0 ? PR : R, T, out);                                                      \
     }
 TILE(1, 1) TILE(1, 2) TILE(1, 3) TILE(1, 4)
 TILE(0, 1) TILE(0, 2) TILE(0, 3) TILE(0, 4)
@@ -104,19 +102,19 @@ static tile_fn *const tiles[2][PT + 1] = {
 void bn_tgemm_avx2(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                    const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
 {
-    const int64_t cols = w->cols, row_bytes = cols / 4;
+    const int64_t cols = w->cols;
     int64_t r = r0;
     while (r < r1) {
-        /* Decode reads one row at a time: a single sequential stream ran at
-         * twice the bandwidth of four interleaved row streams from memory
-         * (Zen 4, measured). With more tokens the weights come from cache and
-         * PR rows share each activation load. Rows outer, tokens inner: the
-         * tile's rows stay in cache while every token group passes over them. */
-        int R = n_tok > 1 && r + PR <= r1 ? PR : 1;
+        /* A whole group of rows at a time where the range holds one: its
+         * blocks are consecutive in memory and share each activation load.
+         * Rows outer, tokens inner: the group stays in cache while every
+         * token tile passes over it. */
+        int R = r % BN_TGROUP == 0 && r + PR <= r1 ? PR : 1;
+        const uint8_t *base = w->codes + bn_tmat_block(cols, r, 0);
         for (int64_t t0 = 0; t0 < n_tok; t0 += PT) {
             int T = n_tok - t0 < PT ? (int)(n_tok - t0) : PT;
             int32_t isum[PR][PT];
-            tiles[R == PR][T](w->codes + r * row_bytes, row_bytes, cols, q + t0 * cols, isum);
+            tiles[R == PR][T](base, cols, q + t0 * cols, isum);
             for (int i = 0; i < R; i++)
                 for (int j = 0; j < T; j++) {
                     int32_t v = (int32_t)((uint32_t)isum[i][j] - (uint32_t)act_sum[t0 + j]);
