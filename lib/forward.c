@@ -126,7 +126,10 @@ struct attn_job {
     uint32_t n, pos0;
 };
 
-/* One (token, head) pair at a time: softmax(q·K / sqrt(d)) · V over the cache. */
+/* One (token, K/V head) pair at a time: softmax(q·K / sqrt(d)) · V over the
+ * cache for each query head that shares the K/V head, so that every cached
+ * row is converted to f32 once for the whole group. Each head's sums run in
+ * the same order as one head alone would. */
 static void attn_task(void *arg, int ith, int nth)
 {
     struct attn_job *j = arg;
@@ -134,39 +137,46 @@ static void attn_task(void *arg, int ith, int nth)
     const bn_hparams *hp = &c->model->hp;
     int d = hp->head_dim, kv_dim = hp->n_head_kv * d, group = hp->n_head / hp->n_head_kv;
     const bn_kernels *kern = c->model->kern;
-    float *scores = c->scores + (size_t)ith * bn_ctx_scratch_stride(c);
-    float *row = scores + c->n_ctx;  /* one K or V row in f32 */
+    float *scores = c->scores + (size_t)ith * bn_ctx_scratch_stride(c);  /* group rows of n_ctx */
+    float *row = scores + (size_t)group * c->n_ctx;                      /* one K or V row in f32 */
     const uint16_t *kc = c->k_cache + (size_t)j->layer * c->n_ctx * kv_dim;
     const uint16_t *vc = c->v_cache + (size_t)j->layer * c->n_ctx * kv_dim;
     float scale = 1.0f / sqrtf((float)d);
     int64_t lo, hi;
-    bn_split((int64_t)j->n * hp->n_head, 1, ith, nth, &lo, &hi);
-    for (int64_t th = lo; th < hi; th++) {
-        uint32_t t = (uint32_t)(th / hp->n_head);
-        int h = (int)(th % hp->n_head), kvh = h / group;
-        const float *q = c->q + (size_t)t * hp->n_embd + (size_t)h * d;
+    bn_split((int64_t)j->n * hp->n_head_kv, 1, ith, nth, &lo, &hi);
+    for (int64_t u = lo; u < hi; u++) {
+        uint32_t t = (uint32_t)(u / hp->n_head_kv);
+        int kvh = (int)(u % hp->n_head_kv);
+        const float *q = c->q + (size_t)t * hp->n_embd + (size_t)kvh * group * d;  /* the group's heads */
+        float *out = c->att + (size_t)t * hp->n_embd + (size_t)kvh * group * d;
         uint32_t n_kv = j->pos0 + t + 1;
-        float mx = -INFINITY;
         for (uint32_t p = 0; p < n_kv; p++) {
             kern->dequant_row(BN_TYPE_F16, kc + (size_t)p * kv_dim + (size_t)kvh * d, row, d);
-            float s = dot8(q, row, d) * scale;
-            scores[p] = s;
-            if (s > mx)
-                mx = s;
+            for (int g = 0; g < group; g++)
+                scores[(size_t)g * c->n_ctx + p] = dot8(q + g * d, row, d) * scale;
         }
-        float sum = 0;
-        for (uint32_t p = 0; p < n_kv; p++) {
-            scores[p] = expf(scores[p] - mx);
-            sum += scores[p];
+        for (int g = 0; g < group; g++) {
+            float *sc = scores + (size_t)g * c->n_ctx, mx = -INFINITY, sum = 0;
+            for (uint32_t p = 0; p < n_kv; p++)
+                if (sc[p] > mx)
+                    mx = sc[p];
+            for (uint32_t p = 0; p < n_kv; p++) {
+                sc[p] = expf(sc[p] - mx);
+                sum += sc[p];
+            }
+            float inv = 1.0f / sum;
+            for (uint32_t p = 0; p < n_kv; p++)
+                sc[p] *= inv;
         }
-        float inv = 1.0f / sum;
-        float *out = c->att + (size_t)t * hp->n_embd + (size_t)h * d;
-        memset(out, 0, (size_t)d * sizeof *out);
+        memset(out, 0, (size_t)group * (size_t)d * sizeof *out);
         for (uint32_t p = 0; p < n_kv; p++) {
             kern->dequant_row(BN_TYPE_F16, vc + (size_t)p * kv_dim + (size_t)kvh * d, row, d);
-            float w = scores[p] * inv;
-            for (int i = 0; i < d; i++)
-                out[i] += w * row[i];
+            for (int g = 0; g < group; g++) {
+                float w = scores[(size_t)g * c->n_ctx + p];
+                float *o = out + g * d;
+                for (int i = 0; i < d; i++)
+                    o[i] += w * row[i];
+            }
         }
     }
 }
