@@ -83,6 +83,7 @@ BN_API bn_status bn_ctx_new(bn_model *model, const bn_ctx_params *params, bn_ctx
     c->qa = alloc_array(n_batch, widest, 1, &st);
     c->qa_scale = alloc_array(n_batch, sizeof(float), 1, &st);
     c->qa_sum = alloc_array(n_batch, sizeof(int32_t), 1, &st);
+    c->rope = alloc_array(n_batch, (size_t)hp->head_dim * sizeof(float), 1, &st);
     c->scores = alloc_array((size_t)bn_pool_size(c->pool), bn_ctx_scratch_stride(c) * sizeof(float), 1, &st);
     if (st != BN_OK) {
         bn_ctx_free(c);
@@ -110,6 +111,7 @@ BN_API void bn_ctx_free(bn_ctx *c)
     free(c->qa);
     free(c->qa_scale);
     free(c->qa_sum);
+    free(c->rope);
     free(c->scores);
     free(c);
 }

@@ -16,6 +16,7 @@ struct bn_ctx {
     int8_t *qa;
     float *qa_scale;
     int32_t *qa_sum;
+    float *rope;                  /* per token of the batch: (cos, sin) of each rotated pair */
     float *scores;                /* per thread: n_ctx scores for each head of a K/V group, then one K/V row */
     bn_utf8_stream text;          /* bytes of a character not yet complete (bn_ctx_token_text) */
 };

@@ -77,25 +77,42 @@ static void silu_gate(float *restrict g, const float *restrict u, int64_t n)
         g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
+/* The sum of squares in double, in eight partial sums of a fixed order (one
+ * running sum was a chain of dependent adds: 4% of prefill). */
 static void rmsnorm(float *out, const float *x, const float *w, int64_t n, float eps)
 {
-    double ss = 0;
-    for (int64_t i = 0; i < n; i++)
-        ss += (double)x[i] * x[i];
+    double acc[8] = { 0 };
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            acc[j] += (double)x[i + j] * x[i + j];
+    for (; i < n; i++)
+        acc[i % 8] += (double)x[i] * x[i];
+    double ss = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
     float r = (float)(1.0 / sqrt(ss / (double)n + eps));
-    for (int64_t i = 0; i < n; i++)
+    for (i = 0; i < n; i++)
         out[i] = x[i] * r * w[i];
 }
 
-/* Rotates each head's pairs by pos * base^(-2i/d): pairs (i, i + d/2) in
- * NEOX style, (2i, 2i + 1) otherwise. Angles in double, so the engine agrees
- * with any careful reference to float rounding. */
-static void rope(float *v, int n_heads, int d, uint32_t pos, float base, int neox)
+/* cos and sin of pos * base^(-2i/d) for the d/2 pairs of a head, angles in
+ * double, so the engine agrees with any careful reference to float rounding.
+ * Once per token: every layer and head uses the same table. */
+static void rope_table(float *cs, int d, uint32_t pos, float base)
+{
+    for (int i = 0; i < d / 2; i++) {
+        double theta = (double)pos * pow((double)base, -2.0 * i / d);
+        cs[2 * i] = (float)cos(theta);
+        cs[2 * i + 1] = (float)sin(theta);
+    }
+}
+
+/* Rotates each head's pairs by the table's angles: pairs (i, i + d/2) in
+ * NEOX style, (2i, 2i + 1) otherwise. */
+static void rope(float *v, int n_heads, int d, const float *tab, int neox)
 {
     int half = d / 2;
     for (int i = 0; i < half; i++) {
-        double theta = (double)pos * pow((double)base, -2.0 * i / d);
-        float cs = (float)cos(theta), sn = (float)sin(theta);
+        float cs = tab[2 * i], sn = tab[2 * i + 1];
         int i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
         for (int h = 0; h < n_heads; h++) {
             float *p = v + h * d;
@@ -142,9 +159,9 @@ static void attn_task(void *arg, int ith, int nth)
     const uint16_t *kc = c->k_cache + (size_t)j->layer * c->n_ctx * kv_dim;
     const uint16_t *vc = c->v_cache + (size_t)j->layer * c->n_ctx * kv_dim;
     float scale = 1.0f / sqrtf((float)d);
-    int64_t lo, hi;
-    bn_split((int64_t)j->n * hp->n_head_kv, 1, ith, nth, &lo, &hi);
-    for (int64_t u = lo; u < hi; u++) {
+    /* Units dealt out in turn: a later token attends to more positions, so
+     * contiguous shares would give the last thread most of the work. */
+    for (int64_t u = ith; u < (int64_t)j->n * hp->n_head_kv; u += nth) {
         uint32_t t = (uint32_t)(u / hp->n_head_kv);
         int kvh = (int)(u % hp->n_head_kv);
         const float *q = c->q + (size_t)t * hp->n_embd + (size_t)kvh * group * d;  /* the group's heads */
@@ -203,60 +220,105 @@ static void head_task(void *arg, int ith, int nth)
         m->kern->fgemm(o->type, o->data, o->row_bytes, r0, r1, o->cols, j->x, j->n, j->logits, o->rows);
 }
 
-static void attention(bn_ctx *c, int il, uint32_t n)
+/* The per-token steps between the matrix products. Each token's step is
+ * independent of the others, so a batch splits them over the threads (which
+ * would otherwise wait, or park, while one thread did them). */
+enum stage { ATTN_IN, ATTN_ROPE, ATTN_OUT, FFN_IN, FFN_OUT };
+
+struct stage_job {
+    bn_ctx *c;
+    int il;
+    enum stage s;
+    uint32_t n;
+};
+
+static void stage_token(bn_ctx *c, int il, enum stage s, uint32_t t)
 {
     const bn_model *m = c->model;
     const bn_hparams *hp = &m->hp;
     const bn_layer *L = &m->layers[il];
-    int64_t E = hp->n_embd, kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
-    for (uint32_t t = 0; t < n; t++)
-        rmsnorm(c->h + t * E, c->x + t * E, L->attn_norm, E, hp->norm_eps);
-    quantize_rows(c, c->h, n, E);
+    const bn_kernels *k = m->kern;
+    int64_t E = hp->n_embd, F = hp->n_ff, kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
+    float *x = c->x + t * E, *h = c->h + t * E;
+    switch (s) {
+    case ATTN_IN:  /* the previous layer's FFN output joins the residual */
+        if (il > 0)
+            add_into(x, h, E);
+        rmsnorm(h, x, L->attn_norm, E, hp->norm_eps);
+        k->quantize_act(h, E, c->qa + t * E, &c->qa_scale[t], &c->qa_sum[t]);
+        break;
+    case ATTN_ROPE: {
+        const float *tab = c->rope + (size_t)t * hp->head_dim;
+        rope(c->q + t * E, hp->n_head, hp->head_dim, tab, hp->rope_neox);
+        rope(c->k + t * kv_dim, hp->n_head_kv, hp->head_dim, tab, hp->rope_neox);
+        size_t at = ((size_t)il * c->n_ctx + c->n_past + t) * (size_t)kv_dim;
+        for (int64_t i = 0; i < kv_dim; i++) {
+            c->k_cache[at + i] = bn_f32_to_f16(c->k[t * kv_dim + i]);
+            c->v_cache[at + i] = bn_f32_to_f16(c->v[t * kv_dim + i]);
+        }
+        break;
+    }
+    case ATTN_OUT: {
+        float *a = c->att + t * E;
+        if (L->attn_sub_norm)
+            rmsnorm(a, a, L->attn_sub_norm, E, hp->norm_eps);
+        k->quantize_act(a, E, c->qa + t * E, &c->qa_scale[t], &c->qa_sum[t]);
+        break;
+    }
+    case FFN_IN:
+        add_into(x, h, E);
+        rmsnorm(h, x, L->ffn_norm, E, hp->norm_eps);
+        k->quantize_act(h, E, c->qa + t * E, &c->qa_scale[t], &c->qa_sum[t]);
+        break;
+    case FFN_OUT: {
+        float *g = c->g + t * F;
+        if (m->arch == BN_ARCH_BITNET_B158)
+            relu2_gate(g, c->u + t * F, F);
+        else
+            silu_gate(g, c->u + t * F, F);
+        if (L->ffn_sub_norm)
+            rmsnorm(g, g, L->ffn_sub_norm, F, hp->norm_eps);
+        k->quantize_act(g, F, c->qa + t * F, &c->qa_scale[t], &c->qa_sum[t]);
+        break;
+    }
+    }
+}
+
+static void stage_task(void *arg, int ith, int nth)
+{
+    struct stage_job *j = arg;
+    int64_t lo, hi;
+    bn_split(j->n, 1, ith, nth, &lo, &hi);
+    for (int64_t t = lo; t < hi; t++)
+        stage_token(j->c, j->il, j->s, (uint32_t)t);
+}
+
+static void run_stage(bn_ctx *c, int il, enum stage s, uint32_t n)
+{
+    struct stage_job j = { c, il, s, n };
+    if (n == 1)  /* decode: not worth a round trip through the pool */
+        stage_task(&j, 0, 1);
+    else
+        bn_pool_run(c->pool, stage_task, &j);
+}
+
+static void layer(bn_ctx *c, int il, uint32_t n)
+{
+    const bn_layer *L = &c->model->layers[il];
+    run_stage(c, il, ATTN_IN, n);
     matmul(c, &L->wq, n, c->q);
     matmul(c, &L->wk, n, c->k);
     matmul(c, &L->wv, n, c->v);
-    for (uint32_t t = 0; t < n; t++) {
-        uint32_t pos = c->n_past + t;
-        rope(c->q + t * E, hp->n_head, hp->head_dim, pos, hp->rope_base, hp->rope_neox);
-        rope(c->k + t * kv_dim, hp->n_head_kv, hp->head_dim, pos, hp->rope_base, hp->rope_neox);
-        uint16_t *kc = c->k_cache + ((size_t)il * c->n_ctx + pos) * kv_dim;
-        uint16_t *vc = c->v_cache + ((size_t)il * c->n_ctx + pos) * kv_dim;
-        for (int64_t i = 0; i < kv_dim; i++) {
-            kc[i] = bn_f32_to_f16(c->k[t * kv_dim + i]);
-            vc[i] = bn_f32_to_f16(c->v[t * kv_dim + i]);
-        }
-    }
+    run_stage(c, il, ATTN_ROPE, n);
     struct attn_job aj = { c, il, n, c->n_past };
     bn_pool_run(c->pool, attn_task, &aj);
-    if (L->attn_sub_norm)
-        for (uint32_t t = 0; t < n; t++)
-            rmsnorm(c->att + t * E, c->att + t * E, L->attn_sub_norm, E, hp->norm_eps);
-    quantize_rows(c, c->att, n, E);
+    run_stage(c, il, ATTN_OUT, n);
     matmul(c, &L->wo, n, c->h);
-    add_into(c->x, c->h, (int64_t)n * E);
-}
-
-static void ffn(bn_ctx *c, int il, uint32_t n)
-{
-    const bn_model *m = c->model;
-    const bn_hparams *hp = &m->hp;
-    const bn_layer *L = &m->layers[il];
-    int64_t E = hp->n_embd, F = hp->n_ff;
-    for (uint32_t t = 0; t < n; t++)
-        rmsnorm(c->h + t * E, c->x + t * E, L->ffn_norm, E, hp->norm_eps);
-    quantize_rows(c, c->h, n, E);
+    run_stage(c, il, FFN_IN, n);
     matmul(c, &L->wgate, n, c->g);
     matmul(c, &L->wup, n, c->u);
-    if (m->arch == BN_ARCH_BITNET_B158)
-        relu2_gate(c->g, c->u, (int64_t)n * F);
-    else
-        silu_gate(c->g, c->u, (int64_t)n * F);
-    if (L->ffn_sub_norm)
-        for (uint32_t t = 0; t < n; t++)
-            rmsnorm(c->g + t * F, c->g + t * F, L->ffn_sub_norm, F, hp->norm_eps);
-    quantize_rows(c, c->g, n, F);
-    matmul(c, &L->wdown, n, c->h);
-    add_into(c->x, c->h, (int64_t)n * E);
+    run_stage(c, il, FFN_OUT, n);
+    matmul(c, &L->wdown, n, c->h);  /* joins the residual in the next ATTN_IN */
 }
 
 bn_status bn_forward(bn_ctx *c, const bn_token *tokens, uint32_t n, float *logits, int all)
@@ -268,10 +330,12 @@ bn_status bn_forward(bn_ctx *c, const bn_token *tokens, uint32_t n, float *logit
         const bn_dense *e = &m->tok_embd;
         m->kern->dequant_row(e->type, e->data + (size_t)tokens[t] * e->row_bytes, c->x + t * E, E);
     }
-    for (int il = 0; il < hp->n_layer; il++) {
-        attention(c, il, n);
-        ffn(c, il, n);
-    }
+    for (uint32_t t = 0; t < n; t++)
+        rope_table(c->rope + (size_t)t * hp->head_dim, hp->head_dim, c->n_past + t, hp->rope_base);
+    for (int il = 0; il < hp->n_layer; il++)
+        layer(c, il, n);
+    if (hp->n_layer > 0)
+        add_into(c->x, c->h, (int64_t)n * E);
     c->n_past += n;
     if (!logits)
         return BN_OK;
