@@ -88,6 +88,19 @@ typedef struct bn_kernels {
      * (|weights| <= 127, cols <= 2^16). */
     void (*i8gemm)(const struct bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                    int64_t n_tok, float *y, int64_t ldy);
+    /* Attention of `group` query heads that share one K/V head, over n_kv
+     * cached positions. q: the group's heads, d floats each, one after the
+     * other; k, v: that K/V head's f16 row at position 0, a position being
+     * kv_stride elements further; out: group x d floats. scores: group rows
+     * of sc_stride >= n_kv floats of scratch (left holding the weights);
+     * row: d floats of scratch. Canonical order, so every ISA agrees bit for
+     * bit: s[g][p] = dot8(q_g, K_p) * scale, where dot8 sums the products
+     * (one multiply, one add, never fused) into 8 lanes (lane = i % 8) in
+     * order of i and returns ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7));
+     * then bn_attn_softmax (dense_scalar.h); then
+     * out_g[i] = 0 + s[g][0] * V_0[i] + s[g][1] * V_1[i] + ... in order of p. */
+    void (*attn)(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
+                 int d, float scale, float *scores, size_t sc_stride, float *row, float *out);
 } bn_kernels;
 
 /* The table for a level, or NULL when this build or CPU lacks it. */

@@ -123,37 +123,20 @@ static void rope(float *v, int n_heads, int d, const float *tab, int neox)
     }
 }
 
-/* q . k over d floats: eight partial sums in a fixed order (the same on every
- * CPU and thread count) that the compiler keeps in vector registers. */
-static float dot8(const float *q, const float *k, int d)
-{
-    float acc[8] = { 0 };
-    int i = 0;
-    for (; i + 8 <= d; i += 8)
-        for (int j = 0; j < 8; j++)
-            acc[j] += q[i + j] * k[i + j];
-    for (; i < d; i++)
-        acc[i % 8] += q[i] * k[i];
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-}
-
 struct attn_job {
     bn_ctx *c;
     int layer;
     uint32_t n, pos0;
 };
 
-/* One (token, K/V head) pair at a time: softmax(q·K / sqrt(d)) · V over the
- * cache for each query head that shares the K/V head, so that every cached
- * row is converted to f32 once for the whole group. Each head's sums run in
- * the same order as one head alone would. */
+/* One (token, K/V head) pair at a time, all the query heads that share the
+ * K/V head together (the kernel converts each cached row once for them). */
 static void attn_task(void *arg, int ith, int nth)
 {
     struct attn_job *j = arg;
     bn_ctx *c = j->c;
     const bn_hparams *hp = &c->model->hp;
     int d = hp->head_dim, kv_dim = hp->n_head_kv * d, group = hp->n_head / hp->n_head_kv;
-    const bn_kernels *kern = c->model->kern;
     float *scores = c->scores + (size_t)ith * bn_ctx_scratch_stride(c);  /* group rows of n_ctx */
     float *row = scores + (size_t)group * c->n_ctx;                      /* one K or V row in f32 */
     const uint16_t *kc = c->k_cache + (size_t)j->layer * c->n_ctx * kv_dim;
@@ -164,37 +147,9 @@ static void attn_task(void *arg, int ith, int nth)
     for (int64_t u = ith; u < (int64_t)j->n * hp->n_head_kv; u += nth) {
         uint32_t t = (uint32_t)(u / hp->n_head_kv);
         int kvh = (int)(u % hp->n_head_kv);
-        const float *q = c->q + (size_t)t * hp->n_embd + (size_t)kvh * group * d;  /* the group's heads */
-        float *out = c->att + (size_t)t * hp->n_embd + (size_t)kvh * group * d;
-        uint32_t n_kv = j->pos0 + t + 1;
-        for (uint32_t p = 0; p < n_kv; p++) {
-            kern->dequant_row(BN_TYPE_F16, kc + (size_t)p * kv_dim + (size_t)kvh * d, row, d);
-            for (int g = 0; g < group; g++)
-                scores[(size_t)g * c->n_ctx + p] = dot8(q + g * d, row, d) * scale;
-        }
-        for (int g = 0; g < group; g++) {
-            float *sc = scores + (size_t)g * c->n_ctx, mx = -INFINITY, sum = 0;
-            for (uint32_t p = 0; p < n_kv; p++)
-                if (sc[p] > mx)
-                    mx = sc[p];
-            for (uint32_t p = 0; p < n_kv; p++) {
-                sc[p] = expf(sc[p] - mx);
-                sum += sc[p];
-            }
-            float inv = 1.0f / sum;
-            for (uint32_t p = 0; p < n_kv; p++)
-                sc[p] *= inv;
-        }
-        memset(out, 0, (size_t)group * (size_t)d * sizeof *out);
-        for (uint32_t p = 0; p < n_kv; p++) {
-            kern->dequant_row(BN_TYPE_F16, vc + (size_t)p * kv_dim + (size_t)kvh * d, row, d);
-            for (int g = 0; g < group; g++) {
-                float w = scores[(size_t)g * c->n_ctx + p];
-                float *o = out + g * d;
-                for (int i = 0; i < d; i++)
-                    o[i] += w * row[i];
-            }
-        }
+        size_t head0 = (size_t)t * hp->n_embd + (size_t)kvh * group * d;
+        c->model->kern->attn(c->q + head0, kc + (size_t)kvh * d, vc + (size_t)kvh * d, (size_t)kv_dim,
+                             j->pos0 + t + 1, group, d, scale, scores, c->n_ctx, row, c->att + head0);
     }
 }
 

@@ -160,6 +160,64 @@ static void check_quantize_act(const bn_kernels *k, tally *tl)
     }
 }
 
+/* ---------- attn ---------- */
+
+static void check_attn_one(const bn_kernels *k, tally *tl, int group, int d, uint32_t n_kv, float amp)
+{
+    size_t kv_stride = (size_t)d * 3 + 8, sc_stride = n_kv + 5;
+    size_t kv_elems = (size_t)n_kv * kv_stride;
+    float *q = xmalloc((size_t)group * d * sizeof *q);
+    uint16_t *kc = xmalloc(kv_elems * sizeof *kc), *vc = xmalloc(kv_elems * sizeof *vc);
+    for (int i = 0; i < group * d; i++)
+        q[i] = rnd_float(amp);
+    for (size_t i = 0; i < kv_elems; i++) {
+        kc[i] = bn_f32_to_f16(rnd_float(amp));
+        vc[i] = bn_f32_to_f16(rnd_float(4.0f));
+    }
+    float scale = 1.0f / sqrtf((float)d);
+    size_t sc_n = (size_t)group * sc_stride;
+    float *sc0 = xmalloc(sc_n * sizeof *sc0), *sc1 = xmalloc(sc_n * sizeof *sc1);
+    float *row = xmalloc((size_t)d * sizeof *row);
+    outbuf o0 = out_new((size_t)group * d), o1 = out_new((size_t)group * d);
+    bn_kernels_scalar.attn(q, kc + d, vc + d, kv_stride, n_kv, group, d, scale, sc0, sc_stride, row, o0.y);
+    k->attn(q, kc + d, vc + d, kv_stride, n_kv, group, d, scale, sc1, sc_stride, row, o1.y);
+    tl->runs++;
+    char msg[160];
+    if (!canaries_ok(&o1)) {
+        snprintf(msg, sizeof msg, "group %d d %d n_kv %u: wrote outside out", group, d, n_kv);
+        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+    } else if (memcmp(o0.y, o1.y, (size_t)group * d * sizeof(float))) {
+        size_t i = 0;
+        while (!memcmp(&o0.y[i], &o1.y[i], sizeof(float)))
+            i++;
+        snprintf(msg, sizeof msg, "group %d d %d n_kv %u amp %g: out[head %zu][%zu] = %.9g, want %.9g", group, d,
+                 n_kv, (double)amp, i / (size_t)d, i % (size_t)d, o1.y[i], o0.y[i]);
+        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+    }
+    free(q);
+    free(kc);
+    free(vc);
+    free(sc0);
+    free(sc1);
+    free(row);
+    free(o0.base);
+    free(o1.base);
+}
+
+static void check_attn(const bn_kernels *k, tally *tl)
+{
+    static const int groups[] = {1, 2, 3, 4, 5, 8}, dims[] = {2, 6, 8, 12, 64, 80, 100, 128};
+    static const uint32_t lens[] = {1, 2, 3, 7, 64, 301};
+    for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++)
+        for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+            uint32_t n_kv = lens[rnd() % (sizeof lens / sizeof lens[0])];
+            check_attn_one(k, tl, groups[gi], dims[di], n_kv, 1.0f);
+        }
+    /* large scores (one position takes nearly all the weight) and tiny ones */
+    check_attn_one(k, tl, 4, 128, 97, 30.0f);
+    check_attn_one(k, tl, 4, 128, 97, 1e-3f);
+}
+
 /* ---------- tgemm ---------- */
 
 static void fill_codes(uint8_t *codes, size_t nbytes, int pat)
@@ -632,16 +690,17 @@ int main(int argc, char **argv)
     for (int li = 1; li < n_levels; li++) {
         const bn_kernels *k = levels[li];
         const char *name = bn_cpu_level_name(k->level);
-        tally tl[4 + sizeof dense_types / sizeof dense_types[0]] = {
-            {"quantize_act", 0, 0}, {"tgemm", 0, 0}, {"dequant_row", 0, 0}, {"i8gemm", 0, 0}};
+        tally tl[5 + sizeof dense_types / sizeof dense_types[0]] = {
+            {"quantize_act", 0, 0}, {"tgemm", 0, 0}, {"dequant_row", 0, 0}, {"i8gemm", 0, 0}, {"attn", 0, 0}};
         check_quantize_act(k, &tl[0]);
         check_tgemm(k, &tl[1]);
         check_i8gemm(k, &tl[3]);
+        check_attn(k, &tl[4]);
         for (size_t d = 0; d < sizeof dense_types / sizeof dense_types[0]; d++) {
             static char names[sizeof dense_types / sizeof dense_types[0]][24];
             snprintf(names[d], sizeof names[d], "fgemm %s", bn_type_get(dense_types[d])->name);
-            tl[4 + d].name = names[d];
-            check_fgemm(k, &tl[4 + d], dense_types[d]);
+            tl[5 + d].name = names[d];
+            check_fgemm(k, &tl[5 + d], dense_types[d]);
             /* dequant_row of a whole row, the embedding lookup */
             int64_t cols = 2560;
             const bn_type_traits *tt = bn_type_get(dense_types[d]);

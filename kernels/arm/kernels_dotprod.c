@@ -1,6 +1,7 @@
 /* The aarch64 table with the dot-product extension: its own ternary GEMM;
  * everything else is the Advanced SIMD code, which every such CPU runs. */
 #include "arm/kernels_arm.h"
+#include "scalar/dense_scalar.h"
 
 const bn_kernels bn_kernels_dotprod = {
     .level = BN_CPU_DOTPROD,
@@ -9,4 +10,5 @@ const bn_kernels bn_kernels_dotprod = {
     .fgemm = bn_fgemm_neon,
     .dequant_row = bn_dequant_row_neon,
     .i8gemm = bn_i8gemm_dotprod,
+    .attn = bn_attn_scalar,
 };

@@ -58,4 +58,5 @@ const bn_kernels bn_kernels_neon = {
     .fgemm = bn_fgemm_neon,
     .dequant_row = bn_dequant_row_neon,
     .i8gemm = bn_i8gemm_neon,
+    .attn = bn_attn_scalar,
 };

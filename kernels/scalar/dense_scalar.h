@@ -4,6 +4,8 @@
 #ifndef BN_KERNELS_DENSE_SCALAR_H
 #define BN_KERNELS_DENSE_SCALAR_H
 
+#include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* n elements of a row (n a multiple of the type's block size, except for the
@@ -23,5 +25,31 @@ static inline float bn_lane_sum16(float *lane)
         lane[i] = lane[i] + lane[i + 2];
     return lane[0] + lane[1];
 }
+
+/* Each of the group's score rows (n scores, rows sc_stride apart) becomes its
+ * softmax: the maximum found in order (NaN never wins), expf(s - max) summed
+ * in order, each then multiplied by 1 / sum. The same scalar code on every
+ * ISA: expf is libm's. */
+static inline void bn_attn_softmax(float *scores, size_t sc_stride, int group, uint32_t n)
+{
+    for (int g = 0; g < group; g++) {
+        float *sc = scores + (size_t)g * sc_stride, mx = -INFINITY, sum = 0;
+        for (uint32_t p = 0; p < n; p++)
+            if (sc[p] > mx)
+                mx = sc[p];
+        for (uint32_t p = 0; p < n; p++) {
+            sc[p] = expf(sc[p] - mx);
+            sum += sc[p];
+        }
+        float inv = 1.0f / sum;
+        for (uint32_t p = 0; p < n; p++)
+            sc[p] *= inv;
+    }
+}
+
+/* The scalar attention (bn_kernels.attn), which levels without their own
+ * use too. */
+void bn_attn_scalar(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
+                    int d, float scale, float *scores, size_t sc_stride, float *row, float *out);
 
 #endif

@@ -104,4 +104,5 @@ const bn_kernels bn_kernels_scalar = {
     .fgemm = fgemm,
     .dequant_row = dequant_row,
     .i8gemm = i8gemm,
+    .attn = bn_attn_scalar,
 };

@@ -67,4 +67,5 @@ const bn_kernels bn_kernels_avx2 = {
     .fgemm = bn_fgemm_avx2,
     .dequant_row = bn_dequant_row_avx2,
     .i8gemm = bn_i8gemm_avx2,
+    .attn = bn_attn_avx2,
 };

@@ -1,0 +1,97 @@
+/* AVX2 attention over the f16 KV cache (kernels.h: bn_kernels.attn), in the
+ * canonical order: dot8's eight lanes are one __m256, products and sums are
+ * separate instructions (-ffp-contract=off), the softmax is the shared scalar
+ * code, and each output element sums its positions in order. Up to four query
+ * heads of a group go through each converted K or V row together, as
+ * independent chains. */
+#include <immintrin.h>
+#include <string.h>
+
+#include "ggml_types.h"
+#include "scalar/dense_scalar.h"
+#include "x86/kernels_x86.h"
+
+#define HB 4  /* heads per pass */
+
+/* ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)), the scalar dot8's end. */
+static inline float combine8(__m256 a)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    __m128 t = _mm_add_ps(s, _mm_shuffle_ps(s, s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehl_ps(t, t)));
+}
+
+/* Scores of heads g0 .. g0 + nh - 1 against one K row (in f32). */
+static inline void score_heads(const float *q, const float *row, int d, int g0, int nh, float scale, float *scores,
+                               size_t sc_stride, uint32_t p)
+{
+    const int d8 = d & ~7;
+    __m256 acc[HB];
+    for (int j = 0; j < nh; j++)
+        acc[j] = _mm256_setzero_ps();
+    for (int i = 0; i < d8; i += 8) {
+        __m256 kv = _mm256_loadu_ps(row + i);
+        for (int j = 0; j < nh; j++)
+            acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_loadu_ps(q + (size_t)(g0 + j) * d + i), kv));
+    }
+    for (int j = 0; j < nh; j++) {
+        float s;
+        if (d8 == d) {
+            s = combine8(acc[j]);
+        } else {
+            float l[8];
+            _mm256_storeu_ps(l, acc[j]);
+            const float *qj = q + (size_t)(g0 + j) * d;
+            for (int i = d8; i < d; i++)
+                l[i % 8] += qj[i] * row[i];
+            s = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+        }
+        scores[(size_t)(g0 + j) * sc_stride + p] = s * scale;
+    }
+}
+
+/* out_g[i0 .. i0 + 7] for heads g0 .. g0 + nh - 1: the weighted V rows summed
+ * in order of position, kept in registers. */
+static inline void mix_heads(const uint16_t *v, size_t kv_stride, uint32_t n_kv, int d, int g0, int nh, int i0,
+                             const float *scores, size_t sc_stride, float *out)
+{
+    __m256 o[HB];
+    for (int j = 0; j < nh; j++)
+        o[j] = _mm256_setzero_ps();
+    for (uint32_t p = 0; p < n_kv; p++) {
+        __m256 vv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(v + p * kv_stride + i0)));
+        for (int j = 0; j < nh; j++)
+            o[j] = _mm256_add_ps(o[j], _mm256_mul_ps(_mm256_set1_ps(scores[(size_t)(g0 + j) * sc_stride + p]), vv));
+    }
+    for (int j = 0; j < nh; j++)
+        _mm256_storeu_ps(out + (size_t)(g0 + j) * d + i0, o[j]);
+}
+
+void bn_attn_avx2(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
+                  int d, float scale, float *scores, size_t sc_stride, float *row, float *out)
+{
+    for (uint32_t p = 0; p < n_kv; p++) {
+        bn_dequant_row_avx2(BN_TYPE_F16, k + p * kv_stride, row, d);
+        for (int g0 = 0; g0 < group; g0 += HB)
+            score_heads(q, row, d, g0, group - g0 < HB ? group - g0 : HB, scale, scores, sc_stride, p);
+    }
+    bn_attn_softmax(scores, sc_stride, group, n_kv);
+    const int d8 = d & ~7;
+    for (int g0 = 0; g0 < group; g0 += HB) {
+        int nh = group - g0 < HB ? group - g0 : HB;
+        for (int i0 = 0; i0 < d8; i0 += 8)
+            mix_heads(v, kv_stride, n_kv, d, g0, nh, i0, scores, sc_stride, out);
+    }
+    if (d8 < d) {  /* the last d % 8 elements of each head, as the scalar code does them */
+        for (int g = 0; g < group; g++)
+            memset(out + (size_t)g * d + d8, 0, (size_t)(d - d8) * sizeof *out);
+        for (uint32_t p = 0; p < n_kv; p++) {
+            bn_dequant_row_avx2(BN_TYPE_F16, v + p * kv_stride + d8, row, d - d8);
+            for (int g = 0; g < group; g++) {
+                float w = scores[(size_t)g * sc_stride + p], *o = out + (size_t)g * d + d8;
+                for (int i = 0; i < d - d8; i++)
+                    o[i] += w * row[i];
+            }
+        }
+    }
+}
