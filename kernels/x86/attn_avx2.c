@@ -21,33 +21,42 @@ static inline float combine8(__m256 a)
     return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehl_ps(t, t)));
 }
 
-/* Scores of heads g0 .. g0 + nh - 1 against one K row (in f32). */
-static inline void score_heads(const float *q, const float *row, int d, int g0, int nh, float scale, float *scores,
-                               size_t sc_stride, uint32_t p)
+/* dot8's end for a lane vector plus the scalar tail i = d8 .. d - 1. */
+static inline float finish_dot(__m256 acc, const float *q, const float *row, int d8, int d)
+{
+    if (d8 == d)
+        return combine8(acc);
+    float l[8];
+    _mm256_storeu_ps(l, acc);
+    for (int i = d8; i < d; i++)
+        l[i % 8] += q[i] * row[i];
+    return ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+}
+
+/* Scores of heads g0 .. g0 + nh - 1 against NP K rows (in f32, d apart) at
+ * positions p .. p + NP - 1: nh x NP independent chains. */
+static inline void score_heads(const float *q, const float *rows, int NP, int d, int g0, int nh, float scale,
+                               float *scores, size_t sc_stride, uint32_t p)
 {
     const int d8 = d & ~7;
-    __m256 acc[HB];
+    __m256 acc[HB][2];
     for (int j = 0; j < nh; j++)
-        acc[j] = _mm256_setzero_ps();
+        for (int r = 0; r < NP; r++)
+            acc[j][r] = _mm256_setzero_ps();
     for (int i = 0; i < d8; i += 8) {
-        __m256 kv = _mm256_loadu_ps(row + i);
-        for (int j = 0; j < nh; j++)
-            acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_loadu_ps(q + (size_t)(g0 + j) * d + i), kv));
-    }
-    for (int j = 0; j < nh; j++) {
-        float s;
-        if (d8 == d) {
-            s = combine8(acc[j]);
-        } else {
-            float l[8];
-            _mm256_storeu_ps(l, acc[j]);
-            const float *qj = q + (size_t)(g0 + j) * d;
-            for (int i = d8; i < d; i++)
-                l[i % 8] += qj[i] * row[i];
-            s = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+        __m256 kv[2];
+        for (int r = 0; r < NP; r++)
+            kv[r] = _mm256_loadu_ps(rows + r * d + i);
+        for (int j = 0; j < nh; j++) {
+            __m256 qv = _mm256_loadu_ps(q + (size_t)(g0 + j) * d + i);
+            for (int r = 0; r < NP; r++)
+                acc[j][r] = _mm256_add_ps(acc[j][r], _mm256_mul_ps(qv, kv[r]));
         }
-        scores[(size_t)(g0 + j) * sc_stride + p] = s * scale;
     }
+    for (int j = 0; j < nh; j++)
+        for (int r = 0; r < NP; r++)
+            scores[(size_t)(g0 + j) * sc_stride + p + r] =
+                finish_dot(acc[j][r], q + (size_t)(g0 + j) * d, rows + r * d, d8, d) * scale;
 }
 
 /* out_g[i0 .. i0 + 7] for heads g0 .. g0 + nh - 1: the weighted V rows summed
@@ -70,10 +79,20 @@ static inline void mix_heads(const uint16_t *v, size_t kv_stride, uint32_t n_kv,
 void bn_attn_avx2(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
                   int d, float scale, float *scores, size_t sc_stride, float *row, float *out)
 {
-    for (uint32_t p = 0; p < n_kv; p++) {
-        bn_dequant_row_avx2(BN_TYPE_F16, k + p * kv_stride, row, d);
-        for (int g0 = 0; g0 < group; g0 += HB)
-            score_heads(q, row, d, g0, group - g0 < HB ? group - g0 : HB, scale, scores, sc_stride, p);
+    /* Two positions at a time, as independent chains. */
+    for (uint32_t p = 0; p < n_kv; p += 2) {
+        int np = n_kv - p >= 2 ? 2 : 1;
+        float *rows = row;
+        bn_dequant_row_avx2(BN_TYPE_F16, k + p * kv_stride, rows, d);
+        if (np == 2)
+            bn_dequant_row_avx2(BN_TYPE_F16, k + (p + 1) * kv_stride, rows + d, d);
+        for (int g0 = 0; g0 < group; g0 += HB) {
+            int nh = group - g0 < HB ? group - g0 : HB;
+            if (np == 2)
+                score_heads(q, rows, 2, d, g0, nh, scale, scores, sc_stride, p);
+            else
+                score_heads(q, rows, 1, d, g0, nh, scale, scores, sc_stride, p);
+        }
     }
     bn_attn_softmax(scores, sc_stride, group, n_kv);
     const int d8 = d & ~7;

@@ -11,6 +11,7 @@
  * int32 lanes wrap exactly as the scalar int32 arithmetic would, so the
  * result is exact for any int8 input. */
 #include <immintrin.h>
+#include <string.h>
 
 #include "x86/kernels_x86.h"
 
@@ -77,63 +78,103 @@ ALWAYS_INLINE __m128i group_dot(const uint8_t *g, const int8_t *q, int64_t nblk)
 /* Prefill tile: one group x up to PT tokens. Each block is unpacked once
  * (fields shifted down to codes 0..2, so all four fields of a row pair share
  * one accumulator) and serves every token; a code times |q| summed over a
- * block is at most 4 * 4 * 2 * 128 = 4096 a lane, far from overflow. Six
- * tokens measured fastest on Zen 4 (2 to 8 tried; the old layout's 4 rows x 3
- * tokens was 3% slower). */
-#define PT 6
+ * block is at most 4 * 4 * 2 * 128 = 4096 a lane, far from overflow. Eight
+ * tokens measured fastest on Zen 4 (2 to 14 tried). */
+#define PT 8
 
-ALWAYS_INLINE void tile(const uint8_t *g, int64_t cols, const int8_t *q, int T, __m128i out[PT])
+/* Sums of lanes i and i + s within blocks of 2s lanes of x and y, packed:
+ * the sums from x, then those from y (step s = 4, 2, 1 of the reduction). */
+ALWAYS_INLINE __m512i fold(__m512i x, __m512i y, __m512i lo, __m512i hi)
+{
+    return _mm512_add_epi32(_mm512_permutex2var_epi32(x, lo, y), _mm512_permutex2var_epi32(x, hi, y));
+}
+
+/* The 16 row sums of 4 tokens x 4 rows (token-major) from their 8
+ * accumulators: three folds instead of a horizontal sum per token. */
+ALWAYS_INLINE __m512i reduce4(__m512i a[4][2])
+{
+    const __m512i lo4 = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+    const __m512i lo2 = _mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29);
+    const __m512i lo1 = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i four = _mm512_set1_epi32(4), two = _mm512_set1_epi32(2), one = _mm512_set1_epi32(1);
+    const __m512i hi4 = _mm512_add_epi32(lo4, four), hi2 = _mm512_add_epi32(lo2, two), hi1 = _mm512_add_epi32(lo1, one);
+    __m512i z[4];
+    for (int j = 0; j < 4; j++)
+        z[j] = fold(a[j][0], a[j][1], lo4, hi4);  /* rows 0..3 of token j, 4 partial sums each */
+    __m512i w0 = fold(z[0], z[1], lo2, hi2), w1 = fold(z[2], z[3], lo2, hi2);
+    return fold(w0, w1, lo1, hi1);
+}
+
+ALWAYS_INLINE void tile(const uint8_t *g, int64_t cols, const int8_t *q, int T, __m512i out[PT / 4])
 {
     const __m512i m3 = _mm512_set1_epi8(3);
     const int64_t nblk = cols / 128;
     __m512i acc[PT][2];
-    for (int j = 0; j < T; j++)
+    for (int j = 0; j < PT; j++)
         acc[j][0] = acc[j][1] = _mm512_setzero_si512();
     for (int64_t b = 0; b < nblk; b++) {
         __m512i w01 = _mm512_loadu_si512(g + 128 * b), w23 = _mm512_loadu_si512(g + 128 * b + 64);
-        __m512i c[4][2];
         for (int f = 0; f < 4; f++) {
-            c[f][0] = _mm512_and_si512(_mm512_srli_epi16(w01, 6 - 2 * f), m3);
-            c[f][1] = _mm512_and_si512(_mm512_srli_epi16(w23, 6 - 2 * f), m3);
-        }
-        for (int j = 0; j < T; j++)
-            for (int f = 0; f < 4; f++) {
+            __m512i c0 = _mm512_and_si512(_mm512_srli_epi16(w01, 6 - 2 * f), m3);
+            __m512i c1 = _mm512_and_si512(_mm512_srli_epi16(w23, 6 - 2 * f), m3);
+            for (int j = 0; j < T; j++) {
                 __m512i x = bcast32(q + j * cols + 128 * b + 32 * f);
-                acc[j][0] = _mm512_dpbusd_epi32(acc[j][0], c[f][0], x);
-                acc[j][1] = _mm512_dpbusd_epi32(acc[j][1], c[f][1], x);
+                acc[j][0] = _mm512_dpbusd_epi32(acc[j][0], c0, x);
+                acc[j][1] = _mm512_dpbusd_epi32(acc[j][1], c1, x);
             }
+        }
     }
-    for (int j = 0; j < T; j++)
-        out[j] = group_sums(acc[j][0], acc[j][1]);
+    for (int j0 = 0; j0 < T; j0 += 4)
+        out[j0 / 4] = reduce4(&acc[j0]);
 }
 
-typedef void tile_fn(const uint8_t *g, int64_t cols, const int8_t *q, __m128i out[PT]);
+typedef void tile_fn(const uint8_t *g, int64_t cols, const int8_t *q, __m512i out[PT / 4]);
 
 #define TILE(T)                                                                                         \
-    static void tile_##T(const uint8_t *g, int64_t cols, const int8_t *q, __m128i out[PT])              \
+    static void tile_##T(const uint8_t *g, int64_t cols, const int8_t *q, __m512i out[PT / 4])          \
     {                                                                                                   \
         tile(g, cols, q, T, out);                                                                       \
     }
-TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
+TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6) TILE(7) TILE(8)
 
-static tile_fn *const tiles[PT + 1] = {NULL, tile_1, tile_2, tile_3, tile_4, tile_5, tile_6};
+static tile_fn *const tiles[PT + 1] = {NULL, tile_1, tile_2, tile_3, tile_4, tile_5, tile_6, tile_7, tile_8};
 
-/* y for rows [g0 * 4, g0 * 4 + 4) ∩ [r0, r1) of token t from their four isums,
- * with the scalar code's division and product, four rows an instruction. */
+/* The four rows of the group at row0 that lie in [r0, r1), from v. */
+ALWAYS_INLINE void store_rows(const float *v, int64_t row0, int64_t r0, int64_t r1, float *y)
+{
+    if (row0 >= r0 && row0 + 4 <= r1) {
+        memcpy(y + row0, v, 4 * sizeof *v);
+        return;
+    }
+    for (int i = 0; i < 4; i++)
+        if (row0 + i >= r0 && row0 + i < r1)
+            y[row0 + i] = v[i];
+}
+
+/* y for one token from the group's four isums, with the scalar code's
+ * division and product, four rows an instruction. */
 ALWAYS_INLINE void store_group(__m128i isum, int32_t act_sum, float act_scale, float w_scale, int64_t row0,
                                int64_t r0, int64_t r1, float *y)
 {
     __m128 f = _mm_div_ps(_mm_cvtepi32_ps(_mm_sub_epi32(isum, _mm_set1_epi32(act_sum))), _mm_set1_ps(act_scale));
-    f = _mm_mul_ps(f, _mm_set1_ps(w_scale));
-    if (row0 >= r0 && row0 + 4 <= r1) {
-        _mm_storeu_ps(y + row0, f);
-        return;
-    }
     float v[4];
-    _mm_storeu_ps(v, f);
-    for (int i = 0; i < 4; i++)
-        if (row0 + i >= r0 && row0 + i < r1)
-            y[row0 + i] = v[i];
+    _mm_storeu_ps(v, _mm_mul_ps(f, _mm_set1_ps(w_scale)));
+    store_rows(v, row0, r0, r1, y);
+}
+
+/* The same for n <= 4 tokens at once from reduce4's token-major sums. */
+ALWAYS_INLINE void store_group4(__m512i isum, const int32_t *act_sum, const float *act_scale, int n, float w_scale,
+                                int64_t row0, int64_t r0, int64_t r1, float *y, int64_t ldy)
+{
+    const __m512i rep = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    __mmask16 m = (__mmask16)((1u << n) - 1);
+    __m512i sum = _mm512_permutexvar_epi32(rep, _mm512_castsi128_si512(_mm_maskz_loadu_epi32((__mmask8)m, act_sum)));
+    __m512 sc = _mm512_permutexvar_ps(rep, _mm512_castps128_ps512(_mm_maskz_loadu_ps((__mmask8)m, act_scale)));
+    __m512 f = _mm512_div_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(isum, sum)), sc);
+    float v[16];
+    _mm512_storeu_ps(v, _mm512_mul_ps(f, _mm512_set1_ps(w_scale)));
+    for (int j = 0; j < n; j++)
+        store_rows(v + 4 * j, row0, r0, r1, y + j * ldy);
 }
 
 void bn_tgemm_avx512(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
@@ -152,11 +193,11 @@ void bn_tgemm_avx512(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, 
          * tile passes over them. */
         for (int64_t t0 = 0; t0 < n_tok; t0 += PT) {
             int T = n_tok - t0 < PT ? (int)(n_tok - t0) : PT;
-            __m128i isum[PT];
+            __m512i isum[PT / 4];
             tiles[T](g, cols, q + t0 * cols, isum);
-            for (int j = 0; j < T; j++)
-                store_group(isum[j], act_sum[t0 + j], act_scale[t0 + j], w->scale, row0, r0, r1,
-                            y + (t0 + j) * ldy);
+            for (int j0 = 0; j0 < T; j0 += 4)
+                store_group4(isum[j0 / 4], act_sum + t0 + j0, act_scale + t0 + j0, T - j0 < 4 ? T - j0 : 4, w->scale,
+                             row0, r0, r1, y + (t0 + j0) * ldy, ldy);
         }
     }
 }
