@@ -99,9 +99,10 @@ typedef struct bench_result {
     int quantize_head, threads, n_prompt, n_gen, reps;
     uint32_t n_batch;
     double *samples; /* t/s of each repetition */
+    double *bounds;  /* the limit measured just before each repetition */
     double mean, sd;
     double per_token;   /* bytes (tg) or ops (pp) per token */
-    double bound;       /* read bytes/s (tg) or int8 ops/s (pp); 0 = none */
+    double bound;       /* mean of bounds: read bytes/s (tg) or int8 ops/s (pp); 0 = none */
     const char *kernel, *note;
 } bench_result;
 
@@ -118,6 +119,9 @@ typedef struct bench_report {
 /* The limit for (threads, level), measured now if it is new (progress on
  * stderr); NULL only when out of memory. level BN_CPU_AUTO = read bandwidth. */
 bench_limit *bench_machine_limit(bench_machine *m, int threads, bn_cpu_level level);
+/* The same limit measured again, now, quietly: what a test is compared with
+ * (this machine's bandwidth moves by tens of percent within minutes). */
+double bench_machine_remeasure(const bench_machine *m, int threads, bn_cpu_level level);
 
 /* A model's size and per-token costs, from its tensor table and metadata. */
 void bench_describe_model(const bn_model *m, const char *path, bench_cost *c);

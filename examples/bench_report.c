@@ -143,7 +143,9 @@ static void print_md_row(bench_report *b, const bench_result *r)
 static void print_md_footer(const bench_report *b)
 {
     const bench_machine *m = &b->mach;
-    printf("\nMachine limits measured in this run (%s, %ld CPUs online, libbitnet %s, %s):\n\n", b->cpu_name,
+    printf("\nMachine limits measured at the start of this run (%s, %ld CPUs online, libbitnet %s, %s); each "
+           "test is compared with the same limit measured again just before each of its repetitions (the mean "
+           "of those is its bound):\n\n", b->cpu_name,
            sysconf(_SC_NPROCESSORS_ONLN), bn_version_string(), b->date);
     printf("| threads | limit | value |\n| ---: | --- | ---: |\n");
     for (size_t i = 0; i < m->n_rows; i++) {
@@ -211,6 +213,12 @@ static void print_json_result(const bench_report *b, const bench_result *r, FILE
     json_num(f, r->per_token);
     fprintf(f, ", \"%s\": ", r->n_prompt ? "int8_peak_ops_per_s" : "read_bytes_per_s");
     json_num(f, r->bound > 0 ? r->bound : NAN);
+    fprintf(f, ", \"samples_%s\": [", r->n_prompt ? "int8_peak_ops_per_s" : "read_bytes_per_s");
+    for (int i = 0; i < r->reps; i++) {
+        fputs(i ? ", " : "", f);
+        json_num(f, r->bounds[i] > 0 ? r->bounds[i] : NAN);
+    }
+    fputs("]", f);
     if (r->n_prompt) {
         fputs(", \"int8_kernel\": ", f);
         json_str(f, r->kernel);

@@ -121,7 +121,8 @@ static int run_test(bench_report *b, const bench_run *run, const char *path, con
 {
     const bn_model *m = bn_ctx_model(ctx);
     bench_result *r = new_result(b);
-    if (!r || !(r->samples = calloc((size_t)run->reps, sizeof *r->samples))) {
+    if (!r || !(r->samples = calloc((size_t)run->reps, sizeof *r->samples)) ||
+        !(r->bounds = calloc((size_t)run->reps, sizeof *r->bounds))) {
         fprintf(stderr, "bitnet-bench: out of memory\n");
         return -1;
     }
@@ -153,12 +154,17 @@ static int run_test(bench_report *b, const bench_run *run, const char *path, con
     double s;
     bn_status st = time_test(ctx, tokens, n_prompt, n_prompt ? 0 : (n_gen < TG_WARMUP_TOKENS ? n_gen : TG_WARMUP_TOKENS),
                              logits, &s);
-    double sum = 0;
+    double sum = 0, bound_sum = 0;
     for (int i = 0; i < run->reps && st == BN_OK; i++) {
+        /* The limit right before each repetition, as the machine is then. */
+        if (lim && lim->value > 0)
+            bound_sum += r->bounds[i] = bench_machine_remeasure(&b->mach, threads, lim->level);
         st = time_test(ctx, tokens, n_prompt, n_gen, logits, &s);
         r->samples[i] = s > 0 ? n_tok / s : 0;
         sum += r->samples[i];
     }
+    if (lim && lim->value > 0)
+        r->bound = bound_sum / run->reps;
     if (st != BN_OK) {
         fprintf(stderr, "\n");
         return fail("evaluating", path, st);
@@ -463,8 +469,10 @@ out:
         free(runs);
     }
     bench_run_free(&flags);
-    for (size_t i = 0; i < b.n_results; i++)
+    for (size_t i = 0; i < b.n_results; i++) {
         free(b.results[i].samples);
+        free(b.results[i].bounds);
+    }
     free(b.results);
     free(b.mach.rows);
     return rc;

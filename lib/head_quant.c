@@ -42,12 +42,11 @@ bn_status bn_quantize_head(bn_model *m, const bn_dense *head, bn_i8mat *out)
         return BN_OK;
     }
     size_t rows = (size_t)head->rows, cols = (size_t)head->cols;
-    int8_t *q = malloc(rows * cols);
+    int8_t *q = bn_model_map_weights(m, rows * cols);  /* unmapped with the model */
     float *scale = malloc(rows * sizeof *scale), *row = malloc(cols * sizeof *row);
     int32_t *sum = malloc(rows * sizeof *sum);
     bn_status st = BN_OK;
     if (!q || !scale || !row || !sum) {
-        free(q);
         free(scale);
         free(sum);
         free(row);
@@ -67,11 +66,6 @@ bn_status bn_quantize_head(bn_model *m, const bn_dense *head, bn_i8mat *out)
     }
     free(row);
     /* bn_model_own frees what it cannot take; free what it was not given yet. */
-    if ((st = bn_model_own(m, q)) != BN_OK) {
-        free(scale);
-        free(sum);
-        return st;
-    }
     if ((st = bn_model_own(m, scale)) != BN_OK) {
         free(sum);
         return st;

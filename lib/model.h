@@ -54,6 +54,8 @@ struct bn_model {
     uint64_t weight_bytes;
     void **owned;                 /* buffers made at load (repacked weights, converted norms) */
     size_t n_owned, cap_owned;
+    struct bn_weight_map { void *p; size_t n; } *maps;  /* bn_model_map_weights */
+    size_t n_maps;
     uint8_t *tarena;              /* the ternary matrices, repacked (bn_model_tarena_take) */
     size_t tarena_size, tarena_used;
     char **meta_keys;             /* bn_model_meta_key */
@@ -69,7 +71,11 @@ const bn_logger *bn_model_logger(const bn_model *model);
 /* Turns a ternary tensor of the file (I2_S, TQ2_0, TQ1_0) into a bn_tmat in
  * the kernels' layout; repacks into model-owned memory where needed. */
 bn_status bn_load_ternary(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out);
-/* Maps one anonymous region for `bytes` of repacked ternary matrices. */
+/* Anonymous memory for `bytes` of weights that every token streams, on
+ * transparent huge pages where the system gives them; unmapped with the
+ * model. NULL (and an error set) when out of memory. */
+void *bn_model_map_weights(bn_model *m, size_t bytes);
+/* Maps one region for `bytes` of repacked ternary matrices. */
 bn_status bn_model_tarena_init(bn_model *m, size_t bytes);
 /* The next `bytes` (64-byte aligned) of that region; NULL when it is used up. */
 uint8_t *bn_model_tarena_take(bn_model *m, size_t bytes);
@@ -77,9 +83,14 @@ uint8_t *bn_model_tarena_take(bn_model *m, size_t bytes);
  * (quantize_head); leaves *out untouched (q NULL) when the head does not qualify. */
 bn_status bn_quantize_head(bn_model *m, const bn_dense *head, bn_i8mat *out);
 /* Gives the mapped file pages of [p, p + n) back to the kernel once their
- * content has been copied (repacked weights, the quantized head), so the copy
- * and the original are not both resident. No-op when the file was read(). */
+ * content has been copied (the quantized head), so the copy and the original
+ * are not both resident; they page in again if read. No-op when the file
+ * was read() into memory. */
 void bn_model_release(const bn_model *m, const void *p, size_t n);
+/* The same for file data that is never read again (repacked or copied
+ * tensors): also gives back the pages of a file read into memory, which
+ * then read as zeros. */
+void bn_model_discard(const bn_model *m, const void *p, size_t n);
 /* Remembers a load-time buffer, freed with the model. Frees p on failure. */
 bn_status bn_model_own(bn_model *m, void *p);
 

@@ -48,7 +48,7 @@ static bn_status load_i2s(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out)
                 d[i] = (uint8_t)(s[i] ^ ((s[i] & (s[i] >> 1) & 0x55) << 1));  /* 11 -> 01 */
         }
     out->codes = codes;
-    bn_model_release(m, t->data, t->n_bytes);
+    bn_model_discard(m, t->data, t->n_bytes);
     return BN_OK;
 }
 
@@ -130,7 +130,7 @@ static bn_status load_tq(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out)
         }
     }
     out->codes = codes;
-    bn_model_release(m, t->data, t->n_bytes);
+    bn_model_discard(m, t->data, t->n_bytes);
     return BN_OK;
 }
 
