@@ -260,6 +260,34 @@ static void test_code3_and_types(void **state)
     bn_model_free(t);
 }
 
+/* A file read into memory gives the logits a mapped one does, with the head
+ * as stored and quantized at load: the loader gives back the pages of what
+ * it copied, and a tied embedding still reads the head's rows afterwards. */
+static void test_read_and_mapped_agree(void **state)
+{
+    (void)state;
+    for (int qh = 0; qh <= 1; qh++) {
+        float *got[2];
+        for (int use_mmap = 0; use_mmap <= 1; use_mmap++) {
+            bn_model_params mp;
+            bn_model_params_init(&mp);
+            mp.use_mmap = use_mmap;
+            mp.quantize_head = qh;
+            bn_model *m = NULL;
+            assert_int_equal(bn_model_open(model_path("valid.gguf"), &mp, &m), BN_OK);
+            got[use_mmap] = run(m, 1, 64, 0);
+            bn_model_free(m);
+        }
+        assert_memory_equal(got[0], got[1], 12 * 300 * sizeof(float));
+        int nonzero = 0;
+        for (size_t i = 0; i < 12 * 300; i++)
+            nonzero += got[0][i] != 0;
+        assert_true(nonzero > 12 * 290);
+        free(got[0]);
+        free(got[1]);
+    }
+}
+
 /* Every kernel level the CPU has gives bit-identical logits to scalar. */
 static void test_levels_agree(void **state)
 {
@@ -367,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_batch_and_thread_invariance),
         cmocka_unit_test(test_code3_and_types),
         cmocka_unit_test(test_levels_agree),
+        cmocka_unit_test(test_read_and_mapped_agree),
         cmocka_unit_test(test_generate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
