@@ -35,7 +35,9 @@ static inline float finish_dot(__m256 acc, const float *q, const float *row, int
 
 /* Scores of heads g0 .. g0 + nh - 1 against NP K rows (in f32, d apart) at
  * positions p .. p + NP - 1: nh x NP independent chains. */
-static inline void score_heads(const float *q, const float *rows, int NP, int d, int g0, int nh, float scale,
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+ALWAYS_INLINE void score_heads(const float *q, const float *rows, int NP, int d, int g0, int nh, float scale,
                                float *scores, size_t sc_stride, uint32_t p)
 {
     const int d8 = d & ~7;
@@ -61,7 +63,7 @@ static inline void score_heads(const float *q, const float *rows, int NP, int d,
 
 /* out_g[i0 .. i0 + 7] for heads g0 .. g0 + nh - 1: the weighted V rows summed
  * in order of position, kept in registers. */
-static inline void mix_heads(const uint16_t *v, size_t kv_stride, uint32_t n_kv, int d, int g0, int nh, int i0,
+ALWAYS_INLINE void mix_heads(const uint16_t *v, size_t kv_stride, uint32_t n_kv, int d, int g0, int nh, int i0,
                              const float *scores, size_t sc_stride, float *out)
 {
     __m256 o[HB];
@@ -76,30 +78,54 @@ static inline void mix_heads(const uint16_t *v, size_t kv_stride, uint32_t n_kv,
         _mm256_storeu_ps(out + (size_t)(g0 + j) * d + i0, o[j]);
 }
 
+/* The helpers with the head count and positions as constants, so that their
+ * accumulators stay in registers. */
+static void score_n(const float *q, const float *rows, int np, int d, int g0, int nh, float scale, float *scores,
+                    size_t sc_stride, uint32_t p)
+{
+#define SCORE(NP, NH) score_heads(q, rows, NP, d, g0, NH, scale, scores, sc_stride, p)
+    switch (nh * 2 + np - 1) {
+    case 2: SCORE(1, 1); break;
+    case 3: SCORE(2, 1); break;
+    case 4: SCORE(1, 2); break;
+    case 5: SCORE(2, 2); break;
+    case 6: SCORE(1, 3); break;
+    case 7: SCORE(2, 3); break;
+    case 8: SCORE(1, 4); break;
+    default: SCORE(2, 4); break;
+    }
+#undef SCORE
+}
+
+static void mix_n(const uint16_t *v, size_t kv_stride, uint32_t n_kv, int d, int g0, int nh, int i0,
+                  const float *scores, size_t sc_stride, float *out)
+{
+    switch (nh) {
+    case 1: mix_heads(v, kv_stride, n_kv, d, g0, 1, i0, scores, sc_stride, out); break;
+    case 2: mix_heads(v, kv_stride, n_kv, d, g0, 2, i0, scores, sc_stride, out); break;
+    case 3: mix_heads(v, kv_stride, n_kv, d, g0, 3, i0, scores, sc_stride, out); break;
+    default: mix_heads(v, kv_stride, n_kv, d, g0, 4, i0, scores, sc_stride, out); break;
+    }
+}
+
 void bn_attn_avx2(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
                   int d, float scale, float *scores, size_t sc_stride, float *row, float *out)
 {
     /* Two positions at a time, as independent chains. */
     for (uint32_t p = 0; p < n_kv; p += 2) {
         int np = n_kv - p >= 2 ? 2 : 1;
-        float *rows = row;
-        bn_dequant_row_avx2(BN_TYPE_F16, k + p * kv_stride, rows, d);
+        bn_dequant_row_avx2(BN_TYPE_F16, k + p * kv_stride, row, d);
         if (np == 2)
-            bn_dequant_row_avx2(BN_TYPE_F16, k + (p + 1) * kv_stride, rows + d, d);
-        for (int g0 = 0; g0 < group; g0 += HB) {
-            int nh = group - g0 < HB ? group - g0 : HB;
-            if (np == 2)
-                score_heads(q, rows, 2, d, g0, nh, scale, scores, sc_stride, p);
-            else
-                score_heads(q, rows, 1, d, g0, nh, scale, scores, sc_stride, p);
-        }
+            bn_dequant_row_avx2(BN_TYPE_F16, k + (p + 1) * kv_stride, row + d, d);
+        for (int g0 = 0; g0 < group; g0 += HB)
+            score_n(q, row, np, d, g0, group - g0 < HB ? group - g0 : HB, scale, scores, sc_stride, p);
     }
     bn_attn_softmax(scores, sc_stride, group, n_kv);
     const int d8 = d & ~7;
     for (int g0 = 0; g0 < group; g0 += HB) {
         int nh = group - g0 < HB ? group - g0 : HB;
         for (int i0 = 0; i0 < d8; i0 += 8)
-            mix_heads(v, kv_stride, n_kv, d, g0, nh, i0, scores, sc_stride, out);
+            mix_n(v, kv_stride, n_kv, d, g0, nh, i0, scores, sc_stride, out);
     }
     if (d8 < d) {  /* the last d % 8 elements of each head, as the scalar code does them */
         for (int g = 0; g < group; g++)
