@@ -2,8 +2,8 @@
  * canonical order: dot8's eight lanes are one __m256, products and sums are
  * separate instructions (-ffp-contract=off), the softmax is the shared scalar
  * code, and each output element sums its positions in order. Up to four query
- * heads of a group go through each converted K or V row together, as
- * independent chains. */
+ * heads of a group go through each K or V row together, as independent
+ * chains, converting the f16 values as they are used (exact conversions). */
 #include <immintrin.h>
 #include <string.h>
 
@@ -21,24 +21,26 @@ static inline float combine8(__m256 a)
     return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehl_ps(t, t)));
 }
 
-/* dot8's end for a lane vector plus the scalar tail i = d8 .. d - 1. */
-static inline float finish_dot(__m256 acc, const float *q, const float *row, int d8, int d)
+/* dot8's end for a lane vector plus the scalar tail i = d8 .. d - 1 (f16
+ * K values, converted exactly). */
+static inline float finish_dot(__m256 acc, const float *q, const uint16_t *krow, int d8, int d)
 {
     if (d8 == d)
         return combine8(acc);
     float l[8];
     _mm256_storeu_ps(l, acc);
     for (int i = d8; i < d; i++)
-        l[i % 8] += q[i] * row[i];
+        l[i % 8] += q[i] * _cvtsh_ss(krow[i]);
     return ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
 }
 
-/* Scores of heads g0 .. g0 + nh - 1 against NP K rows (in f32, d apart) at
- * positions p .. p + NP - 1: nh x NP independent chains. */
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-ALWAYS_INLINE void score_heads(const float *q, const float *rows, int NP, int d, int g0, int nh, float scale,
-                               float *scores, size_t sc_stride, uint32_t p)
+/* Scores of heads g0 .. g0 + nh - 1 against the NP K rows at positions
+ * p .. p + NP - 1, converted 8 values at a time as they are used: nh x NP
+ * independent chains. */
+ALWAYS_INLINE void score_heads(const float *q, const uint16_t *k, size_t kv_stride, int NP, int d, int g0, int nh,
+                               float scale, float *scores, size_t sc_stride, uint32_t p)
 {
     const int d8 = d & ~7;
     __m256 acc[HB][2];
@@ -48,7 +50,7 @@ ALWAYS_INLINE void score_heads(const float *q, const float *rows, int NP, int d,
     for (int i = 0; i < d8; i += 8) {
         __m256 kv[2];
         for (int r = 0; r < NP; r++)
-            kv[r] = _mm256_loadu_ps(rows + r * d + i);
+            kv[r] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(k + (p + r) * kv_stride + i)));
         for (int j = 0; j < nh; j++) {
             __m256 qv = _mm256_loadu_ps(q + (size_t)(g0 + j) * d + i);
             for (int r = 0; r < NP; r++)
@@ -58,7 +60,7 @@ ALWAYS_INLINE void score_heads(const float *q, const float *rows, int NP, int d,
     for (int j = 0; j < nh; j++)
         for (int r = 0; r < NP; r++)
             scores[(size_t)(g0 + j) * sc_stride + p + r] =
-                finish_dot(acc[j][r], q + (size_t)(g0 + j) * d, rows + r * d, d8, d) * scale;
+                finish_dot(acc[j][r], q + (size_t)(g0 + j) * d, k + (p + r) * kv_stride, d8, d) * scale;
 }
 
 /* out_g[i0 .. i0 + 7] for heads g0 .. g0 + nh - 1: the weighted V rows summed
@@ -80,10 +82,10 @@ ALWAYS_INLINE void mix_heads(const uint16_t *v, size_t kv_stride, uint32_t n_kv,
 
 /* The helpers with the head count and positions as constants, so that their
  * accumulators stay in registers. */
-static void score_n(const float *q, const float *rows, int np, int d, int g0, int nh, float scale, float *scores,
-                    size_t sc_stride, uint32_t p)
+static void score_n(const float *q, const uint16_t *k, size_t kv_stride, int np, int d, int g0, int nh, float scale,
+                    float *scores, size_t sc_stride, uint32_t p)
 {
-#define SCORE(NP, NH) score_heads(q, rows, NP, d, g0, NH, scale, scores, sc_stride, p)
+#define SCORE(NP, NH) score_heads(q, k, kv_stride, NP, d, g0, NH, scale, scores, sc_stride, p)
     switch (nh * 2 + np - 1) {
     case 2: SCORE(1, 1); break;
     case 3: SCORE(2, 1); break;
@@ -114,11 +116,8 @@ void bn_attn_avx2(const float *q, const uint16_t *k, const uint16_t *v, size_t k
     /* Two positions at a time, as independent chains. */
     for (uint32_t p = 0; p < n_kv; p += 2) {
         int np = n_kv - p >= 2 ? 2 : 1;
-        bn_dequant_row_avx2(BN_TYPE_F16, k + p * kv_stride, row, d);
-        if (np == 2)
-            bn_dequant_row_avx2(BN_TYPE_F16, k + (p + 1) * kv_stride, row + d, d);
         for (int g0 = 0; g0 < group; g0 += HB)
-            score_n(q, row, np, d, g0, group - g0 < HB ? group - g0 : HB, scale, scores, sc_stride, p);
+            score_n(q, k, kv_stride, np, d, g0, group - g0 < HB ? group - g0 : HB, scale, scores, sc_stride, p);
     }
     bn_attn_softmax(scores, sc_stride, group, n_kv);
     const int d8 = d & ~7;
