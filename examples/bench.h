@@ -52,9 +52,11 @@ int bench_suite_load(const char *path, const bench_run *defaults, bench_run **ru
 /* ------------------------------------------------------- machine limits */
 
 /* Memory read bandwidth in bytes/s with this many threads, each summing its
- * own slice of a buffer of buf_bytes; the best of several passes. 0 on
- * failure (no memory, threads). */
-double bench_read_bandwidth(size_t buf_bytes, int threads);
+ * own slice of m's buffer of m->mem_bytes (on huge pages where the system
+ * gives them); the best of several passes. 0 on failure (no memory,
+ * threads). */
+struct bench_machine;
+double bench_read_bandwidth(struct bench_machine *m, int threads);
 
 /* Peak int8 multiply-add rate for a kernel level, in ops/s (one multiply-add
  * = 2 ops) with this many threads, from a register-resident loop of the
@@ -78,6 +80,7 @@ typedef struct bench_limit {
 
 typedef struct bench_machine {
     size_t mem_bytes;
+    uint8_t *buf;       /* the read buffer, mem_bytes, made at the first measurement */
     bench_limit *rows;
     size_t n_rows;
 } bench_machine;
@@ -121,7 +124,9 @@ typedef struct bench_report {
 bench_limit *bench_machine_limit(bench_machine *m, int threads, bn_cpu_level level);
 /* The same limit measured again, now, quietly: what a test is compared with
  * (this machine's bandwidth moves by tens of percent within minutes). */
-double bench_machine_remeasure(const bench_machine *m, int threads, bn_cpu_level level);
+double bench_machine_remeasure(bench_machine *m, int threads, bn_cpu_level level);
+/* Frees the read buffer and the limit table. */
+void bench_machine_free(bench_machine *m);
 
 /* A model's size and per-token costs, from its tensor table and metadata. */
 void bench_describe_model(const bn_model *m, const char *path, bench_cost *c);

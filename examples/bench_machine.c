@@ -268,25 +268,34 @@ static double best_of(worker *ws, int n, int passes, double min_s)
 
 /* ---------------------------------------------------------------- public */
 
-double bench_read_bandwidth(size_t buf_bytes, int threads)
+/* The read buffer, made once per run: faulting in 1 GiB of fresh pages for
+ * every measurement took longer than the measurement. */
+static uint8_t *read_buffer(bench_machine *m)
 {
-    if (threads < 1)
-        return 0;
-    size_t slice = buf_bytes / (size_t)threads / 128 * 128;
-    if (slice == 0)
-        return 0;
-    uint8_t *buf = NULL;
-    if (posix_memalign((void **)&buf, 2u << 20, slice * (size_t)threads) != 0)
-        return 0;
+    if (m->buf)
+        return m->buf;
+    if (posix_memalign((void **)&m->buf, 2u << 20, m->mem_bytes) != 0)
+        return m->buf = NULL;
 #ifdef MADV_HUGEPAGE
     /* The same huge pages the library asks for its weights: the limit is the
      * best this machine reads, not what 4 KiB pages allow (about 5% less
      * here). */
-    madvise(buf, slice * (size_t)threads, MADV_HUGEPAGE);
+    madvise(m->buf, m->mem_bytes, MADV_HUGEPAGE);
 #endif
     /* Real pages with non-zero data: untouched pages would all map the
      * shared zero page and read from the cache. */
-    memset(buf, 1, slice * (size_t)threads);
+    memset(m->buf, 1, m->mem_bytes);
+    return m->buf;
+}
+
+double bench_read_bandwidth(bench_machine *m, int threads)
+{
+    if (threads < 1)
+        return 0;
+    size_t slice = m->mem_bytes / (size_t)threads / 128 * 128;
+    uint8_t *buf = read_buffer(m);
+    if (slice == 0 || !buf)
+        return 0;
     worker *ws = calloc((size_t)threads, sizeof *ws);
     double bw = 0;
     if (ws) {
@@ -301,8 +310,16 @@ double bench_read_bandwidth(size_t buf_bytes, int threads)
             bw = (double)slice * threads / s;
     }
     free(ws);
-    free(buf);
     return bw;
+}
+
+void bench_machine_free(bench_machine *m)
+{
+    free(m->buf);
+    free(m->rows);
+    m->buf = NULL;
+    m->rows = NULL;
+    m->n_rows = 0;
 }
 
 double bench_int8_peak(bn_cpu_level level, int threads, const char **kernel, const char **note)
@@ -374,10 +391,10 @@ static bench_limit *find_limit(bench_machine *m, int threads, bn_cpu_level level
     return NULL;
 }
 
-double bench_machine_remeasure(const bench_machine *m, int threads, bn_cpu_level level)
+double bench_machine_remeasure(bench_machine *m, int threads, bn_cpu_level level)
 {
     const char *kernel, *note;
-    return level == BN_CPU_AUTO ? bench_read_bandwidth(m->mem_bytes, threads)
+    return level == BN_CPU_AUTO ? bench_read_bandwidth(m, threads)
                                 : bench_int8_peak(level, threads, &kernel, &note);
 }
 
@@ -400,7 +417,7 @@ bench_limit *bench_machine_limit(bench_machine *m, int threads, bn_cpu_level lev
     if (level == BN_CPU_AUTO) {
         fprintf(stderr, "bitnet-bench: read bandwidth, %d thread%s, %zu MiB buffer ...", threads,
                 threads == 1 ? "" : "s", m->mem_bytes >> 20);
-        row->value = bench_read_bandwidth(m->mem_bytes, threads);
+        row->value = bench_read_bandwidth(m, threads);
         fprintf(stderr, " %.2f GB/s\n", row->value / 1e9);
         if (row->value <= 0)
             row->note = "the bandwidth measurement failed (memory or threads)";

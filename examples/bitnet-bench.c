@@ -474,6 +474,6 @@ out:
         free(b.results[i].bounds);
     }
     free(b.results);
-    free(b.mach.rows);
+    bench_machine_free(&b.mach);
     return rc;
 }
