@@ -17,32 +17,41 @@ static void quantize_rows(bn_ctx *c, const float *x, uint32_t n, int64_t cols)
         k->quantize_act(x + t * cols, cols, c->qa + t * cols, &c->qa_scale[t], &c->qa_sum[t]);
 }
 
+/* Up to three projections of the same quantized input (Q, K, V; gate, up)
+ * in one round through the pool: each thread takes its share of every
+ * matrix's rows. Decode makes hundreds of rounds a token. */
 struct matmul_job {
     bn_ctx *c;
-    const bn_linear *lin;
     uint32_t n;
-    float *y;
+    int count;
+    const bn_linear *lin[3];
+    float *y[3];
 };
 
 static void matmul_task(void *arg, int ith, int nth)
 {
     struct matmul_job *j = arg;
-    const bn_tmat *w = &j->lin->w;
-    int64_t r0, r1;
-    bn_split(w->rows, 16, ith, nth, &r0, &r1);
-    if (r0 >= r1)
-        return;
-    j->c->model->kern->tgemm(w, r0, r1, j->c->qa, j->c->qa_scale, j->c->qa_sum, j->n, j->y, w->rows);
-    if (j->lin->out_scale != 1.0f)
-        for (uint32_t t = 0; t < j->n; t++)
-            for (int64_t r = r0; r < r1; r++)
-                j->y[t * w->rows + r] *= j->lin->out_scale;
+    for (int i = 0; i < j->count; i++) {
+        const bn_tmat *w = &j->lin[i]->w;
+        float *y = j->y[i];
+        int64_t r0, r1;
+        bn_split(w->rows, 16, ith, nth, &r0, &r1);
+        if (r0 >= r1)
+            continue;
+        j->c->model->kern->tgemm(w, r0, r1, j->c->qa, j->c->qa_scale, j->c->qa_sum, j->n, y, w->rows);
+        if (j->lin[i]->out_scale != 1.0f)
+            for (uint32_t t = 0; t < j->n; t++)
+                for (int64_t r = r0; r < r1; r++)
+                    y[t * w->rows + r] *= j->lin[i]->out_scale;
+    }
 }
 
-/* y[n][rows] = lin(quantized activations already in c->qa). */
-static void matmul(bn_ctx *c, const bn_linear *lin, uint32_t n, float *y)
+/* y[n][rows] = lin(quantized activations already in c->qa), for each of
+ * the `count` pairs. */
+static void matmul(bn_ctx *c, uint32_t n, int count, const bn_linear *l0, float *y0, const bn_linear *l1, float *y1,
+                   const bn_linear *l2, float *y2)
 {
-    struct matmul_job j = { c, lin, n, y };
+    struct matmul_job j = { c, n, count, { l0, l1, l2 }, { y0, y1, y2 } };
     bn_pool_run(c->pool, matmul_task, &j);
 }
 
@@ -261,19 +270,16 @@ static void layer(bn_ctx *c, int il, uint32_t n)
 {
     const bn_layer *L = &c->model->layers[il];
     run_stage(c, il, ATTN_IN, n);
-    matmul(c, &L->wq, n, c->q);
-    matmul(c, &L->wk, n, c->k);
-    matmul(c, &L->wv, n, c->v);
+    matmul(c, n, 3, &L->wq, c->q, &L->wk, c->k, &L->wv, c->v);
     run_stage(c, il, ATTN_ROPE, n);
     struct attn_job aj = { c, il, n, c->n_past };
     bn_pool_run(c->pool, attn_task, &aj);
     run_stage(c, il, ATTN_OUT, n);
-    matmul(c, &L->wo, n, c->h);
+    matmul(c, n, 1, &L->wo, c->h, NULL, NULL, NULL, NULL);
     run_stage(c, il, FFN_IN, n);
-    matmul(c, &L->wgate, n, c->g);
-    matmul(c, &L->wup, n, c->u);
+    matmul(c, n, 2, &L->wgate, c->g, &L->wup, c->u, NULL, NULL);
     run_stage(c, il, FFN_OUT, n);
-    matmul(c, &L->wdown, n, c->h);  /* joins the residual in the next ATTN_IN */
+    matmul(c, n, 1, &L->wdown, c->h, NULL, NULL, NULL, NULL);  /* joins the residual in the next ATTN_IN */
 }
 
 bn_status bn_forward(bn_ctx *c, const bn_token *tokens, uint32_t n, float *logits, int all)
