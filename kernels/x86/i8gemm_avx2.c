@@ -19,8 +19,6 @@ ALWAYS_INLINE int32_t row_dot(const int8_t *w, const int8_t *q, int64_t cols)
 {
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
     for (int64_t k = 0; k < cols; k += 128) {  /* cols % 128 == 0 */
-        _mm_prefetch((const char *)w + k + 4096, _MM_HINT_T0);
-        _mm_prefetch((const char *)w + k + 4096 + 64, _MM_HINT_T0);
         a0 = dot32(a0, w + k, q + k);
         a1 = dot32(a1, w + k + 32, q + k + 32);
         a2 = dot32(a2, w + k + 64, q + k + 64);
