@@ -213,6 +213,10 @@ static void check_attn(const bn_kernels *k, tally *tl)
             uint32_t n_kv = lens[rnd() % (sizeof lens / sizeof lens[0])];
             check_attn_one(k, tl, groups[gi], dims[di], n_kv, 1.0f);
         }
+    /* every pass tail: positions and 8-value chunks left over per head count */
+    for (int group = 1; group <= 5; group++)
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+            check_attn_one(k, tl, group, 80 + 4 * (int)(li % 2), lens[li], 1.0f);
     /* large scores (one position takes nearly all the weight) and tiny ones */
     check_attn_one(k, tl, 4, 128, 97, 30.0f);
     check_attn_one(k, tl, 4, 128, 97, 1e-3f);

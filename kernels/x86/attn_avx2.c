@@ -43,12 +43,12 @@ ALWAYS_INLINE void score_heads(const float *q, const uint16_t *k, size_t kv_stri
                                float scale, float *scores, size_t sc_stride, uint32_t p)
 {
     const int d8 = d & ~7;
-    __m256 acc[HB][2];
+    __m256 acc[HB][4];
     for (int j = 0; j < nh; j++)
         for (int r = 0; r < NP; r++)
             acc[j][r] = _mm256_setzero_ps();
     for (int i = 0; i < d8; i += 8) {
-        __m256 kv[2];
+        __m256 kv[4];
         for (int r = 0; r < NP; r++)
             kv[r] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(k + (p + r) * kv_stride + i)));
         for (int j = 0; j < nh; j++) {
@@ -63,68 +63,81 @@ ALWAYS_INLINE void score_heads(const float *q, const uint16_t *k, size_t kv_stri
                 finish_dot(acc[j][r], q + (size_t)(g0 + j) * d, k + (p + r) * kv_stride, d8, d) * scale;
 }
 
-/* out_g[i0 .. i0 + 7] for heads g0 .. g0 + nh - 1: the weighted V rows summed
- * in order of position, kept in registers. */
+/* out_g[i0 .. i0 + 8 NC - 1] for heads g0 .. g0 + nh - 1: the weighted V
+ * rows summed in order of position, kept in registers (nh x NC chains). */
 ALWAYS_INLINE void mix_heads(const uint16_t *v, size_t kv_stride, uint32_t n_kv, int d, int g0, int nh, int i0,
-                             const float *scores, size_t sc_stride, float *out)
+                             int NC, const float *scores, size_t sc_stride, float *out)
 {
-    __m256 o[HB];
+    __m256 o[HB][4];
     for (int j = 0; j < nh; j++)
-        o[j] = _mm256_setzero_ps();
+        for (int c = 0; c < NC; c++)
+            o[j][c] = _mm256_setzero_ps();
     for (uint32_t p = 0; p < n_kv; p++) {
-        __m256 vv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(v + p * kv_stride + i0)));
-        for (int j = 0; j < nh; j++)
-            o[j] = _mm256_add_ps(o[j], _mm256_mul_ps(_mm256_set1_ps(scores[(size_t)(g0 + j) * sc_stride + p]), vv));
+        __m256 vv[4];
+        for (int c = 0; c < NC; c++)
+            vv[c] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(v + p * kv_stride + i0 + 8 * c)));
+        for (int j = 0; j < nh; j++) {
+            __m256 w = _mm256_set1_ps(scores[(size_t)(g0 + j) * sc_stride + p]);
+            for (int c = 0; c < NC; c++)
+                o[j][c] = _mm256_add_ps(o[j][c], _mm256_mul_ps(w, vv[c]));
+        }
     }
     for (int j = 0; j < nh; j++)
-        _mm256_storeu_ps(out + (size_t)(g0 + j) * d + i0, o[j]);
+        for (int c = 0; c < NC; c++)
+            _mm256_storeu_ps(out + (size_t)(g0 + j) * d + i0 + 8 * c, o[j][c]);
 }
 
-/* The helpers with the head count and positions as constants, so that their
- * accumulators stay in registers. */
-static void score_n(const float *q, const uint16_t *k, size_t kv_stride, int np, int d, int g0, int nh, float scale,
-                    float *scores, size_t sc_stride, uint32_t p)
-{
-#define SCORE(NP, NH) score_heads(q, k, kv_stride, NP, d, g0, NH, scale, scores, sc_stride, p)
-    switch (nh * 2 + np - 1) {
-    case 2: SCORE(1, 1); break;
-    case 3: SCORE(2, 1); break;
-    case 4: SCORE(1, 2); break;
-    case 5: SCORE(2, 2); break;
-    case 6: SCORE(1, 3); break;
-    case 7: SCORE(2, 3); break;
-    case 8: SCORE(1, 4); break;
-    default: SCORE(2, 4); break;
-    }
-#undef SCORE
-}
+/* The helpers for each head count NH with NP positions (scores) or NC
+ * chunks (mixing) as constants, so that their accumulators stay in
+ * registers: about eight chains a pass, fewer heads taking more positions or
+ * chunks (a model without grouped K/V has one head per K/V head). */
+typedef void score_fn(const float *q, const uint16_t *k, size_t kv_stride, int d, int g0, float scale,
+                      float *scores, size_t sc_stride, uint32_t p);
+typedef void mix_fn(const uint16_t *v, size_t kv_stride, uint32_t n_kv, int d, int g0, int i0, const float *scores,
+                    size_t sc_stride, float *out);
 
-static void mix_n(const uint16_t *v, size_t kv_stride, uint32_t n_kv, int d, int g0, int nh, int i0,
-                  const float *scores, size_t sc_stride, float *out)
-{
-    switch (nh) {
-    case 1: mix_heads(v, kv_stride, n_kv, d, g0, 1, i0, scores, sc_stride, out); break;
-    case 2: mix_heads(v, kv_stride, n_kv, d, g0, 2, i0, scores, sc_stride, out); break;
-    case 3: mix_heads(v, kv_stride, n_kv, d, g0, 3, i0, scores, sc_stride, out); break;
-    default: mix_heads(v, kv_stride, n_kv, d, g0, 4, i0, scores, sc_stride, out); break;
+#define SCORE(NH, N)                                                                                    \
+    static void score_##NH##_##N(const float *q, const uint16_t *k, size_t kv_stride, int d, int g0,   \
+                                 float scale, float *scores, size_t sc_stride, uint32_t p)              \
+    {                                                                                                   \
+        score_heads(q, k, kv_stride, N, d, g0, NH, scale, scores, sc_stride, p);                        \
     }
-}
+#define MIX(NH, N)                                                                                      \
+    static void mix_##NH##_##N(const uint16_t *v, size_t kv_stride, uint32_t n_kv, int d, int g0, int i0, \
+                               const float *scores, size_t sc_stride, float *out)                       \
+    {                                                                                                   \
+        mix_heads(v, kv_stride, n_kv, d, g0, NH, i0, N, scores, sc_stride, out);                        \
+    }
+SCORE(1, 1) SCORE(1, 2) SCORE(1, 3) SCORE(1, 4) SCORE(2, 1) SCORE(2, 2)
+SCORE(3, 1) SCORE(3, 2) SCORE(4, 1) SCORE(4, 2)
+MIX(1, 1) MIX(1, 2) MIX(1, 3) MIX(1, 4) MIX(2, 1) MIX(2, 2) MIX(3, 1) MIX(4, 1)
+
+/* [heads][positions or chunks]; the widest entry of a row is the pass size. */
+static score_fn *const scores_for[HB + 1][5] = {
+    {NULL}, {NULL, score_1_1, score_1_2, score_1_3, score_1_4}, {NULL, score_2_1, score_2_2},
+    {NULL, score_3_1, score_3_2}, {NULL, score_4_1, score_4_2}};
+static mix_fn *const mixes_for[HB + 1][5] = {
+    {NULL}, {NULL, mix_1_1, mix_1_2, mix_1_3, mix_1_4}, {NULL, mix_2_1, mix_2_2}, {NULL, mix_3_1}, {NULL, mix_4_1}};
+static const int score_pass[HB + 1] = {0, 4, 2, 2, 2}, mix_pass[HB + 1] = {0, 4, 2, 1, 1};
 
 void bn_attn_avx2(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
                   int d, float scale, float *scores, size_t sc_stride, float *row, float *out)
 {
-    /* Two positions at a time, as independent chains. */
-    for (uint32_t p = 0; p < n_kv; p += 2) {
-        int np = n_kv - p >= 2 ? 2 : 1;
-        for (int g0 = 0; g0 < group; g0 += HB)
-            score_n(q, k, kv_stride, np, d, g0, group - g0 < HB ? group - g0 : HB, scale, scores, sc_stride, p);
+    for (int g0 = 0; g0 < group; g0 += HB) {
+        int nh = group - g0 < HB ? group - g0 : HB, np = score_pass[nh];
+        for (uint32_t p = 0; p < n_kv; p += (uint32_t)np) {
+            int n = n_kv - p < (uint32_t)np ? (int)(n_kv - p) : np;
+            scores_for[nh][n](q, k, kv_stride, d, g0, scale, scores, sc_stride, p);
+        }
     }
     bn_attn_softmax(scores, sc_stride, group, n_kv);
     const int d8 = d & ~7;
     for (int g0 = 0; g0 < group; g0 += HB) {
-        int nh = group - g0 < HB ? group - g0 : HB;
-        for (int i0 = 0; i0 < d8; i0 += 8)
-            mix_n(v, kv_stride, n_kv, d, g0, nh, i0, scores, sc_stride, out);
+        int nh = group - g0 < HB ? group - g0 : HB, nc = mix_pass[nh];
+        for (int i0 = 0; i0 < d8; i0 += 8 * nc) {
+            int n = (d8 - i0) / 8 < nc ? (d8 - i0) / 8 : nc;
+            mixes_for[nh][n](v, kv_stride, n_kv, d, g0, i0, scores, sc_stride, out);
+        }
     }
     if (d8 < d) {  /* the last d % 8 elements of each head, as the scalar code does them */
         for (int g = 0; g < group; g++)
