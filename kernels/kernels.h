@@ -99,6 +99,9 @@ typedef struct bn_kernels {
      * order of i and returns ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7));
      * then bn_attn_softmax (dense_scalar.h); then
      * out_g[i] = 0 + s[g][0] * V_0[i] + s[g][1] * V_1[i] + ... in order of p. */
+    /* n floats to f16, rounded to nearest even (overflow to infinity, NaN to
+     * a quiet NaN keeping the top payload bits): bn_f32_to_f16 of each. */
+    void (*to_f16)(const float *x, uint16_t *out, int64_t n);
     void (*attn)(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
                  int d, float scale, float *scores, size_t sc_stride, float *row, float *out);
 } bn_kernels;

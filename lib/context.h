@@ -10,7 +10,7 @@ struct bn_ctx {
     bn_model *model;
     uint32_t n_ctx, n_batch, n_past;
     bn_pool *pool;
-    uint16_t *k_cache, *v_cache;  /* f16, [layer][position][n_head_kv * head_dim] */
+    uint16_t *k_cache, *v_cache;  /* f16, [layer][K/V head][position][head_dim]: a head's rows in a row */
     /* scratch for up to n_batch tokens */
     float *x, *h, *q, *k, *v, *att, *g, *u;
     int8_t *qa;

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "context.h"
-#include "fp16.h"
 #include "ggml_types.h"
 
 /* Quantizes n rows of `cols` activations for the ternary kernels. */
@@ -145,11 +144,9 @@ static void attn_task(void *arg, int ith, int nth)
     struct attn_job *j = arg;
     bn_ctx *c = j->c;
     const bn_hparams *hp = &c->model->hp;
-    int d = hp->head_dim, kv_dim = hp->n_head_kv * d, group = hp->n_head / hp->n_head_kv;
+    int d = hp->head_dim, group = hp->n_head / hp->n_head_kv;
     float *scores = c->scores + (size_t)ith * bn_ctx_scratch_stride(c);  /* group rows of n_ctx */
     float *row = scores + (size_t)group * c->n_ctx;                      /* two K or V rows in f32 */
-    const uint16_t *kc = c->k_cache + (size_t)j->layer * c->n_ctx * kv_dim;
-    const uint16_t *vc = c->v_cache + (size_t)j->layer * c->n_ctx * kv_dim;
     float scale = 1.0f / sqrtf((float)d);
     /* Units dealt out in turn: a later token attends to more positions, so
      * contiguous shares would give the last thread most of the work. */
@@ -157,8 +154,9 @@ static void attn_task(void *arg, int ith, int nth)
         uint32_t t = (uint32_t)(u / hp->n_head_kv);
         int kvh = (int)(u % hp->n_head_kv);
         size_t head0 = (size_t)t * hp->n_embd + (size_t)kvh * group * d;
-        c->model->kern->attn(c->q + head0, kc + (size_t)kvh * d, vc + (size_t)kvh * d, (size_t)kv_dim,
-                             j->pos0 + t + 1, group, d, scale, scores, c->n_ctx, row, c->att + head0);
+        size_t rows0 = ((size_t)j->layer * hp->n_head_kv + kvh) * c->n_ctx * d;  /* the K/V head's position 0 */
+        c->model->kern->attn(c->q + head0, c->k_cache + rows0, c->v_cache + rows0, (size_t)d, j->pos0 + t + 1,
+                             group, d, scale, scores, c->n_ctx, row, c->att + head0);
     }
 }
 
@@ -215,10 +213,10 @@ static void stage_token(bn_ctx *c, int il, enum stage s, uint32_t t)
         const float *tab = c->rope + (size_t)t * hp->head_dim;
         rope(c->q + t * E, hp->n_head, hp->head_dim, tab, hp->rope_neox);
         rope(c->k + t * kv_dim, hp->n_head_kv, hp->head_dim, tab, hp->rope_neox);
-        size_t at = ((size_t)il * c->n_ctx + c->n_past + t) * (size_t)kv_dim;
-        for (int64_t i = 0; i < kv_dim; i++) {
-            c->k_cache[at + i] = bn_f32_to_f16(c->k[t * kv_dim + i]);
-            c->v_cache[at + i] = bn_f32_to_f16(c->v[t * kv_dim + i]);
+        for (int kvh = 0; kvh < hp->n_head_kv; kvh++) {
+            size_t at = (((size_t)il * hp->n_head_kv + kvh) * c->n_ctx + c->n_past + t) * hp->head_dim;
+            k->to_f16(c->k + t * kv_dim + kvh * hp->head_dim, c->k_cache + at, hp->head_dim);
+            k->to_f16(c->v + t * kv_dim + kvh * hp->head_dim, c->v_cache + at, hp->head_dim);
         }
         break;
     }

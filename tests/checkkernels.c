@@ -160,6 +160,50 @@ static void check_quantize_act(const bn_kernels *k, tally *tl)
     }
 }
 
+/* ---------- to_f16 ---------- */
+
+/* Floats of every exponent with random mantissas, the boundaries of the
+ * half range (rounding ties, overflow, subnormals) and NaNs with payloads. */
+static void check_to_f16(const bn_kernels *k, tally *tl)
+{
+    enum { N = 1 << 16 };
+    float *x = xmalloc(N * sizeof *x);
+    uint16_t *a = xmalloc(N * sizeof *a), *b = xmalloc(N * sizeof *b);
+    for (int rep = 0; rep < 8; rep++) {
+        for (uint32_t i = 0; i < N; i++) {
+            uint32_t bits;
+            if (rep == 0) {  /* every half as f32, a quarter of them moved by +1 ulp, -1 ulp or to a tie */
+                float h = bn_f16_to_f32((uint16_t)i);
+                memcpy(&bits, &h, 4);
+                bits += (i & 3) == 1 ? 1u : (i & 3) == 2 ? 0xffffffffu : (i & 3) == 3 ? 0x1000u : 0u;
+            } else if (rep == 1) {  /* every normal half's tie with the next one up */
+                float h = bn_f16_to_f32((uint16_t)i);
+                memcpy(&bits, &h, 4);
+                bits += 0x1000u;
+            } else {
+                bits = (uint32_t)rnd();
+            }
+            memcpy(&x[i], &bits, 4);
+        }
+        bn_kernels_scalar.to_f16(x, a, N - rep);
+        k->to_f16(x, b, N - rep);
+        tl->runs++;
+        if (memcmp(a, b, (N - rep) * sizeof *a)) {
+            size_t i = 0;
+            while (a[i] == b[i])
+                i++;
+            char msg[96];
+            uint32_t bits;
+            memcpy(&bits, &x[i], 4);
+            snprintf(msg, sizeof msg, "f32 0x%08x: 0x%04x, want 0x%04x", bits, b[i], a[i]);
+            report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+        }
+    }
+    free(x);
+    free(a);
+    free(b);
+}
+
 /* ---------- attn ---------- */
 
 static void check_attn_one(const bn_kernels *k, tally *tl, int group, int d, uint32_t n_kv, float amp)
@@ -694,17 +738,19 @@ int main(int argc, char **argv)
     for (int li = 1; li < n_levels; li++) {
         const bn_kernels *k = levels[li];
         const char *name = bn_cpu_level_name(k->level);
-        tally tl[5 + sizeof dense_types / sizeof dense_types[0]] = {
-            {"quantize_act", 0, 0}, {"tgemm", 0, 0}, {"dequant_row", 0, 0}, {"i8gemm", 0, 0}, {"attn", 0, 0}};
+        tally tl[6 + sizeof dense_types / sizeof dense_types[0]] = {
+            {"quantize_act", 0, 0}, {"tgemm", 0, 0}, {"dequant_row", 0, 0}, {"i8gemm", 0, 0}, {"attn", 0, 0},
+            {"to_f16", 0, 0}};
         check_quantize_act(k, &tl[0]);
         check_tgemm(k, &tl[1]);
         check_i8gemm(k, &tl[3]);
         check_attn(k, &tl[4]);
+        check_to_f16(k, &tl[5]);
         for (size_t d = 0; d < sizeof dense_types / sizeof dense_types[0]; d++) {
             static char names[sizeof dense_types / sizeof dense_types[0]][24];
             snprintf(names[d], sizeof names[d], "fgemm %s", bn_type_get(dense_types[d])->name);
-            tl[5 + d].name = names[d];
-            check_fgemm(k, &tl[5 + d], dense_types[d]);
+            tl[6 + d].name = names[d];
+            check_fgemm(k, &tl[6 + d], dense_types[d]);
             /* dequant_row of a whole row, the embedding lookup */
             int64_t cols = 2560;
             const bn_type_traits *tt = bn_type_get(dense_types[d]);

@@ -101,3 +101,9 @@ void bn_dequant_row_scalar(uint32_t type, const void *row, float *y, int64_t n)
         break;
     }
 }
+
+void bn_to_f16_scalar(const float *x, uint16_t *out, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        out[i] = bn_f32_to_f16(x[i]);
+}

@@ -47,6 +47,9 @@ static inline void bn_attn_softmax(float *scores, size_t sc_stride, int group, u
     }
 }
 
+/* bn_kernels.to_f16 in plain C. */
+void bn_to_f16_scalar(const float *x, uint16_t *out, int64_t n);
+
 /* The scalar attention (bn_kernels.attn), which levels without their own
  * use too. */
 void bn_attn_scalar(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,

@@ -104,5 +104,6 @@ const bn_kernels bn_kernels_scalar = {
     .fgemm = fgemm,
     .dequant_row = dequant_row,
     .i8gemm = i8gemm,
+    .to_f16 = bn_to_f16_scalar,
     .attn = bn_attn_scalar,
 };

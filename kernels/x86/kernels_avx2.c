@@ -60,6 +60,19 @@ void bn_dequant_row_avx2(uint32_t type, const void *row, float *out, int64_t n)
         bn_dequant_row_scalar(type, h + i, out + i, n - i);
 }
 
+/* F16C's conversion rounds to nearest even, overflows to infinity and keeps
+ * a NaN's top payload bits, quieted: what bn_f32_to_f16 does (checkkernels
+ * compares them over every exponent, subnormals, infinities and NaNs). */
+void bn_to_f16_avx2(const float *x, uint16_t *out, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(void *)(out + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    if (i < n)
+        bn_to_f16_scalar(x + i, out + i, n - i);
+}
+
 const bn_kernels bn_kernels_avx2 = {
     .level = BN_CPU_AVX2,
     .quantize_act = bn_quantize_act_avx2,
@@ -67,5 +80,6 @@ const bn_kernels bn_kernels_avx2 = {
     .fgemm = bn_fgemm_avx2,
     .dequant_row = bn_dequant_row_avx2,
     .i8gemm = bn_i8gemm_avx2,
+    .to_f16 = bn_to_f16_avx2,
     .attn = bn_attn_avx2,
 };
