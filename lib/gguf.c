@@ -220,23 +220,51 @@ static bn_status check_array(reader *r, const char *key, uint32_t etype, uint64_
     return bn_fail(BN_E_FORMAT, "metadata '%s': array has unknown element type %u", key, etype);
 }
 
-static bn_status read_kv(bn_gguf *g, reader *r, int64_t i, uint64_t n_kv)
+/* How a metadata key or a tensor name is checked and named in errors: the
+ * formats take (index, count), (index, offset), (shown name, length, max) and
+ * (shown name). */
+typedef struct name_rules {
+    const char *what, *empty, *too_long, *has_nul;
+    unsigned max;
+} name_rules;
+
+static const name_rules key_rules = {
+    "key of metadata entry %lld of %llu", "metadata entry %lld: the key is empty (offset %llu)",
+    "metadata key '%s' is %llu bytes long (at most %u)", "metadata key '%s' contains a NUL byte", MAX_KEY_BYTES,
+};
+static const name_rules tensor_rules = {
+    "name of tensor %lld of %llu", "tensor %lld: the name is empty (offset %llu)",
+    "tensor '%s': name is %llu bytes long (at most %u)", "tensor '%s': name contains a NUL byte",
+    MAX_TENSOR_NAME_BYTES,
+};
+
+/* Reads name i of n: not empty, at most nr->max bytes, no NUL; *shown gets
+ * it escaped for messages. */
+static bn_status read_name(reader *r, const name_rules *nr, int64_t i, uint64_t n, bn_gguf_str *out, char *shown,
+                           size_t cap)
 {
-    char what[96], key[96];
-    snprintf(what, sizeof what, "key of metadata entry %lld of %llu", (long long)i, (unsigned long long)n_kv);
-    bn_gguf_str k = { NULL, 0 };
-    bn_status st = rd_str(r, &k, what);
+    char what[96];
+    snprintf(what, sizeof what, nr->what, (long long)i, (unsigned long long)n);
+    bn_status st = rd_str(r, out, what);
     if (st != BN_OK)
         return st;
-    if (k.len == 0)
-        return bn_fail(BN_E_FORMAT, "metadata entry %lld: the key is empty (offset %llu)", (long long)i,
-                       (unsigned long long)(r->pos - 8));
-    describe(key, sizeof key, (const uint8_t *)k.ptr, k.len);
-    if (k.len > MAX_KEY_BYTES)
-        return bn_fail(BN_E_FORMAT, "metadata key '%s' is %llu bytes long (at most %u)", key,
-                       (unsigned long long)k.len, MAX_KEY_BYTES);
-    if (memchr(k.ptr, '\0', (size_t)k.len))
-        return bn_fail(BN_E_FORMAT, "metadata key '%s' contains a NUL byte", key);
+    if (out->len == 0)
+        return bn_fail(BN_E_FORMAT, nr->empty, (long long)i, (unsigned long long)(r->pos - 8));
+    describe(shown, cap, (const uint8_t *)out->ptr, out->len);
+    if (out->len > nr->max)
+        return bn_fail(BN_E_FORMAT, nr->too_long, shown, (unsigned long long)out->len, nr->max);
+    if (memchr(out->ptr, '\0', (size_t)out->len))
+        return bn_fail(BN_E_FORMAT, nr->has_nul, shown);
+    return BN_OK;
+}
+
+static bn_status read_kv(bn_gguf *g, reader *r, int64_t i, uint64_t n_kv)
+{
+    char key[96];
+    bn_gguf_str k = { NULL, 0 };
+    bn_status st = read_name(r, &key_rules, i, n_kv, &k, key, sizeof key);
+    if (st != BN_OK)
+        return st;
 
     if (i + 1 > g->cap_kv) {
         int64_t cap = g->cap_kv;
@@ -337,21 +365,11 @@ static bn_status read_kv(bn_gguf *g, reader *r, int64_t i, uint64_t n_kv)
 
 static bn_status read_tensor(bn_gguf *g, reader *r, int64_t i, uint64_t n_tensors)
 {
-    char what[96], name[96];
-    snprintf(what, sizeof what, "name of tensor %lld of %llu", (long long)i, (unsigned long long)n_tensors);
+    char name[96];
     bn_gguf_str s = { NULL, 0 };
-    bn_status st = rd_str(r, &s, what);
+    bn_status st = read_name(r, &tensor_rules, i, n_tensors, &s, name, sizeof name);
     if (st != BN_OK)
         return st;
-    if (s.len == 0)
-        return bn_fail(BN_E_FORMAT, "tensor %lld: the name is empty (offset %llu)", (long long)i,
-                       (unsigned long long)(r->pos - 8));
-    describe(name, sizeof name, (const uint8_t *)s.ptr, s.len);
-    if (s.len > MAX_TENSOR_NAME_BYTES)
-        return bn_fail(BN_E_FORMAT, "tensor '%s': name is %llu bytes long (at most %u)", name,
-                       (unsigned long long)s.len, MAX_TENSOR_NAME_BYTES);
-    if (memchr(s.ptr, '\0', (size_t)s.len))
-        return bn_fail(BN_E_FORMAT, "tensor '%s': name contains a NUL byte", name);
 
     bn_gguf_tensor *ts = grow(g->tensors, &g->cap_tensors, i + 1, sizeof *ts);
     if (!ts)
