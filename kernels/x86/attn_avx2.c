@@ -110,15 +110,15 @@ typedef void mix_fn(const uint16_t *v, size_t kv_stride, uint32_t n_kv, int d, i
     }
 SCORE(1, 1) SCORE(1, 2) SCORE(1, 3) SCORE(1, 4) SCORE(2, 1) SCORE(2, 2)
 SCORE(3, 1) SCORE(3, 2) SCORE(4, 1) SCORE(4, 2)
-MIX(1, 1) MIX(1, 2) MIX(1, 3) MIX(1, 4) MIX(2, 1) MIX(2, 2) MIX(3, 1) MIX(4, 1)
+MIX(1, 1) MIX(1, 2) MIX(1, 3) MIX(1, 4) MIX(2, 1) MIX(2, 2) MIX(3, 1) MIX(4, 1) MIX(4, 2)
 
 /* [heads][positions or chunks]; the widest entry of a row is the pass size. */
 static score_fn *const scores_for[HB + 1][5] = {
     {NULL}, {NULL, score_1_1, score_1_2, score_1_3, score_1_4}, {NULL, score_2_1, score_2_2},
     {NULL, score_3_1, score_3_2}, {NULL, score_4_1, score_4_2}};
 static mix_fn *const mixes_for[HB + 1][5] = {
-    {NULL}, {NULL, mix_1_1, mix_1_2, mix_1_3, mix_1_4}, {NULL, mix_2_1, mix_2_2}, {NULL, mix_3_1}, {NULL, mix_4_1}};
-static const int score_pass[HB + 1] = {0, 4, 2, 2, 2}, mix_pass[HB + 1] = {0, 4, 2, 1, 1};
+    {NULL}, {NULL, mix_1_1, mix_1_2, mix_1_3, mix_1_4}, {NULL, mix_2_1, mix_2_2}, {NULL, mix_3_1}, {NULL, mix_4_1, mix_4_2}};
+static const int score_pass[HB + 1] = {0, 4, 2, 2, 2}, mix_pass[HB + 1] = {0, 4, 2, 1, 2};
 
 void bn_attn_avx2(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
                   int d, float scale, float *scores, size_t sc_stride, float *row, float *out)
