@@ -93,7 +93,7 @@ typedef struct bn_kernels {
      * other; k, v: that K/V head's f16 row at position 0, a position being
      * kv_stride elements further; out: group x d floats. scores: group rows
      * of sc_stride >= n_kv floats of scratch (left holding the weights);
-     * row: 2 x d floats of scratch. Canonical order, so every ISA agrees bit for
+     * row: d floats of scratch. Canonical order, so every ISA agrees bit for
      * bit: s[g][p] = dot8(q_g, K_p) * scale, where dot8 sums the products
      * (one multiply, one add, never fused) into 8 lanes (lane = i % 8) in
      * order of i and returns ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7));

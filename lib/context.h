@@ -17,7 +17,7 @@ struct bn_ctx {
     float *qa_scale;
     int32_t *qa_sum;
     float *rope;                  /* per token of the batch: (cos, sin) of each rotated pair */
-    float *scores;                /* per thread: n_ctx scores for each head of a K/V group, then two K/V rows */
+    float *scores;                /* per thread: n_ctx scores for each head of a K/V group, then one K/V row */
     bn_utf8_stream text;          /* bytes of a character not yet complete (bn_ctx_token_text) */
 };
 
@@ -26,7 +26,7 @@ static inline size_t bn_ctx_scratch_stride(const bn_ctx *c)
 {
     const bn_hparams *hp = &c->model->hp;
     size_t group = (size_t)(hp->n_head / hp->n_head_kv);
-    return (group * (size_t)c->n_ctx + 2 * (size_t)hp->head_dim + 15) & ~(size_t)15;
+    return (group * (size_t)c->n_ctx + (size_t)hp->head_dim + 15) & ~(size_t)15;
 }
 
 /* Evaluates n <= n_batch tokens at positions n_past.. and advances n_past.

@@ -146,7 +146,7 @@ static void attn_task(void *arg, int ith, int nth)
     const bn_hparams *hp = &c->model->hp;
     int d = hp->head_dim, group = hp->n_head / hp->n_head_kv;
     float *scores = c->scores + (size_t)ith * bn_ctx_scratch_stride(c);  /* group rows of n_ctx */
-    float *row = scores + (size_t)group * c->n_ctx;                      /* two K or V rows in f32 */
+    float *row = scores + (size_t)group * c->n_ctx;                      /* one K or V row in f32 */
     float scale = 1.0f / sqrtf((float)d);
     /* Units dealt out in turn: a later token attends to more positions, so
      * contiguous shares would give the last thread most of the work. */

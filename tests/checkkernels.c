@@ -221,7 +221,7 @@ static void check_attn_one(const bn_kernels *k, tally *tl, int group, int d, uin
     float scale = 1.0f / sqrtf((float)d);
     size_t sc_n = (size_t)group * sc_stride;
     float *sc0 = xmalloc(sc_n * sizeof *sc0), *sc1 = xmalloc(sc_n * sizeof *sc1);
-    float *row = xmalloc(2 * (size_t)d * sizeof *row);
+    float *row = xmalloc((size_t)d * sizeof *row);
     outbuf o0 = out_new((size_t)group * d), o1 = out_new((size_t)group * d);
     bn_kernels_scalar.attn(q, kc + d, vc + d, kv_stride, n_kv, group, d, scale, sc0, sc_stride, row, o0.y);
     k->attn(q, kc + d, vc + d, kv_stride, n_kv, group, d, scale, sc1, sc_stride, row, o1.y);
