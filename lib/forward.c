@@ -148,15 +148,24 @@ static void attn_task(void *arg, int ith, int nth)
     float *scores = c->scores + (size_t)ith * bn_ctx_scratch_stride(c);  /* group rows of n_ctx */
     float *row = scores + (size_t)group * c->n_ctx;                      /* one K or V row in f32 */
     float scale = 1.0f / sqrtf((float)d);
+    /* Decode has few units (5 K/V heads for 2B-4T): its groups are cut in
+     * parts, one a thread, so that no thread does one more group than the
+     * others. Each head is computed the same way whatever group it is in. */
+    int parts = j->n == 1 && nth > 1 ? (group < nth ? group : nth) : 1;
+    int per = (group + parts - 1) / parts;
+    int64_t units = (int64_t)j->n * hp->n_head_kv * parts;
     /* Units dealt out in turn: a later token attends to more positions, so
      * contiguous shares would give the last thread most of the work. */
-    for (int64_t u = ith; u < (int64_t)j->n * hp->n_head_kv; u += nth) {
-        uint32_t t = (uint32_t)(u / hp->n_head_kv);
-        int kvh = (int)(u % hp->n_head_kv);
-        size_t head0 = (size_t)t * hp->n_embd + (size_t)kvh * group * d;
+    for (int64_t u = ith; u < units; u += nth) {
+        uint32_t t = (uint32_t)(u / ((int64_t)hp->n_head_kv * parts));
+        int kvh = (int)(u / parts % hp->n_head_kv), g0 = (int)(u % parts) * per;
+        int ng = group - g0 < per ? group - g0 : per;
+        if (ng <= 0)
+            continue;
+        size_t head0 = (size_t)t * hp->n_embd + ((size_t)kvh * group + g0) * d;
         size_t rows0 = ((size_t)j->layer * hp->n_head_kv + kvh) * c->n_ctx * d;  /* the K/V head's position 0 */
         c->model->kern->attn(c->q + head0, c->k_cache + rows0, c->v_cache + rows0, (size_t)d, j->pos0 + t + 1,
-                             group, d, scale, scores, c->n_ctx, row, c->att + head0);
+                             ng, d, scale, scores, c->n_ctx, row, c->att + head0);
     }
 }
 
