@@ -16,44 +16,6 @@ static void quantize_rows(bn_ctx *c, const float *x, uint32_t n, int64_t cols)
         k->quantize_act(x + t * cols, cols, c->qa + t * cols, &c->qa_scale[t], &c->qa_sum[t]);
 }
 
-/* Up to three projections of the same quantized input (Q, K, V; gate, up)
- * in one round through the pool: each thread takes its share of every
- * matrix's rows. Decode makes hundreds of rounds a token. */
-struct matmul_job {
-    bn_ctx *c;
-    uint32_t n;
-    int count;
-    const bn_linear *lin[3];
-    float *y[3];
-};
-
-static void matmul_task(void *arg, int ith, int nth)
-{
-    struct matmul_job *j = arg;
-    for (int i = 0; i < j->count; i++) {
-        const bn_tmat *w = &j->lin[i]->w;
-        float *y = j->y[i];
-        int64_t r0, r1;
-        bn_split(w->rows, 16, ith, nth, &r0, &r1);
-        if (r0 >= r1)
-            continue;
-        j->c->model->kern->tgemm(w, r0, r1, j->c->qa, j->c->qa_scale, j->c->qa_sum, j->n, y, w->rows);
-        if (j->lin[i]->out_scale != 1.0f)
-            for (uint32_t t = 0; t < j->n; t++)
-                for (int64_t r = r0; r < r1; r++)
-                    y[t * w->rows + r] *= j->lin[i]->out_scale;
-    }
-}
-
-/* y[n][rows] = lin(quantized activations already in c->qa), for each of
- * the `count` pairs. */
-static void matmul(bn_ctx *c, uint32_t n, int count, const bn_linear *l0, float *y0, const bn_linear *l1, float *y1,
-                   const bn_linear *l2, float *y2)
-{
-    struct matmul_job j = { c, n, count, { l0, l1, l2 }, { y0, y1, y2 } };
-    bn_pool_run(c->pool, matmul_task, &j);
-}
-
 /* Elementwise loops over local restrict pointers, so the compiler vectorizes
  * them (through the context's members it must assume aliasing); each element
  * is computed exactly as written, so results do not change. */
@@ -83,6 +45,65 @@ static void silu_gate(float *restrict g, const float *restrict u, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
         g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+/* Up to three projections of the same quantized input (Q, K, V; gate, up)
+ * in one round through the pool: each thread takes its share of every
+ * matrix's rows. Decode makes hundreds of rounds a token. */
+struct matmul_job {
+    bn_ctx *c;
+    uint32_t n;
+    int count;
+    const bn_linear *lin[3];
+    float *y[3];
+    int glu;  /* y[0] = act(y[0]) * y[1] on this thread's rows: gate and up */
+};
+
+static void matmul_task(void *arg, int ith, int nth)
+{
+    struct matmul_job *j = arg;
+    for (int i = 0; i < j->count; i++) {
+        const bn_tmat *w = &j->lin[i]->w;
+        float *y = j->y[i];
+        int64_t r0, r1;
+        bn_split(w->rows, 16, ith, nth, &r0, &r1);
+        if (r0 >= r1)
+            continue;
+        j->c->model->kern->tgemm(w, r0, r1, j->c->qa, j->c->qa_scale, j->c->qa_sum, j->n, y, w->rows);
+        if (j->lin[i]->out_scale != 1.0f)
+            for (uint32_t t = 0; t < j->n; t++)
+                for (int64_t r = r0; r < r1; r++)
+                    y[t * w->rows + r] *= j->lin[i]->out_scale;
+    }
+    /* The FFN activation where its rows were just computed, rather than by
+     * one thread over rows half of which another thread wrote. */
+    if (j->glu) {
+        int64_t rows = j->lin[0]->w.rows, r0, r1;
+        bn_split(rows, 16, ith, nth, &r0, &r1);
+        for (uint32_t t = 0; t < j->n && r0 < r1; t++) {
+            float *g = j->y[0] + t * rows + r0, *u = j->y[1] + t * rows + r0;
+            if (j->c->model->arch == BN_ARCH_BITNET_B158)
+                relu2_gate(g, u, r1 - r0);
+            else
+                silu_gate(g, u, r1 - r0);
+        }
+    }
+}
+
+/* y[n][rows] = lin(quantized activations already in c->qa), for each of
+ * the `count` pairs. */
+static void matmul(bn_ctx *c, uint32_t n, int count, const bn_linear *l0, float *y0, const bn_linear *l1, float *y1,
+                   const bn_linear *l2, float *y2)
+{
+    struct matmul_job j = { c, n, count, { l0, l1, l2 }, { y0, y1, y2 }, 0 };
+    bn_pool_run(c->pool, matmul_task, &j);
+}
+
+/* g = act(gate(input)) * up(input), in one round. */
+static void matmul_glu(bn_ctx *c, uint32_t n, const bn_layer *L)
+{
+    struct matmul_job j = { c, n, 2, { &L->wgate, &L->wup, NULL }, { c->g, c->u, NULL }, 1 };
+    bn_pool_run(c->pool, matmul_task, &j);
 }
 
 /* The sum of squares in double, in eight partial sums of a fixed order (one
@@ -241,12 +262,8 @@ static void stage_token(bn_ctx *c, int il, enum stage s, uint32_t t)
         rmsnorm(h, x, L->ffn_norm, E, hp->norm_eps);
         k->quantize_act(h, E, c->qa + t * E, &c->qa_scale[t], &c->qa_sum[t]);
         break;
-    case FFN_OUT: {
+    case FFN_OUT: {  /* the activation was applied with the products (matmul_glu) */
         float *g = c->g + t * F;
-        if (m->arch == BN_ARCH_BITNET_B158)
-            relu2_gate(g, c->u + t * F, F);
-        else
-            silu_gate(g, c->u + t * F, F);
         if (L->ffn_sub_norm)
             rmsnorm(g, g, L->ffn_sub_norm, F, hp->norm_eps);
         k->quantize_act(g, F, c->qa + t * F, &c->qa_scale[t], &c->qa_sum[t]);
@@ -284,7 +301,7 @@ static void layer(bn_ctx *c, int il, uint32_t n)
     run_stage(c, il, ATTN_OUT, n);
     matmul(c, n, 1, &L->wo, c->h, NULL, NULL, NULL, NULL);
     run_stage(c, il, FFN_IN, n);
-    matmul(c, n, 2, &L->wgate, c->g, &L->wup, c->u, NULL, NULL);
+    matmul_glu(c, n, L);
     run_stage(c, il, FFN_OUT, n);
     matmul(c, n, 1, &L->wdown, c->h, NULL, NULL, NULL, NULL);  /* joins the residual in the next ATTN_IN */
 }
