@@ -48,46 +48,87 @@ static void silu_gate(float *restrict g, const float *restrict u, int64_t n)
 }
 
 /* Up to three projections of the same quantized input (Q, K, V; gate, up)
- * in one round through the pool: each thread takes its share of every
- * matrix's rows. Decode makes hundreds of rounds a token. */
+ * in one round through the pool, cut in chunks of rows that the threads
+ * share out (bn_pool_run_chunks), so that a thread on a slower core takes
+ * fewer. Decode makes hundreds of rounds a token. */
 struct matmul_job {
     bn_ctx *c;
     uint32_t n;
     int count;
     const bn_linear *lin[3];
     float *y[3];
-    int glu;  /* y[0] = act(y[0]) * y[1] on this thread's rows: gate and up */
+    int64_t chunk_rows;
+    int64_t first[4];  /* chunk index where matrix i starts; first[count]: total */
+    int glu;           /* y[0] = act(y[0]) * y[1]: gate and up, one chunk of rows of both at a time */
 };
 
-static void matmul_task(void *arg, int ith, int nth)
+/* Rows a chunk: a multiple of 16 (the kernels' row groups) near 16 KiB of
+ * ternary codes, small enough that the last chunks even the threads out,
+ * large enough that taking one costs nothing. */
+static int64_t chunk_rows(int64_t cols)
+{
+    int64_t rows = ((int64_t)16384 / (cols / 4) + 15) / 16 * 16;
+    return rows < 16 ? 16 : rows;
+}
+
+static void project(struct matmul_job *j, int i, int64_t r0, int64_t r1)
+{
+    const bn_tmat *w = &j->lin[i]->w;
+    float *y = j->y[i];
+    j->c->model->kern->tgemm(w, r0, r1, j->c->qa, j->c->qa_scale, j->c->qa_sum, j->n, y, w->rows);
+    if (j->lin[i]->out_scale != 1.0f)
+        for (uint32_t t = 0; t < j->n; t++)
+            for (int64_t r = r0; r < r1; r++)
+                y[t * w->rows + r] *= j->lin[i]->out_scale;
+}
+
+/* Rows [r0, r1) of the chunk range [c0, c1) that fall in the span
+ * [first, first + n) of a matrix's chunks, rows long; 0 if none. */
+static int chunk_span(int64_t c0, int64_t c1, int64_t first, int64_t n, int64_t per, int64_t rows, int64_t *r0,
+                      int64_t *r1)
+{
+    int64_t a = c0 > first ? c0 : first, b = c1 < first + n ? c1 : first + n;
+    if (a >= b)
+        return 0;
+    *r0 = (a - first) * per;
+    *r1 = (b - first) * per < rows ? (b - first) * per : rows;
+    return 1;
+}
+
+static void matmul_chunks(void *arg, int64_t c0, int64_t c1, int ith)
 {
     struct matmul_job *j = arg;
-    for (int i = 0; i < j->count; i++) {
-        const bn_tmat *w = &j->lin[i]->w;
-        float *y = j->y[i];
-        int64_t r0, r1;
-        bn_split(w->rows, 16, ith, nth, &r0, &r1);
-        if (r0 >= r1)
-            continue;
-        j->c->model->kern->tgemm(w, r0, r1, j->c->qa, j->c->qa_scale, j->c->qa_sum, j->n, y, w->rows);
-        if (j->lin[i]->out_scale != 1.0f)
-            for (uint32_t t = 0; t < j->n; t++)
-                for (int64_t r = r0; r < r1; r++)
-                    y[t * w->rows + r] *= j->lin[i]->out_scale;
+    (void)ith;
+    int64_t r0 = 0, r1 = 0;
+    if (!j->glu) {
+        for (int i = 0; i < j->count; i++)
+            if (chunk_span(c0, c1, j->first[i], j->first[i + 1] - j->first[i], j->chunk_rows, j->lin[i]->w.rows, &r0,
+                           &r1))
+                project(j, i, r0, r1);
+        return;
     }
-    /* The FFN activation where its rows were just computed, rather than by
-     * one thread over rows half of which another thread wrote. */
-    if (j->glu) {
-        int64_t rows = j->lin[0]->w.rows, r0, r1;
-        bn_split(rows, 16, ith, nth, &r0, &r1);
-        for (uint32_t t = 0; t < j->n && r0 < r1; t++) {
-            float *g = j->y[0] + t * rows + r0, *u = j->y[1] + t * rows + r0;
-            if (j->c->model->arch == BN_ARCH_BITNET_B158)
-                relu2_gate(g, u, r1 - r0);
-            else
-                silu_gate(g, u, r1 - r0);
-        }
+    /* The FFN activation on rows of gate and up just computed by this thread. */
+    int64_t rows = j->lin[0]->w.rows;
+    chunk_span(c0, c1, 0, j->first[1], j->chunk_rows, rows, &r0, &r1);
+    project(j, 0, r0, r1);
+    project(j, 1, r0, r1);
+    for (uint32_t t = 0; t < j->n; t++) {
+        float *g = j->y[0] + t * rows + r0, *u = j->y[1] + t * rows + r0;
+        if (j->c->model->arch == BN_ARCH_BITNET_B158)
+            relu2_gate(g, u, r1 - r0);
+        else
+            silu_gate(g, u, r1 - r0);
     }
+}
+
+static void matmul_run(struct matmul_job *j)
+{
+    j->chunk_rows = chunk_rows(j->lin[0]->w.cols);
+    int matrices = j->glu ? 1 : j->count;  /* glu: a chunk is rows of both */
+    j->first[0] = 0;
+    for (int i = 0; i < matrices; i++)
+        j->first[i + 1] = j->first[i] + (j->lin[i]->w.rows + j->chunk_rows - 1) / j->chunk_rows;
+    bn_pool_run_chunks(j->c->pool, j->first[matrices], matmul_chunks, j);
 }
 
 /* y[n][rows] = lin(quantized activations already in c->qa), for each of
@@ -95,15 +136,15 @@ static void matmul_task(void *arg, int ith, int nth)
 static void matmul(bn_ctx *c, uint32_t n, int count, const bn_linear *l0, float *y0, const bn_linear *l1, float *y1,
                    const bn_linear *l2, float *y2)
 {
-    struct matmul_job j = { c, n, count, { l0, l1, l2 }, { y0, y1, y2 }, 0 };
-    bn_pool_run(c->pool, matmul_task, &j);
+    struct matmul_job j = { c, n, count, { l0, l1, l2 }, { y0, y1, y2 }, 0, { 0 }, 0 };
+    matmul_run(&j);
 }
 
 /* g = act(gate(input)) * up(input), in one round. */
 static void matmul_glu(bn_ctx *c, uint32_t n, const bn_layer *L)
 {
-    struct matmul_job j = { c, n, 2, { &L->wgate, &L->wup, NULL }, { c->g, c->u, NULL }, 1 };
-    bn_pool_run(c->pool, matmul_task, &j);
+    struct matmul_job j = { c, n, 2, { &L->wgate, &L->wup, NULL }, { c->g, c->u, NULL }, 0, { 0 }, 1 };
+    matmul_run(&j);
 }
 
 /* The sum of squares in double, in eight partial sums of a fixed order (one
@@ -197,15 +238,17 @@ struct head_job {
     float *logits;
 };
 
-static void head_task(void *arg, int ith, int nth)
+/* Rows of the output head a chunk (see matmul_job): 16 rows of 2B-4T's F16
+ * head are 80 KiB. */
+#define HEAD_CHUNK 16
+
+static void head_chunks(void *arg, int64_t c0, int64_t c1, int ith)
 {
     struct head_job *j = arg;
+    (void)ith;
     const bn_model *m = j->c->model;
     const bn_dense *o = &m->output;
-    int64_t r0, r1;
-    bn_split(o->rows, 16, ith, nth, &r0, &r1);
-    if (r0 >= r1)
-        return;
+    int64_t r0 = c0 * HEAD_CHUNK, r1 = c1 * HEAD_CHUNK < o->rows ? c1 * HEAD_CHUNK : o->rows;
     if (m->head_i8.q)  /* rows already quantized into c->qa by bn_forward */
         m->kern->i8gemm(&m->head_i8, r0, r1, j->c->qa, j->c->qa_scale, j->n, j->logits, o->rows);
     else
@@ -330,6 +373,6 @@ bn_status bn_forward(bn_ctx *c, const bn_token *tokens, uint32_t n, float *logit
     if (m->head_i8.q)
         quantize_rows(c, c->h, rows, E);
     struct head_job hj = { c, c->h, rows, logits };
-    bn_pool_run(c->pool, head_task, &hj);
+    bn_pool_run_chunks(c->pool, (m->output.rows + HEAD_CHUNK - 1) / HEAD_CHUNK, head_chunks, &hj);
     return BN_OK;
 }

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "error.h"
@@ -24,6 +25,15 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* A thread's share of the chunks of bn_pool_run_chunks: the next chunk in
+ * the low 32 bits, the end in the high 32 bits, changed together so that the
+ * owner (from the front) and a thief (from the back) never take the same
+ * chunk. One cache line each: the owner's updates stay local until another
+ * thread comes to steal. */
+struct share {
+    _Alignas(64) _Atomic uint64_t range;
+};
+
 struct bn_pool {
     int n;                    /* threads including the caller */
     pthread_t *threads;
@@ -35,6 +45,9 @@ struct bn_pool {
     atomic_bool quit;
     bn_task_fn fn;
     void *arg;
+    struct share *shares;     /* n of them */
+    bn_chunk_fn chunk_fn;     /* the job of bn_pool_run_chunks */
+    void *chunk_arg;
 };
 
 struct worker_arg {
@@ -85,6 +98,12 @@ bn_status bn_pool_new(int n_threads, bn_pool **out)
     pool->n = n_threads;
     pthread_mutex_init(&pool->mu, NULL);
     pthread_cond_init(&pool->wake, NULL);
+    pool->shares = aligned_alloc(64, sizeof *pool->shares * (size_t)n_threads);
+    if (!pool->shares) {
+        pool->n = 1;
+        bn_pool_free(pool);
+        return bn_fail(BN_E_NOMEM, "out of memory for the thread pool");
+    }
     if (n_threads > 1) {
         pool->threads = calloc((size_t)n_threads - 1, sizeof *pool->threads);
         if (!pool->threads) {
@@ -126,6 +145,7 @@ void bn_pool_free(bn_pool *pool)
     pthread_mutex_destroy(&pool->mu);
     pthread_cond_destroy(&pool->wake);
     free(pool->threads);
+    free(pool->shares);
     free(pool);
 }
 
@@ -157,6 +177,58 @@ void bn_pool_run(bn_pool *pool, bn_task_fn fn, void *arg)
         else
             cpu_relax();
     }
+}
+
+/* Takes chunks [*c0, *c1) from a share: half of what is left (at least
+ * one) from the front of the thread's own, one from the back of another's;
+ * 0 once it is empty. Halving keeps the owner's takes few while leaving
+ * single chunks at the end to even the threads out. */
+static int take(struct share *sh, int own, int64_t *c0, int64_t *c1)
+{
+    uint64_t v = atomic_load_explicit(&sh->range, memory_order_relaxed);
+    for (;;) {
+        uint32_t lo = (uint32_t)v, hi = (uint32_t)(v >> 32);
+        if (lo >= hi)
+            return 0;
+        uint32_t k = own ? (hi - lo + 1) / 2 : 1;
+        uint64_t next = own ? ((uint64_t)hi << 32 | (lo + k)) : ((uint64_t)(hi - k) << 32 | lo);
+        if (atomic_compare_exchange_weak_explicit(&sh->range, &v, next, memory_order_relaxed, memory_order_relaxed)) {
+            *c0 = own ? lo : hi - k;
+            *c1 = *c0 + k;
+            return 1;
+        }
+    }
+}
+
+static void chunks_task(void *arg, int ith, int nth)
+{
+    bn_pool *pool = arg;
+    int64_t c0, c1;
+    while (take(&pool->shares[ith], 1, &c0, &c1))
+        pool->chunk_fn(pool->chunk_arg, c0, c1, ith);
+    for (int k = 1; k < nth; k++) {
+        struct share *victim = &pool->shares[(ith + k) % nth];
+        while (take(victim, 0, &c0, &c1))
+            pool->chunk_fn(pool->chunk_arg, c0, c1, ith);
+    }
+}
+
+void bn_pool_run_chunks(bn_pool *pool, int64_t n_chunks, bn_chunk_fn fn, void *arg)
+{
+    if (n_chunks <= 0)
+        return;
+    if (pool->n == 1 || n_chunks == 1) {
+        fn(arg, 0, n_chunks, 0);
+        return;
+    }
+    for (int i = 0; i < pool->n; i++) {
+        int64_t lo, hi;
+        bn_split(n_chunks, 1, i, pool->n, &lo, &hi);
+        atomic_store_explicit(&pool->shares[i].range, (uint64_t)hi << 32 | (uint64_t)lo, memory_order_relaxed);
+    }
+    pool->chunk_fn = fn;
+    pool->chunk_arg = arg;
+    bn_pool_run(pool, chunks_task, pool);  /* its release of the job publishes the shares */
 }
 
 void bn_split(int64_t n, int64_t align, int ith, int nth, int64_t *lo, int64_t *hi)

@@ -16,6 +16,15 @@ int bn_pool_size(const bn_pool *pool);
 /* Calls fn(arg, i, n) on all n threads and returns when all have finished. */
 void bn_pool_run(bn_pool *pool, bn_task_fn fn, void *arg);
 
+/* Runs fn(arg, c0, c1, ith) on ranges of chunks that cover [0, n_chunks)
+ * once, spread over all threads: each thread works through its own
+ * contiguous share, half of what is left at a time, then takes single chunks
+ * from the far end of the shares of threads that are behind. The split
+ * varies from run to run, so what a chunk computes must not depend on the
+ * thread or on the range it came in. n_chunks < 2^32. */
+typedef void (*bn_chunk_fn)(void *arg, int64_t c0, int64_t c1, int ith);
+void bn_pool_run_chunks(bn_pool *pool, int64_t n_chunks, bn_chunk_fn fn, void *arg);
+
 /* The share [*lo, *hi) of [0, n) that thread ith of nth takes, in units of
  * `align` (the last share gets the remainder). */
 void bn_split(int64_t n, int64_t align, int ith, int nth, int64_t *lo, int64_t *hi);
