@@ -15,6 +15,7 @@
 #include "fp16.h"
 #include "ggml_types.h"
 #include "kernels.h"
+#include "scalar/dense_scalar.h"
 
 static uint64_t rng_state;
 
@@ -710,6 +711,36 @@ static void bench(const bn_kernels *const *levels, int n_levels)
     free(fb.y);
 }
 
+/* The softmax's exponential (bn_exp_canon) is the specification every ISA
+ * follows, so its accuracy is checked here against exp in double: every
+ * 64th float in [BN_EXP_LO, 0], and the edges. */
+static int check_exp_canon(void)
+{
+    double worst = 0;
+    float worst_x = 0;
+    int bad = 0;
+    for (uint32_t bits = 0x80000000u; bits <= 0xc2aeac50u; bits += 64) {  /* -0 .. -87.33654 */
+        float x;
+        memcpy(&x, &bits, sizeof x);
+        if (x < BN_EXP_LO)
+            break;
+        double want = exp((double)x), err = fabs((double)bn_exp_canon(x) - want) / want;
+        if (err > worst) {
+            worst = err;
+            worst_x = x;
+        }
+    }
+    bad |= worst > 1.5e-7;  /* about 1.25 ulp */
+    bad |= bn_exp_canon(0.0f) != 1.0f || bn_exp_canon(-0.0f) != 1.0f;
+    float floor_v = bn_exp_canon(BN_EXP_LO);
+    bad |= !(floor_v > 0 && floor_v < 1.3e-38f) || bn_exp_canon(-1000.0f) != floor_v ||
+           bn_exp_canon(-INFINITY) != floor_v;
+    bad |= !isnan(bn_exp_canon(NAN));
+    printf("  exp      softmax exp    %s (largest relative error %.3g at %g; e^-inf -> %g)\n", bad ? "FAILED" : "ok",
+           worst, (double)worst_x, (double)floor_v);
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     int do_bench = 0;
@@ -735,6 +766,7 @@ int main(int argc, char **argv)
         if (bn_kernels_for(all[i]))
             levels[n_levels++] = bn_kernels_for(all[i]);
 
+    failed |= check_exp_canon();
     for (int li = 1; li < n_levels; li++) {
         const bn_kernels *k = levels[li];
         const char *name = bn_cpu_level_name(k->level);

@@ -1,9 +1,10 @@
 /* AVX2 attention over the f16 KV cache (kernels.h: bn_kernels.attn), in the
  * canonical order: dot8's eight lanes are one __m256, products and sums are
- * separate instructions (-ffp-contract=off), the softmax is the shared scalar
- * code, and each output element sums its positions in order. Up to four query
- * heads of a group go through each K or V row together, as independent
- * chains, converting the f16 values as they are used (exact conversions). */
+ * separate instructions (-ffp-contract=off), the softmax is the scalar
+ * code's operations eight lanes at a time, and each output element sums its
+ * positions in order. Up to four query heads of a group go through each K or
+ * V row together, as independent chains, converting the f16 values as they
+ * are used (exact conversions). */
 #include <immintrin.h>
 #include <string.h>
 
@@ -35,6 +36,67 @@ static inline float finish_dot(__m256 acc, const float *q, const uint16_t *krow,
 }
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* bn_exp_canon on eight lanes, operation for operation. */
+ALWAYS_INLINE __m256 exp8(__m256 x)
+{
+    x = _mm256_max_ps(_mm256_set1_ps(BN_EXP_LO), x);  /* lo > x ? lo : x, NaN kept */
+    __m256 t = _mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _mm256_set1_ps(BN_EXP_ROUND));
+    __m256 n = _mm256_sub_ps(t, _mm256_set1_ps(BN_EXP_ROUND));
+    __m256 r = _mm256_sub_ps(_mm256_sub_ps(x, _mm256_mul_ps(n, _mm256_set1_ps(0.693359375f))),
+                             _mm256_mul_ps(n, _mm256_set1_ps(-2.12194440e-4f)));
+    __m256 z = _mm256_mul_ps(r, r);
+    __m256 p = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(1.9875691500e-4f), r), _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(p, z), r), _mm256_set1_ps(1.0f));
+    __m256i sb = _mm256_slli_epi32(
+        _mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32((int)BN_EXP_ROUND_BITS)),
+                         _mm256_set1_epi32(127)),
+        23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(sb));
+}
+
+/* bn_attn_softmax with eight positions an instruction: the lanes of the
+ * sum are the canonical lanes p % 8, so only the tail is scalar. */
+static void softmax(float *scores, size_t sc_stride, int group, uint32_t n)
+{
+    const uint32_t n8 = n & ~7u;
+    for (int g = 0; g < group; g++) {
+        float *sc = scores + (size_t)g * sc_stride, mx = -INFINITY;
+        __m256 m = _mm256_set1_ps(-INFINITY);
+        for (uint32_t p = 0; p < n8; p += 8)
+            m = _mm256_max_ps(_mm256_loadu_ps(sc + p), m);  /* x > m ? x : m: NaN never wins */
+        float lm[8];
+        _mm256_storeu_ps(lm, m);
+        for (int i = 0; i < 8; i++)
+            if (lm[i] > mx)
+                mx = lm[i];
+        for (uint32_t p = n8; p < n; p++)
+            if (sc[p] > mx)
+                mx = sc[p];
+        __m256 vmx = _mm256_set1_ps(mx), sum = _mm256_setzero_ps();
+        for (uint32_t p = 0; p < n8; p += 8) {
+            __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(sc + p), vmx));
+            _mm256_storeu_ps(sc + p, e);
+            sum = _mm256_add_ps(sum, e);
+        }
+        float l[8];
+        _mm256_storeu_ps(l, sum);
+        for (uint32_t p = n8; p < n; p++) {
+            sc[p] = bn_exp_canon(sc[p] - mx);
+            l[p % 8] += sc[p];
+        }
+        float inv = 1.0f / (((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7])));
+        __m256 vinv = _mm256_set1_ps(inv);
+        for (uint32_t p = 0; p < n8; p += 8)
+            _mm256_storeu_ps(sc + p, _mm256_mul_ps(_mm256_loadu_ps(sc + p), vinv));
+        for (uint32_t p = n8; p < n; p++)
+            sc[p] *= inv;
+    }
+}
 
 /* Scores of heads g0 .. g0 + nh - 1 against the NP K rows at positions
  * p .. p + NP - 1, converted 8 values at a time as they are used: nh x NP
@@ -130,7 +192,7 @@ void bn_attn_avx2(const float *q, const uint16_t *k, const uint16_t *v, size_t k
             scores_for[nh][n](q, k, kv_stride, d, g0, scale, scores, sc_stride, p);
         }
     }
-    bn_attn_softmax(scores, sc_stride, group, n_kv);
+    softmax(scores, sc_stride, group, n_kv);
     const int d8 = d & ~7;
     for (int g0 = 0; g0 < group; g0 += HB) {
         int nh = group - g0 < HB ? group - g0 : HB, nc = mix_pass[nh];
