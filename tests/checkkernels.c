@@ -209,8 +209,10 @@ static void check_to_f16(const bn_kernels *k, tally *tl)
 
 static void check_attn_one(const bn_kernels *k, tally *tl, int group, int d, uint32_t n_kv, float amp)
 {
+    /* The rows start d elements in and the last one ends the buffer, so
+     * that reading past a head's tail is caught under AddressSanitizer. */
     size_t kv_stride = (size_t)d * 3 + 8, sc_stride = n_kv + 5;
-    size_t kv_elems = (size_t)n_kv * kv_stride;
+    size_t kv_elems = (size_t)d + (size_t)(n_kv - 1) * kv_stride + (size_t)d;
     float *q = xmalloc((size_t)group * d * sizeof *q);
     uint16_t *kc = xmalloc(kv_elems * sizeof *kc), *vc = xmalloc(kv_elems * sizeof *vc);
     for (int i = 0; i < group * d; i++)
@@ -251,7 +253,7 @@ static void check_attn_one(const bn_kernels *k, tally *tl, int group, int d, uin
 
 static void check_attn(const bn_kernels *k, tally *tl)
 {
-    static const int groups[] = {1, 2, 3, 4, 5, 8}, dims[] = {2, 6, 8, 12, 64, 80, 100, 128};
+    static const int groups[] = {1, 2, 3, 4, 5, 8}, dims[] = {1, 2, 3, 5, 6, 7, 8, 12, 15, 64, 80, 97, 100, 128};
     static const uint32_t lens[] = {1, 2, 3, 7, 64, 301};
     for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++)
         for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
