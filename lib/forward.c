@@ -7,6 +7,7 @@
 
 #include "context.h"
 #include "ggml_types.h"
+#include "scalar/exp_canon.h"
 
 /* Quantizes n rows of `cols` activations for the ternary kernels. */
 static void quantize_rows(bn_ctx *c, const float *x, uint32_t n, int64_t cols)
@@ -40,11 +41,13 @@ static void relu2_gate(float *restrict g, const float *restrict u, int64_t n)
     }
 }
 
-/* SiLU-gated FFN: silu(gate) * up. */
+/* SiLU-gated FFN: silu(gate) * up, with the engine's exponential (the
+ * same bits on every C library; the compiler vectorizes it, where libm's
+ * expf was a call an element: 5% of a bitnet_b1_58-large token). */
 static void silu_gate(float *restrict g, const float *restrict u, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
-        g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+        g[i] = g[i] / (1.0f + bn_exp_canon(-g[i])) * u[i];
 }
 
 /* Up to three projections of the same quantized input (Q, K, V; gate, up)

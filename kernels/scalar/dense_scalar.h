@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "scalar/exp_canon.h"
+
 /* n elements of a row (n a multiple of the type's block size, except for the
  * element types F32, F16, BF16) to float32, with ggml's formulas evaluated in
  * float32 without fused multiply-add. */
@@ -25,39 +27,6 @@ static inline float bn_lane_sum16(float *lane)
     for (int i = 0; i < 2; i++)
         lane[i] = lane[i] + lane[i + 2];
     return lane[0] + lane[1];
-}
-
-/* e^x for the softmax's x = s - max <= 0, as the same float operations on
- * every ISA (libm's expf differs between libraries and between its FMA and
- * plain builds): x = n ln2 + r with n = round(x log2 e) (by the 1.5 * 2^23
- * rounding trick, so no float-to-int conversion), Cody-Waite r, Cephes'
- * degree-7 polynomial (relative error below 2e-7), then times 2^n built in
- * the exponent bits. Below BN_EXP_LO the input is clamped, where e^x is
- * about 1e-38 and adds nothing to a sum that holds e^0 = 1; NaN stays NaN.
- * SIMD versions compute each lane exactly so. */
-#define BN_EXP_LO (-87.33654f)
-#define BN_EXP_ROUND 12582912.0f    /* 1.5 * 2^23 */
-#define BN_EXP_ROUND_BITS 0x4b400000u
-
-static inline float bn_exp_canon(float x)
-{
-    x = BN_EXP_LO > x ? BN_EXP_LO : x;
-    float t = x * 1.44269504f + BN_EXP_ROUND;  /* round(x log2 e) in the low mantissa bits */
-    float n = t - BN_EXP_ROUND;
-    float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
-    float z = r * r;
-    float p = 1.9875691500e-4f * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = (p * z + r) + 1.0f;
-    uint32_t tb, sb;
-    memcpy(&tb, &t, sizeof tb);
-    sb = (tb - BN_EXP_ROUND_BITS + 127u) << 23;  /* 2^n, n in [-126, 0] */
-    float sc;
-    memcpy(&sc, &sb, sizeof sc);
-    return p * sc;
 }
 
 /* Each of the group's score rows (n scores, rows sc_stride apart) becomes its

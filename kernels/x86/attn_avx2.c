@@ -49,6 +49,7 @@ ALWAYS_INLINE __m256 load_f16_part(const uint16_t *p, int n)
 ALWAYS_INLINE __m256 exp8(__m256 x)
 {
     x = _mm256_max_ps(_mm256_set1_ps(BN_EXP_LO), x);  /* lo > x ? lo : x, NaN kept */
+    x = _mm256_min_ps(_mm256_set1_ps(BN_EXP_HI), x);  /* hi < x ? hi : x */
     __m256 t = _mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _mm256_set1_ps(BN_EXP_ROUND));
     __m256 n = _mm256_sub_ps(t, _mm256_set1_ps(BN_EXP_ROUND));
     __m256 r = _mm256_sub_ps(_mm256_sub_ps(x, _mm256_mul_ps(n, _mm256_set1_ps(0.693359375f))),
