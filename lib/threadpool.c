@@ -217,7 +217,7 @@ void bn_pool_run_chunks(bn_pool *pool, int64_t n_chunks, bn_chunk_fn fn, void *a
 {
     if (n_chunks <= 0)
         return;
-    if (pool->n == 1 || n_chunks == 1) {
+    if (pool->n == 1 || n_chunks == 1 || n_chunks > UINT32_MAX) {  /* the last: too many to share out */
         fn(arg, 0, n_chunks, 0);
         return;
     }

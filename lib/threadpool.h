@@ -21,7 +21,8 @@ void bn_pool_run(bn_pool *pool, bn_task_fn fn, void *arg);
  * contiguous share, half of what is left at a time, then takes single chunks
  * from the far end of the shares of threads that are behind. The split
  * varies from run to run, so what a chunk computes must not depend on the
- * thread or on the range it came in. n_chunks < 2^32. */
+ * thread or on the range it came in. (Beyond 2^32 chunks the calling
+ * thread runs them all.) */
 typedef void (*bn_chunk_fn)(void *arg, int64_t c0, int64_t c1, int ith);
 void bn_pool_run_chunks(bn_pool *pool, int64_t n_chunks, bn_chunk_fn fn, void *arg);
 
