@@ -88,6 +88,9 @@ typedef struct bn_kernels {
      * (|weights| <= 127, cols <= 2^16). */
     void (*i8gemm)(const struct bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                    int64_t n_tok, float *y, int64_t ldy);
+    /* n floats to f16, rounded to nearest even (overflow to infinity, NaN to
+     * a quiet NaN keeping the top payload bits): bn_f32_to_f16 of each. */
+    void (*to_f16)(const float *x, uint16_t *out, int64_t n);
     /* Attention of `group` query heads that share one K/V head, over n_kv
      * cached positions. q: the group's heads, d floats each, one after the
      * other; k, v: that K/V head's f16 row at position 0, a position being
@@ -99,12 +102,18 @@ typedef struct bn_kernels {
      * order of i and returns ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7));
      * then bn_attn_softmax (dense_scalar.h); then
      * out_g[i] = 0 + s[g][0] * V_0[i] + s[g][1] * V_1[i] + ... in order of p. */
-    /* n floats to f16, rounded to nearest even (overflow to infinity, NaN to
-     * a quiet NaN keeping the top payload bits): bn_f32_to_f16 of each. */
-    void (*to_f16)(const float *x, uint16_t *out, int64_t n);
     void (*attn)(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
                  int d, float scale, float *scores, size_t sc_stride, float *row, float *out);
+
+    /* The FFN's gated activation, in place: g[i] = act(g[i]) * u[i], with
+     * BN_GLU_RELU2: r * r with r = g[i] with its sign bit cleared when set
+     * (relu; a NaN stays NaN), then times u[i];
+     * BN_GLU_SILU: (g[i] / (1 + bn_exp_canon(-g[i]))) * u[i].
+     * Element by element, the same operations on every ISA. */
+    void (*glu)(int act, float *g, const float *u, int64_t n);
 } bn_kernels;
+
+enum { BN_GLU_RELU2, BN_GLU_SILU };
 
 /* The table for a level, or NULL when this build or CPU lacks it. */
 const bn_kernels *bn_kernels_for(bn_cpu_level level);

@@ -7,7 +7,6 @@
 
 #include "context.h"
 #include "ggml_types.h"
-#include "scalar/exp_canon.h"
 
 /* Quantizes n rows of `cols` activations for the ternary kernels. */
 static void quantize_rows(bn_ctx *c, const float *x, uint32_t n, int64_t cols)
@@ -24,30 +23,6 @@ static void add_into(float *restrict x, const float *restrict h, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
         x[i] += h[i];
-}
-
-/* BitNet b1.58's FFN activation: relu(gate)^2 * up. The relu clears values
- * with the sign bit set, as integer operations the compiler vectorizes (a
- * compare-and-select it does not); a NaN gate stays NaN. */
-static void relu2_gate(float *restrict g, const float *restrict u, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++) {
-        uint32_t bits;
-        memcpy(&bits, &g[i], sizeof bits);
-        bits &= ~(uint32_t)((int32_t)bits >> 31);
-        float r;
-        memcpy(&r, &bits, sizeof r);
-        g[i] = r * r * u[i];
-    }
-}
-
-/* SiLU-gated FFN: silu(gate) * up, with the engine's exponential (the
- * same bits on every C library; the compiler vectorizes it, where libm's
- * expf was a call an element: 5% of a bitnet_b1_58-large token). */
-static void silu_gate(float *restrict g, const float *restrict u, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++)
-        g[i] = g[i] / (1.0f + bn_exp_canon(-g[i])) * u[i];
 }
 
 /* Up to three projections of the same quantized input (Q, K, V; gate, up)
@@ -115,13 +90,10 @@ static void matmul_chunks(void *arg, int64_t c0, int64_t c1, int ith)
     chunk_span(c0, c1, 0, j->first[1], j->chunk_rows, rows, &r0, &r1);
     project(j, 0, r0, r1);
     project(j, 1, r0, r1);
-    for (uint32_t t = 0; t < j->n; t++) {
-        float *g = j->y[0] + t * rows + r0, *u = j->y[1] + t * rows + r0;
-        if (j->c->model->arch == BN_ARCH_BITNET_B158)
-            relu2_gate(g, u, r1 - r0);
-        else
-            silu_gate(g, u, r1 - r0);
-    }
+    /* BitNet b1.58 2B-4T squares the relu; the others use SiLU. */
+    int act = j->c->model->arch == BN_ARCH_BITNET_B158 ? BN_GLU_RELU2 : BN_GLU_SILU;
+    for (uint32_t t = 0; t < j->n; t++)
+        j->c->model->kern->glu(act, j->y[0] + t * rows + r0, j->y[1] + t * rows + r0, r1 - r0);
 }
 
 static void matmul_run(struct matmul_job *j)

@@ -205,6 +205,52 @@ static void check_to_f16(const bn_kernels *k, tally *tl)
     free(b);
 }
 
+/* ---------- glu ---------- */
+
+/* Both activations over every length 1..40 and a long row, gates from
+ * typical to beyond the exponential's clamps, with -0, infinities, NaN and
+ * random bit patterns; equal bits, any NaN matching any NaN. */
+static void check_glu(const bn_kernels *k, tally *tl)
+{
+    enum { N = 6912 + 7 };
+    float *g = xmalloc(N * sizeof *g), *u = xmalloc(N * sizeof *u);
+    float *a = xmalloc(N * sizeof *a), *b = xmalloc(N * sizeof *b);
+    static const float special[] = { 0.0f, -0.0f, INFINITY, -INFINITY, NAN, 88.0f, 89.0f, -87.0f, -88.0f, 1e-40f };
+    for (int act = BN_GLU_RELU2; act <= BN_GLU_SILU; act++)
+        for (int64_t n = 1; n <= N; n = n < 40 ? n + 1 : N) {
+            for (int64_t i = 0; i < n; i++) {
+                uint32_t r = (uint32_t)rnd();
+                if (r % 16 == 0)
+                    g[i] = special[(r >> 4) % (sizeof special / sizeof special[0])];
+                else if (r % 16 == 1)
+                    memcpy(&g[i], &r, sizeof r);
+                else
+                    g[i] = rnd_float(r % 16 == 2 ? 200.0f : 6.0f);
+                u[i] = rnd_float(3.0f);
+            }
+            memcpy(a, g, (size_t)n * sizeof *g);
+            memcpy(b, g, (size_t)n * sizeof *g);
+            bn_kernels_scalar.glu(act, a, u, n);
+            k->glu(act, b, u, n);
+            tl->runs++;
+            for (int64_t i = 0; i < n; i++)
+                if (memcmp(&a[i], &b[i], sizeof a[i]) && !(isnan(a[i]) && isnan(b[i]))) {
+                    char msg[128];
+                    snprintf(msg, sizeof msg, "%s n %lld: gate %.9g up %.9g -> %.9g, want %.9g",
+                             act == BN_GLU_SILU ? "silu" : "relu2", (long long)n, (double)g[i], (double)u[i],
+                             (double)b[i], (double)a[i]);
+                    report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+                    break;
+                }
+            if (n == N)
+                break;
+        }
+    free(g);
+    free(u);
+    free(a);
+    free(b);
+}
+
 /* ---------- attn ---------- */
 
 static void check_attn_one(const bn_kernels *k, tally *tl, int group, int d, uint32_t n_kv, float amp)
@@ -774,19 +820,20 @@ int main(int argc, char **argv)
     for (int li = 1; li < n_levels; li++) {
         const bn_kernels *k = levels[li];
         const char *name = bn_cpu_level_name(k->level);
-        tally tl[6 + sizeof dense_types / sizeof dense_types[0]] = {
+        tally tl[7 + sizeof dense_types / sizeof dense_types[0]] = {
             {"quantize_act", 0, 0}, {"tgemm", 0, 0}, {"dequant_row", 0, 0}, {"i8gemm", 0, 0}, {"attn", 0, 0},
-            {"to_f16", 0, 0}};
+            {"to_f16", 0, 0}, {"glu", 0, 0}};
         check_quantize_act(k, &tl[0]);
         check_tgemm(k, &tl[1]);
         check_i8gemm(k, &tl[3]);
         check_attn(k, &tl[4]);
         check_to_f16(k, &tl[5]);
+        check_glu(k, &tl[6]);
         for (size_t d = 0; d < sizeof dense_types / sizeof dense_types[0]; d++) {
             static char names[sizeof dense_types / sizeof dense_types[0]][24];
             snprintf(names[d], sizeof names[d], "fgemm %s", bn_type_get(dense_types[d])->name);
-            tl[6 + d].name = names[d];
-            check_fgemm(k, &tl[6 + d], dense_types[d]);
+            tl[7 + d].name = names[d];
+            check_fgemm(k, &tl[7 + d], dense_types[d]);
             /* dequant_row of a whole row, the embedding lookup */
             int64_t cols = 2560;
             const bn_type_traits *tt = bn_type_get(dense_types[d]);

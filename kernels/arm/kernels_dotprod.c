@@ -12,4 +12,5 @@ const bn_kernels bn_kernels_dotprod = {
     .i8gemm = bn_i8gemm_dotprod,
     .to_f16 = bn_to_f16_scalar,
     .attn = bn_attn_scalar,
+    .glu = bn_glu_scalar,
 };

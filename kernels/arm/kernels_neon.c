@@ -60,4 +60,5 @@ const bn_kernels bn_kernels_neon = {
     .i8gemm = bn_i8gemm_neon,
     .to_f16 = bn_to_f16_scalar,
     .attn = bn_attn_scalar,
+    .glu = bn_glu_scalar,
 };

@@ -51,6 +51,10 @@ static inline void bn_attn_softmax(float *scores, size_t sc_stride, int group, u
     }
 }
 
+/* bn_kernels.glu in plain C (aarch64 uses it too: the compiler vectorizes
+ * it with the same operations). */
+void bn_glu_scalar(int act, float *g, const float *u, int64_t n);
+
 /* bn_kernels.to_f16 in plain C. */
 void bn_to_f16_scalar(const float *x, uint16_t *out, int64_t n);
 

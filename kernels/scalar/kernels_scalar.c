@@ -106,4 +106,5 @@ const bn_kernels bn_kernels_scalar = {
     .i8gemm = i8gemm,
     .to_f16 = bn_to_f16_scalar,
     .attn = bn_attn_scalar,
+    .glu = bn_glu_scalar,
 };

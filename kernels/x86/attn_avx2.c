@@ -10,6 +10,7 @@
 
 #include "ggml_types.h"
 #include "scalar/dense_scalar.h"
+#include "x86/exp_avx2.h"
 #include "x86/kernels_x86.h"
 
 #define HB 4  /* heads per pass */
@@ -45,29 +46,6 @@ ALWAYS_INLINE __m256 load_f16_part(const uint16_t *p, int n)
     return _mm256_cvtph_ps(pairs);
 }
 
-/* bn_exp_canon on eight lanes, operation for operation. */
-ALWAYS_INLINE __m256 exp8(__m256 x)
-{
-    x = _mm256_max_ps(_mm256_set1_ps(BN_EXP_LO), x);  /* lo > x ? lo : x, NaN kept */
-    x = _mm256_min_ps(_mm256_set1_ps(BN_EXP_HI), x);  /* hi < x ? hi : x */
-    __m256 t = _mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _mm256_set1_ps(BN_EXP_ROUND));
-    __m256 n = _mm256_sub_ps(t, _mm256_set1_ps(BN_EXP_ROUND));
-    __m256 r = _mm256_sub_ps(_mm256_sub_ps(x, _mm256_mul_ps(n, _mm256_set1_ps(0.693359375f))),
-                             _mm256_mul_ps(n, _mm256_set1_ps(-2.12194440e-4f)));
-    __m256 z = _mm256_mul_ps(r, r);
-    __m256 p = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(1.9875691500e-4f), r), _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(p, z), r), _mm256_set1_ps(1.0f));
-    __m256i sb = _mm256_slli_epi32(
-        _mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32((int)BN_EXP_ROUND_BITS)),
-                         _mm256_set1_epi32(127)),
-        23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(sb));
-}
-
 /* bn_attn_softmax with eight positions an instruction: the lanes of the
  * sum are the canonical lanes p % 8, so only the tail is scalar. */
 static void softmax(float *scores, size_t sc_stride, int group, uint32_t n)
@@ -88,7 +66,7 @@ static void softmax(float *scores, size_t sc_stride, int group, uint32_t n)
                 mx = sc[p];
         __m256 vmx = _mm256_set1_ps(mx), sum = _mm256_setzero_ps();
         for (uint32_t p = 0; p < n8; p += 8) {
-            __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(sc + p), vmx));
+            __m256 e = bn_exp8_avx2(_mm256_sub_ps(_mm256_loadu_ps(sc + p), vmx));
             _mm256_storeu_ps(sc + p, e);
             sum = _mm256_add_ps(sum, e);
         }

@@ -82,4 +82,5 @@ const bn_kernels bn_kernels_avx2 = {
     .i8gemm = bn_i8gemm_avx2,
     .to_f16 = bn_to_f16_avx2,
     .attn = bn_attn_avx2,
+    .glu = bn_glu_avx2,
 };

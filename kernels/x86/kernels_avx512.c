@@ -48,4 +48,5 @@ const bn_kernels bn_kernels_avx512 = {
     .i8gemm = bn_i8gemm_avx512,
     .to_f16 = bn_to_f16_avx2,
     .attn = bn_attn_avx2,  /* 8 lanes is the canonical width; latency, not width, bounds it */
+    .glu = bn_glu_avx2,
 };
