@@ -102,7 +102,7 @@ typedef struct bench_result {
     int quantize_head, threads, n_prompt, n_gen, reps;
     uint32_t n_batch;
     double *samples; /* t/s of each repetition */
-    double *bounds;  /* the limit measured just before each repetition */
+    double *bounds;  /* each repetition's limit: the mean of those measured just before and after it */
     double mean, sd;
     double per_token;   /* bytes (tg) or ops (pp) per token */
     double bound;       /* mean of bounds: read bytes/s (tg) or int8 ops/s (pp); 0 = none */

@@ -144,8 +144,8 @@ static void print_md_footer(const bench_report *b)
 {
     const bench_machine *m = &b->mach;
     printf("\nMachine limits measured at the start of this run (%s, %ld CPUs online, libbitnet %s, %s); each "
-           "test is compared with the same limit measured again just before each of its repetitions (the mean "
-           "of those is its bound):\n\n", b->cpu_name,
+           "repetition of a test is compared with the mean of the same limit measured again just before and just "
+           "after it (the mean over the repetitions is the test's bound):\n\n", b->cpu_name,
            sysconf(_SC_NPROCESSORS_ONLN), bn_version_string(), b->date);
     printf("| threads | limit | value |\n| ---: | --- | ---: |\n");
     for (size_t i = 0; i < m->n_rows; i++) {

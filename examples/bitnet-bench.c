@@ -154,14 +154,20 @@ static int run_test(bench_report *b, const bench_run *run, const char *path, con
     double s;
     bn_status st = time_test(ctx, tokens, n_prompt, n_prompt ? 0 : (n_gen < TG_WARMUP_TOKENS ? n_gen : TG_WARMUP_TOKENS),
                              logits, &s);
-    double sum = 0, bound_sum = 0;
+    /* Each repetition's limit: the mean of the limit measured right before
+     * and right after it, as the machine was around it (one measurement
+     * serves as the after of one repetition and the before of the next). */
+    int remeasure = lim && lim->value > 0 && st == BN_OK;
+    double sum = 0, bound_sum = 0, before = remeasure ? bench_machine_remeasure(&b->mach, threads, lim->level) : 0;
     for (int i = 0; i < run->reps && st == BN_OK; i++) {
-        /* The limit right before each repetition, as the machine is then. */
-        if (lim && lim->value > 0)
-            bound_sum += r->bounds[i] = bench_machine_remeasure(&b->mach, threads, lim->level);
         st = time_test(ctx, tokens, n_prompt, n_gen, logits, &s);
         r->samples[i] = s > 0 ? n_tok / s : 0;
         sum += r->samples[i];
+        if (remeasure) {
+            double after = bench_machine_remeasure(&b->mach, threads, lim->level);
+            bound_sum += r->bounds[i] = (before + after) / 2;
+            before = after;
+        }
     }
     if (lim && lim->value > 0)
         r->bound = bound_sum / run->reps;
