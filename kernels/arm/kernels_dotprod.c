@@ -11,6 +11,6 @@ const bn_kernels bn_kernels_dotprod = {
     .dequant_row = bn_dequant_row_neon,
     .i8gemm = bn_i8gemm_dotprod,
     .to_f16 = bn_to_f16_scalar,
-    .attn = bn_attn_scalar,
+    .attn = bn_attn_neon,
     .glu = bn_glu_scalar,
 };

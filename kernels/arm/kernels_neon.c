@@ -59,6 +59,6 @@ const bn_kernels bn_kernels_neon = {
     .dequant_row = bn_dequant_row_neon,
     .i8gemm = bn_i8gemm_neon,
     .to_f16 = bn_to_f16_scalar,
-    .attn = bn_attn_scalar,
+    .attn = bn_attn_neon,
     .glu = bn_glu_scalar,
 };

@@ -1,0 +1,52 @@
+/* aarch64 attention over the f16 KV cache (kernels.h: bn_kernels.attn): the
+ * scalar reference's loops (attn_scalar.c) with each cached row converted by
+ * `fcvtl` (exact) and the dot products and weighted sums four lanes an
+ * instruction. dot8's lanes 0-3 and 4-7 are two vectors; every product and
+ * sum is a separate instruction (-ffp-contract=off; no fmla), so the result
+ * is the scalar code's, bit for bit. */
+#include <arm_neon.h>
+#include <string.h>
+
+#include "arm/kernels_arm.h"
+#include "ggml_types.h"
+#include "scalar/dense_scalar.h"
+
+static float dot8(const float *q, const float *k, int d)
+{
+    float32x4_t a = vdupq_n_f32(0.0f), b = a;
+    int i = 0;
+    for (; i + 8 <= d; i += 8) {
+        a = vaddq_f32(a, vmulq_f32(vld1q_f32(q + i), vld1q_f32(k + i)));
+        b = vaddq_f32(b, vmulq_f32(vld1q_f32(q + i + 4), vld1q_f32(k + i + 4)));
+    }
+    float l[8];
+    vst1q_f32(l, a);
+    vst1q_f32(l + 4, b);
+    for (; i < d; i++)
+        l[i % 8] += q[i] * k[i];
+    return ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+}
+
+void bn_attn_neon(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
+                  int d, float scale, float *scores, size_t sc_stride, float *row, float *out)
+{
+    for (uint32_t p = 0; p < n_kv; p++) {
+        bn_dequant_row_neon(BN_TYPE_F16, k + p * kv_stride, row, d);
+        for (int g = 0; g < group; g++)
+            scores[(size_t)g * sc_stride + p] = dot8(q + (size_t)g * d, row, d) * scale;
+    }
+    bn_attn_softmax(scores, sc_stride, group, n_kv);
+    memset(out, 0, (size_t)group * (size_t)d * sizeof *out);
+    for (uint32_t p = 0; p < n_kv; p++) {
+        bn_dequant_row_neon(BN_TYPE_F16, v + p * kv_stride, row, d);
+        for (int g = 0; g < group; g++) {
+            float w = scores[(size_t)g * sc_stride + p], *o = out + (size_t)g * d;
+            float32x4_t vw = vdupq_n_f32(w);
+            int i = 0;
+            for (; i + 4 <= d; i += 4)
+                vst1q_f32(o + i, vaddq_f32(vld1q_f32(o + i), vmulq_f32(vw, vld1q_f32(row + i))));
+            for (; i < d; i++)
+                o[i] += w * row[i];
+        }
+    }
+}
