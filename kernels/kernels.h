@@ -52,6 +52,9 @@ typedef struct bn_i8mat {
     int64_t rows, cols;
 } bn_i8mat;
 
+/* The FFN activations of bn_kernels.glu. */
+enum { BN_GLU_RELU2, BN_GLU_SILU };
+
 typedef struct bn_kernels {
     bn_cpu_level level;
 
@@ -88,9 +91,11 @@ typedef struct bn_kernels {
      * (|weights| <= 127, cols <= 2^16). */
     void (*i8gemm)(const struct bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                    int64_t n_tok, float *y, int64_t ldy);
+
     /* n floats to f16, rounded to nearest even (overflow to infinity, NaN to
      * a quiet NaN keeping the top payload bits): bn_f32_to_f16 of each. */
     void (*to_f16)(const float *x, uint16_t *out, int64_t n);
+
     /* Attention of `group` query heads that share one K/V head, over n_kv
      * cached positions. q: the group's heads, d floats each, one after the
      * other; k, v: that K/V head's f16 row at position 0, a position being
@@ -112,8 +117,6 @@ typedef struct bn_kernels {
      * Element by element, the same operations on every ISA. */
     void (*glu)(int act, float *g, const float *u, int64_t n);
 } bn_kernels;
-
-enum { BN_GLU_RELU2, BN_GLU_SILU };
 
 /* The table for a level, or NULL when this build or CPU lacks it. */
 const bn_kernels *bn_kernels_for(bn_cpu_level level);
