@@ -173,16 +173,24 @@ MIX(1, 1) MIX(1, 2) MIX(1, 3) MIX(1, 4) MIX(1, 5) MIX(1, 6) MIX(2, 1) MIX(2, 2) 
 
 /* The cache rows come from memory: the weights streamed since the last
  * token have pushed them out, and a head's rows are too short a stream for
- * the hardware prefetcher to ramp up. So the scores prefetch each K row
- * PF_AHEAD positions ahead and each V row as its score is computed, ready for
- * the mixing (2B-4T decode: attention 1.12 -> 0.69 ms a token; 8 positions
- * measured better than 16 or 32). */
-#define PF_AHEAD 8
+ * the hardware prefetcher to ramp up. So the scores prefetch each K row some
+ * positions ahead and each V row as its score is computed, ready for the
+ * mixing (2B-4T decode: attention 1.12 -> 0.69 ms a token). Into L2 (T1):
+ * a prefetch into L1 holds one of the core's few L1 miss buffers until its
+ * line arrives, and bitnet_b1_58-large's attention (one head a K/V head, so
+ * little work a row) stalled on them at about 12 GB/s; to L2 it takes 0.8
+ * instead of 1.1 ms a token at 64-128 positions. The distance: 8 positions
+ * for groups of four heads or more (16 and 32 were no better), 32 / group
+ * for smaller groups, which spend less time on a row. */
+static inline uint32_t pf_ahead(int group)
+{
+    return group >= 4 ? 8 : 32u / (uint32_t)group;
+}
 
 static inline void prefetch_row(const uint16_t *row, int d)
 {
     for (int b = 0; b < 2 * d; b += 64)
-        _mm_prefetch((const char *)row + b, _MM_HINT_T0);
+        _mm_prefetch((const char *)row + b, _MM_HINT_T1);
 }
 
 /* [heads][positions or chunks]; the widest entry of a row is the pass size. */
@@ -197,7 +205,8 @@ void bn_attn_avx2(const float *q, const uint16_t *k, const uint16_t *v, size_t k
                   int d, float scale, float *scores, size_t sc_stride, float *row, float *out)
 {
     (void)row;  /* the tail is vector code too */
-    for (uint32_t p = 0; p < PF_AHEAD && p < n_kv; p++)
+    const uint32_t ahead = pf_ahead(group);
+    for (uint32_t p = 0; p < ahead && p < n_kv; p++)
         prefetch_row(k + p * kv_stride, d);
     for (int g0 = 0; g0 < group; g0 += HB) {
         int nh = group - g0 < HB ? group - g0 : HB, np = score_pass[nh];
@@ -205,8 +214,8 @@ void bn_attn_avx2(const float *q, const uint16_t *k, const uint16_t *v, size_t k
             int n = n_kv - p < (uint32_t)np ? (int)(n_kv - p) : np;
             for (int r = 0; r < n && g0 == 0; r++) {  /* once, in the first pass over the rows */
                 prefetch_row(v + (p + r) * kv_stride, d);
-                if (p + r + PF_AHEAD < n_kv)
-                    prefetch_row(k + (p + r + PF_AHEAD) * kv_stride, d);
+                if (p + r + ahead < n_kv)
+                    prefetch_row(k + (p + r + ahead) * kv_stride, d);
             }
             scores_for[nh][n](q, k, kv_stride, d, g0, scale, scores, sc_stride, p);
         }
