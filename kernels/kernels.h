@@ -106,9 +106,12 @@ typedef struct bn_kernels {
      * (one multiply, one add, never fused) into 8 lanes (lane = i % 8) in
      * order of i and returns ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7));
      * then bn_attn_softmax (dense_scalar.h); then
-     * out_g[i] = 0 + s[g][0] * V_0[i] + s[g][1] * V_1[i] + ... in order of p. */
+     * out_g[i] = 0 + s[g][0] * V_0[i] + s[g][1] * V_1[i] + ... in order of p.
+     * cold: nonzero when the cached rows are likely not in any cache (decode,
+     * after a token's weights have streamed through); it only tells SIMD
+     * versions how to prefetch and never changes a result. */
     void (*attn)(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
-                 int d, float scale, float *scores, size_t sc_stride, float *row, float *out);
+                 int d, float scale, float *scores, size_t sc_stride, float *row, float *out, int cold);
 
     /* The FFN's gated activation, in place: g[i] = act(g[i]) * u[i], with
      * BN_GLU_RELU2: r * r with r = g[i] with its sign bit cleared when set

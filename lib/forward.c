@@ -210,7 +210,7 @@ static void attn_task(void *arg, int ith, int nth)
         size_t head0 = (size_t)t * hp->n_embd + ((size_t)kvh * group + g0) * d;
         size_t rows0 = ((size_t)j->layer * hp->n_head_kv + kvh) * c->n_ctx * d;  /* the K/V head's position 0 */
         c->model->kern->attn(c->q + head0, c->k_cache + rows0, c->v_cache + rows0, (size_t)d, j->pos0 + t + 1,
-                             ng, d, scale, scores, c->n_ctx, row, c->att + head0);
+                             ng, d, scale, scores, c->n_ctx, row, c->att + head0, j->n == 1);
     }
 }
 

@@ -171,26 +171,32 @@ SCORE(1, 1) SCORE(1, 2) SCORE(1, 3) SCORE(1, 4) SCORE(1, 5) SCORE(1, 6) SCORE(1,
 SCORE(3, 1) SCORE(3, 2) SCORE(4, 1) SCORE(4, 2)
 MIX(1, 1) MIX(1, 2) MIX(1, 3) MIX(1, 4) MIX(1, 5) MIX(1, 6) MIX(2, 1) MIX(2, 2) MIX(3, 1) MIX(4, 1) MIX(4, 2)
 
-/* The cache rows come from memory: the weights streamed since the last
- * token have pushed them out, and a head's rows are too short a stream for
- * the hardware prefetcher to ramp up. So the scores prefetch each K row some
- * positions ahead and each V row as its score is computed, ready for the
- * mixing (2B-4T decode: attention 1.12 -> 0.69 ms a token). Into L2 (T1):
- * a prefetch into L1 holds one of the core's few L1 miss buffers until its
- * line arrives, and bitnet_b1_58-large's attention (one head a K/V head, so
- * little work a row) stalled on them at about 12 GB/s; to L2 it takes 0.8
- * instead of 1.1 ms a token at 64-128 positions. The distance: 8 positions
- * for groups of four heads or more (16 and 32 were no better), 32 / group
- * for smaller groups, which spend less time on a row. */
+/* In decode the cache rows come from memory: the weights streamed since the
+ * last token have pushed them out, and a head's rows are too short a stream
+ * for the hardware prefetcher to ramp up. So the scores prefetch each K row
+ * some positions ahead and each V row as its score is computed, ready for
+ * the mixing (2B-4T decode: attention 1.12 -> 0.69 ms a token). Cold rows
+ * (decode) go to L2: a prefetch into L1 holds one of the core's few L1 miss
+ * buffers until its line arrives, and bitnet_b1_58-large's attention (one
+ * head a K/V head, so little work a row) stalled on them at about 12 GB/s;
+ * to L2 it takes 0.7-0.8 instead of 1.2-1.4 ms a token at 64-128 positions.
+ * Prefill's rows are still in L2 from the previous token, and prefetching
+ * them into L1 made pp512 2% faster than into L2. The distance: 8 positions
+ * for groups of four heads or more (16 and 32 were no better), 32 / group for
+ * smaller groups, which spend less time on a row. */
 static inline uint32_t pf_ahead(int group)
 {
     return group >= 4 ? 8 : 32u / (uint32_t)group;
 }
 
-static inline void prefetch_row(const uint16_t *row, int d)
+static inline void prefetch_row(const uint16_t *row, int d, int cold)
 {
-    for (int b = 0; b < 2 * d; b += 64)
-        _mm_prefetch((const char *)row + b, _MM_HINT_T1);
+    for (int b = 0; b < 2 * d; b += 64) {
+        if (cold)
+            _mm_prefetch((const char *)row + b, _MM_HINT_T1);
+        else
+            _mm_prefetch((const char *)row + b, _MM_HINT_T0);
+    }
 }
 
 /* [heads][positions or chunks]; the widest entry of a row is the pass size. */
@@ -202,20 +208,20 @@ static mix_fn *const mixes_for[HB + 1][9] = {
 static const int score_pass[HB + 1] = {0, 8, 2, 2, 2}, mix_pass[HB + 1] = {0, 6, 2, 1, 2};
 
 void bn_attn_avx2(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
-                  int d, float scale, float *scores, size_t sc_stride, float *row, float *out)
+                  int d, float scale, float *scores, size_t sc_stride, float *row, float *out, int cold)
 {
     (void)row;  /* the tail is vector code too */
     const uint32_t ahead = pf_ahead(group);
     for (uint32_t p = 0; p < ahead && p < n_kv; p++)
-        prefetch_row(k + p * kv_stride, d);
+        prefetch_row(k + p * kv_stride, d, cold);
     for (int g0 = 0; g0 < group; g0 += HB) {
         int nh = group - g0 < HB ? group - g0 : HB, np = score_pass[nh];
         for (uint32_t p = 0; p < n_kv; p += (uint32_t)np) {
             int n = n_kv - p < (uint32_t)np ? (int)(n_kv - p) : np;
             for (int r = 0; r < n && g0 == 0; r++) {  /* once, in the first pass over the rows */
-                prefetch_row(v + (p + r) * kv_stride, d);
+                prefetch_row(v + (p + r) * kv_stride, d, cold);
                 if (p + r + ahead < n_kv)
-                    prefetch_row(k + (p + r + ahead) * kv_stride, d);
+                    prefetch_row(k + (p + r + ahead) * kv_stride, d, cold);
             }
             scores_for[nh][n](q, k, kv_stride, d, g0, scale, scores, sc_stride, p);
         }

@@ -15,7 +15,7 @@ void bn_fgemm_avx2(uint32_t type, const void *w, size_t row_bytes, int64_t r0, i
 
 void bn_to_f16_avx2(const float *x, uint16_t *out, int64_t n);
 void bn_attn_avx2(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
-                  int d, float scale, float *scores, size_t sc_stride, float *row, float *out);
+                  int d, float scale, float *scores, size_t sc_stride, float *row, float *out, int cold);
 void bn_glu_avx2(int act, float *g, const float *u, int64_t n);
 void bn_i8gemm_avx2(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                     int64_t n_tok, float *y, int64_t ldy);
