@@ -189,9 +189,9 @@ static void attn_task(void *arg, int ith, int nth)
      * fewer than threads are the groups cut in parts (each part reads and
      * converts the whole K/V head again): on two threads, K/V heads dealt out
      * whole made 2B-4T's decode attention 0.65-0.8 -> 0.4 ms a token at
-     * 64-128 positions where the threads ran on separate cores, and no slower
-     * where they shared one. Each head is computed the same way whatever
-     * group it is in. */
+     * 64-128 positions when the two threads had separate cores' bandwidth
+     * (~63 GB/s together), and no slower when they shared ~36 GB/s. Each
+     * head is computed the same way whatever group it is in. */
     int parts = 1;
     if (j->n == 1 && hp->n_head_kv < nth) {
         parts = (nth + hp->n_head_kv - 1) / hp->n_head_kv;
