@@ -24,7 +24,7 @@ static float dot8(const float *q, const float *k, int d)
     vst1q_f32(l + 4, b);
     for (; i < d; i++)
         l[i % 8] += q[i] * k[i];
-    return ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+    return bn_lane_sum8(l);
 }
 
 void bn_attn_neon(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,

@@ -14,7 +14,7 @@ static float dot8(const float *q, const float *k, int d)
             acc[j] += q[i + j] * k[i + j];
     for (; i < d; i++)
         acc[i % 8] += q[i] * k[i];
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    return bn_lane_sum8(acc);
 }
 
 void bn_attn_scalar(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,

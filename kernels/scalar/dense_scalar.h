@@ -29,6 +29,13 @@ static inline float bn_lane_sum16(float *lane)
     return lane[0] + lane[1];
 }
 
+/* The canonical end of an 8-lane float sum (attention's dot8 and softmax):
+ * ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)). */
+static inline float bn_lane_sum8(const float *l)
+{
+    return ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+}
+
 /* Each of the group's score rows (n scores, rows sc_stride apart) becomes its
  * softmax: the maximum (NaN never wins; any order gives the same value),
  * e = bn_exp_canon(s - max) summed in 8 lanes (lane p % 8, in order of p;
@@ -45,7 +52,7 @@ static inline void bn_attn_softmax(float *scores, size_t sc_stride, int group, u
             sc[p] = bn_exp_canon(sc[p] - mx);
             l[p % 8] += sc[p];
         }
-        float inv = 1.0f / (((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7])));
+        float inv = 1.0f / bn_lane_sum8(l);
         for (uint32_t p = 0; p < n; p++)
             sc[p] *= inv;
     }

@@ -76,7 +76,7 @@ static void softmax(float *scores, size_t sc_stride, int group, uint32_t n)
             sc[p] = bn_exp_canon(sc[p] - mx);
             l[p % 8] += sc[p];
         }
-        float inv = 1.0f / (((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7])));
+        float inv = 1.0f / bn_lane_sum8(l);
         __m256 vinv = _mm256_set1_ps(inv);
         for (uint32_t p = 0; p < n8; p += 8)
             _mm256_storeu_ps(sc + p, _mm256_mul_ps(_mm256_loadu_ps(sc + p), vinv));
