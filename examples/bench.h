@@ -22,6 +22,7 @@ typedef struct bench_run {
     size_t n_models;
     bench_ints p;        /* prompt lengths; 0 = no prompt test */
     bench_ints n;        /* generation lengths; 0 = no generation test */
+    bench_ints d;        /* depths: tokens already in the context when a test starts */
     bench_ints t;        /* thread counts */
     int reps;
     uint32_t n_batch;    /* 0 = the library's default */
@@ -42,7 +43,7 @@ int bench_run_copy_settings(bench_run *dst, const bench_run *src);
 void bench_run_free(bench_run *r);
 
 /* Loads a suite: a YAML list of runs, each a mapping with the keys models,
- * p, n, t, r (and optionally name, batch, cpu, quantize_head). Keys a run
+ * p, n, t, r (and optionally name, d, batch, cpu, quantize_head). Keys a run
  * leaves out take their values from defaults. Returns 0 with *runs (free
  * each with bench_run_free, then the array), or -1 with "FILE:LINE:COL: ..."
  * in err. */
@@ -99,7 +100,7 @@ typedef struct bench_result {
     const char *run, *model;
     bench_cost cost;
     bn_cpu_level level;
-    int quantize_head, threads, n_prompt, n_gen, reps;
+    int quantize_head, threads, n_prompt, n_gen, n_depth, reps;
     uint32_t n_batch;
     double *samples; /* t/s of each repetition */
     double *bounds;  /* each repetition's limit: the mean of those measured just before and after it */
@@ -130,12 +131,13 @@ void bench_machine_free(bench_machine *m);
 
 /* A model's size and per-token costs, from its tensor table and metadata. */
 void bench_describe_model(const bn_model *m, const char *path, bench_cost *c);
-/* Bytes one generated token reads, averaged over a tg test of n_gen tokens. */
-double bench_tg_bytes_per_token(const bench_cost *c, int n_gen);
+/* Bytes one generated token reads, averaged over a tg test of n_gen tokens
+ * that starts with n_depth tokens in the context. */
+double bench_tg_bytes_per_token(const bench_cost *c, int n_gen, int n_depth);
 /* Int8 ops one prompt token costs in the ternary matrix products. */
 double bench_pp_ops_per_token(const bench_cost *c);
 
-/* "pp128" or "tg128". */
+/* "pp128", "tg128", "tg128 @ d512". */
 const char *bench_test_name(const bench_result *r, char *buf, size_t cap);
 /* Prints a finished result: a markdown row or a JSON line (nothing for JSON,
  * which is printed whole by bench_report_finish). */

@@ -78,11 +78,12 @@ void bench_describe_model(const bn_model *m, const char *path, bench_cost *c)
     }
 }
 
-/* Bytes one generated token reads, averaged over a tg test of n tokens from
- * an empty context: the weights, plus K and V of positions 0..i for token i. */
-double bench_tg_bytes_per_token(const bench_cost *c, int n)
+/* Bytes one generated token reads, averaged over a tg test of n tokens
+ * after d in the context: the weights, plus K and V of positions 0..d+i for
+ * token i. */
+double bench_tg_bytes_per_token(const bench_cost *c, int n, int d)
 {
-    return (double)c->weight_bytes + (double)c->kv_bytes_per_pos * (n + 1) / 2.0;
+    return (double)c->weight_bytes + (double)c->kv_bytes_per_pos * ((double)d + (n + 1) / 2.0);
 }
 
 double bench_pp_ops_per_token(const bench_cost *c)
@@ -94,7 +95,9 @@ double bench_pp_ops_per_token(const bench_cost *c)
 
 const char *bench_test_name(const bench_result *r, char *buf, size_t cap)
 {
-    snprintf(buf, cap, r->n_prompt ? "pp%d" : "tg%d", r->n_prompt ? r->n_prompt : r->n_gen);
+    int len = snprintf(buf, cap, r->n_prompt ? "pp%d" : "tg%d", r->n_prompt ? r->n_prompt : r->n_gen);
+    if (r->n_depth > 0 && len > 0 && (size_t)len < cap)
+        snprintf(buf + len, cap - (size_t)len, " @ d%d", r->n_depth);
     return buf;
 }
 
@@ -161,7 +164,7 @@ static void print_md_footer(const bench_report *b)
     }
     printf("\ntg: limit t/s = read bandwidth / bytes per token, where bytes per token = bn_model_weight_bytes "
            "(ternary weights at 2 bits each + the output head as stored) + the f16 K and V cache read, "
-           "averaged over the test (n_layer x 2 x kv_dim x 2 B x (n+1)/2).\n");
+           "averaged over the test (n_layer x 2 x kv_dim x 2 B x (d + (n+1)/2) for a test of n tokens at depth d).\n");
     printf("pp: limit t/s = int8 peak / ops per token, where ops per token = 2 x ternary weights (elements of "
            "the I2_S, TQ1_0 and TQ2_0 tensors; one multiply-add = 2 ops); attention and the output head are "
            "not counted.\n");
@@ -181,7 +184,7 @@ static void print_md_footer(const bench_report *b)
 
 static void print_json_result(const bench_report *b, const bench_result *r, FILE *f, int with_machine)
 {
-    char test[32];
+    char test[48];
     fputs("{\"run\": ", f);
     if (r->run)
         json_str(f, r->run);
@@ -197,8 +200,11 @@ static void print_json_result(const bench_report *b, const bench_result *r, FILE
     fprintf(f, ", \"kv_bytes_per_position\": %llu, \"level\": \"%s\", \"quantize_head\": %s",
             (unsigned long long)r->cost.kv_bytes_per_pos, bn_cpu_level_name(r->level),
             r->quantize_head ? "true" : "false");
-    fprintf(f, ", \"threads\": %d, \"n_batch\": %u, \"test\": \"%s\", \"n_prompt\": %d, \"n_gen\": %d, \"reps\": %d",
-            r->threads, (unsigned)r->n_batch, bench_test_name(r, test, sizeof test), r->n_prompt, r->n_gen, r->reps);
+    fprintf(f,
+            ", \"threads\": %d, \"n_batch\": %u, \"test\": \"%s\", \"n_prompt\": %d, \"n_gen\": %d, \"n_depth\": %d, "
+            "\"reps\": %d",
+            r->threads, (unsigned)r->n_batch, bench_test_name(r, test, sizeof test), r->n_prompt, r->n_gen, r->n_depth,
+            r->reps);
     fputs(", \"samples_ts\": [", f);
     for (int i = 0; i < r->reps; i++) {
         fputs(i ? ", " : "", f);
@@ -266,7 +272,7 @@ static void print_json(const bench_report *b)
     }
     printf("]},\n  \"formulas\": {\n");
     printf("    \"tg\": \"limit_ts = read_bytes_per_s / bytes_per_token; bytes_per_token = weight_bytes + "
-           "kv_bytes_per_position * (n_gen + 1) / 2\",\n");
+           "kv_bytes_per_position * (n_depth + (n_gen + 1) / 2)\",\n");
     printf("    \"pp\": \"limit_ts = int8_peak_ops_per_s / ops_per_token; ops_per_token = 2 * n_ternary\"\n  },\n");
     printf("  \"results\": [");
     for (size_t i = 0; i < b->n_results; i++) {

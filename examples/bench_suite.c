@@ -122,6 +122,7 @@ int bench_run_copy_settings(bench_run *dst, const bench_run *src)
     dst->cpu = src->cpu;
     dst->quantize_head = src->quantize_head;
     if ((src->name && !(dst->name = dup_str(src->name))) || bench_ints_copy(&dst->p, &src->p) != 0 ||
+        bench_ints_copy(&dst->d, &src->d) != 0 ||
         bench_ints_copy(&dst->n, &src->n) != 0 || bench_ints_copy(&dst->t, &src->t) != 0) {
         bench_run_free(dst);
         return -1;
@@ -140,6 +141,7 @@ void bench_run_free(bench_run *r)
     free(r->name);
     free(r->p.v);
     free(r->n.v);
+    free(r->d.v);
     free(r->t.v);
     memset(r, 0, sizeof *r);
 }
@@ -277,6 +279,8 @@ static int read_run(const suite_reader *sr, yaml_node_t *node, bench_run *run)
             rc = read_ints(sr, k, value, 0, 1 << 20, &run->p);
         } else if (!strcmp(k, "n")) {
             rc = read_ints(sr, k, value, 0, 1 << 20, &run->n);
+        } else if (!strcmp(k, "d")) {
+            rc = read_ints(sr, k, value, 0, 1 << 20, &run->d);
         } else if (!strcmp(k, "t")) {
             rc = read_ints(sr, k, value, 1, 1024, &run->t);
         } else if (!strcmp(k, "r") || !strcmp(k, "batch")) {
@@ -304,7 +308,7 @@ static int read_run(const suite_reader *sr, yaml_node_t *node, bench_run *run)
             rc = (run->name = dup_str(scalar(value))) ? 0 : fail_at(sr, value, "out of memory", "", "");
         } else {
             rc = fail_at(sr, key,
-                         "unknown key '%s' (a run has models, p, n, t, r and optionally name, batch, cpu, "
+                         "unknown key '%s' (a run has models, p, n, t, r and optionally name, d, batch, cpu, "
                          "quantize_head)", k, "");
         }
         if (rc != 0)

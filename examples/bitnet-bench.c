@@ -7,6 +7,9 @@
  *   pp (prompt, all tokens in one bn_eval) against the int8 multiply-add peak:
  *       limit t/s = int8 ops/s / (2 x ternary weights)
  *
+ * Either can start at a depth: that many tokens evaluated into the context,
+ * untimed, before the timed part (decode with a long history).
+ *
  * Results go to stdout as a markdown table, JSON or JSON lines; progress goes
  * to stderr. */
 #include <errno.h>
@@ -32,6 +35,7 @@ static void usage(FILE *f, const char *argv0)
             "  -m, --model FILE[,FILE]   model to test (repeatable)\n"
             "  -p, --n-prompt N[,N]      prompt lengths; 0 = no prompt test (default 128)\n"
             "  -n, --n-gen N[,N]         generation lengths; 0 = no generation test (default 128)\n"
+            "  -d, --n-depth N[,N]       tokens already in the context when each test starts (default 0)\n"
             "  -t, --threads N[,N]       thread counts (default 1, 2, 4, ... up to the CPUs online)\n"
             "  -r, --repetitions N       timed repetitions of each test, after one warm-up (default 3)\n"
             "  -b, --batch-size N        prompt tokens per weight pass (default: the library's)\n"
@@ -79,16 +83,20 @@ static void random_tokens(const bn_model *m, bn_token *out, int n, uint64_t *rng
         out[0] = bn_token_bos(m);
 }
 
-/* One timed pass: a prompt test evaluates n_prompt tokens in one call, a
- * generation test n_gen tokens one call each, both from an empty context
- * and with logits. */
-static bn_status time_test(bn_ctx *ctx, const bn_token *tokens, int n_prompt, int n_gen, float *logits,
+/* One timed pass: from an empty context, the first n_depth tokens in one
+ * call without logits (untimed), then a prompt test evaluates the next
+ * n_prompt tokens in one call, a generation test the next n_gen one call
+ * each, both with logits. */
+static bn_status time_test(bn_ctx *ctx, const bn_token *tokens, int n_depth, int n_prompt, int n_gen, float *logits,
                            double *seconds)
 {
     bn_status st = BN_OK;
     bn_ctx_reset(ctx);
+    if (n_depth > 0)
+        st = bn_eval(ctx, tokens, (size_t)n_depth, NULL);
+    tokens += n_depth;
     double t0 = ex_now();
-    if (n_prompt > 0)
+    if (n_prompt > 0 && st == BN_OK)
         st = bn_eval(ctx, tokens, (size_t)n_prompt, logits);
     for (int i = 0; i < n_gen && st == BN_OK; i++)
         st = bn_eval(ctx, &tokens[i], 1, logits);
@@ -115,9 +123,9 @@ static bench_result *new_result(bench_report *b)
     return &rs[b->n_results++];
 }
 
-/* Runs one test (n_prompt > 0: pp, else tg) and records it. */
+/* Runs one test (n_prompt > 0: pp, else tg) at a depth and records it. */
 static int run_test(bench_report *b, const bench_run *run, const char *path, const bench_cost *cost, bn_ctx *ctx,
-                    int threads, int n_prompt, int n_gen, bn_token *tokens, float *logits)
+                    int threads, int n_depth, int n_prompt, int n_gen, bn_token *tokens, float *logits)
 {
     const bn_model *m = bn_ctx_model(ctx);
     bench_result *r = new_result(b);
@@ -135,9 +143,10 @@ static int run_test(bench_report *b, const bench_run *run, const char *path, con
     r->n_batch = run->n_batch;
     r->n_prompt = n_prompt;
     r->n_gen = n_gen;
+    r->n_depth = n_depth;
     r->reps = run->reps;
     uint64_t rng = TOKEN_SEED;
-    random_tokens(m, tokens, n_prompt ? n_prompt : n_gen, &rng);
+    random_tokens(m, tokens, n_depth + (n_prompt ? n_prompt : n_gen), &rng);
 
     const bench_limit *lim = n_prompt ? bench_machine_limit(&b->mach, threads, r->level) : bench_machine_limit(&b->mach, threads, BN_CPU_AUTO);
     if (lim) {
@@ -145,22 +154,22 @@ static int run_test(bench_report *b, const bench_run *run, const char *path, con
         r->kernel = lim->kernel;
         r->note = lim->note;
     }
-    r->per_token = n_prompt ? bench_pp_ops_per_token(cost) : bench_tg_bytes_per_token(cost, n_gen);
+    r->per_token = n_prompt ? bench_pp_ops_per_token(cost) : bench_tg_bytes_per_token(cost, n_gen, n_depth);
 
-    char test[32];
+    char test[48];
     fprintf(stderr, "bitnet-bench: %s, %d thread%s, %s ...", cost->name, threads, threads == 1 ? "" : "s",
             bench_test_name(r, test, sizeof test));
     int n_tok = n_prompt ? n_prompt : n_gen;
     double s;
-    bn_status st = time_test(ctx, tokens, n_prompt, n_prompt ? 0 : (n_gen < TG_WARMUP_TOKENS ? n_gen : TG_WARMUP_TOKENS),
-                             logits, &s);
+    bn_status st = time_test(ctx, tokens, n_depth, n_prompt,
+                             n_prompt ? 0 : (n_gen < TG_WARMUP_TOKENS ? n_gen : TG_WARMUP_TOKENS), logits, &s);
     /* Each repetition's limit: the mean of the limit measured right before
      * and right after it, as the machine was around it (one measurement
      * serves as the after of one repetition and the before of the next). */
     int remeasure = lim && lim->value > 0 && st == BN_OK;
     double sum = 0, bound_sum = 0, before = remeasure ? bench_machine_remeasure(&b->mach, threads, lim->level) : 0;
     for (int i = 0; i < run->reps && st == BN_OK; i++) {
-        st = time_test(ctx, tokens, n_prompt, n_gen, logits, &s);
+        st = time_test(ctx, tokens, n_depth, n_prompt, n_gen, logits, &s);
         r->samples[i] = s > 0 ? n_tok / s : 0;
         sum += r->samples[i];
         if (remeasure) {
@@ -201,7 +210,7 @@ static int run_model(bench_report *b, const bench_run *run, size_t mi)
     bench_describe_model(m, path, &cost);
 
     int max_p = bench_ints_max(&run->p), max_n = bench_ints_max(&run->n);
-    int max_len = max_p > max_n ? max_p : max_n;
+    int max_len = (max_p > max_n ? max_p : max_n) + bench_ints_max(&run->d);
     bn_token *tokens = malloc((size_t)(max_len > 0 ? max_len : 1) * sizeof *tokens);
     float *logits = malloc((size_t)bn_model_n_vocab(m) * sizeof *logits);
     int rc = 0;
@@ -220,12 +229,15 @@ static int run_model(bench_report *b, const bench_run *run, size_t mi)
             rc = fail("creating the context", path, st);
             break;
         }
-        for (size_t i = 0; i < run->p.n && rc == 0; i++)
-            if (run->p.v[i] > 0)
-                rc = run_test(b, run, path, &cost, ctx, run->t.v[ti], run->p.v[i], 0, tokens, logits);
-        for (size_t i = 0; i < run->n.n && rc == 0; i++)
-            if (run->n.v[i] > 0)
-                rc = run_test(b, run, path, &cost, ctx, run->t.v[ti], 0, run->n.v[i], tokens, logits);
+        for (size_t di = 0; di < run->d.n && rc == 0; di++) {
+            int d = run->d.v[di];
+            for (size_t i = 0; i < run->p.n && rc == 0; i++)
+                if (run->p.v[i] > 0)
+                    rc = run_test(b, run, path, &cost, ctx, run->t.v[ti], d, run->p.v[i], 0, tokens, logits);
+            for (size_t i = 0; i < run->n.n && rc == 0; i++)
+                if (run->n.v[i] > 0)
+                    rc = run_test(b, run, path, &cost, ctx, run->t.v[ti], d, 0, run->n.v[i], tokens, logits);
+        }
         bn_ctx_free(ctx);
     }
     free(tokens);
@@ -242,15 +254,20 @@ static void print_plan(const bench_run *runs, size_t n_runs)
         const bench_run *run = &runs[r];
         for (size_t mi = 0; mi < run->n_models; mi++)
             for (size_t ti = 0; ti < run->t.n; ti++)
-                for (int kind = 0; kind < 2; kind++) {
-                    const bench_ints *lens = kind ? &run->n : &run->p;
-                    for (size_t i = 0; i < lens->n; i++)
-                        if (lens->v[i] > 0)
-                            printf("%s\t%s\t%s%s\tthreads %d\t%s%d\tr %d\n", run->name ? run->name : "-",
-                                   run->models[mi], bn_cpu_level_name(run->cpu),
-                                   run->quantize_head ? ", q-head" : "", run->t.v[ti], kind ? "tg" : "pp",
-                                   lens->v[i], run->reps);
-                }
+                for (size_t di = 0; di < run->d.n; di++)
+                    for (int kind = 0; kind < 2; kind++) {
+                        const bench_ints *lens = kind ? &run->n : &run->p;
+                        for (size_t i = 0; i < lens->n; i++) {
+                            if (lens->v[i] <= 0)
+                                continue;
+                            bench_result test_of = { .n_prompt = kind ? 0 : lens->v[i],
+                                                     .n_gen = kind ? lens->v[i] : 0, .n_depth = run->d.v[di] };
+                            char test[48];
+                            printf("%s\t%s\t%s%s\tthreads %d\t%s\tr %d\n", run->name ? run->name : "-",
+                                   run->models[mi], bn_cpu_level_name(run->cpu), run->quantize_head ? ", q-head" : "",
+                                   run->t.v[ti], bench_test_name(&test_of, test, sizeof test), run->reps);
+                        }
+                    }
     }
 }
 
@@ -344,7 +361,7 @@ static int parse_args(int argc, char **argv, bench_run *run, int *output, const 
             continue;
         }
         static const char *const with_value[] = { "-m", "--model", "-p", "--n-prompt", "-n", "--n-gen", "-t",
-                                                   "--threads", "-r", "--repetitions", "-b", "--batch-size",
+                                                   "--threads", "-d", "--n-depth", "-r", "--repetitions", "-b", "--batch-size",
                                                    "-o", "--output", "--cpu", "--suite", "--mem-mib" };
         size_t k = 0;
         while (k < sizeof with_value / sizeof with_value[0] && strcmp(a, with_value[k]) != 0)
@@ -366,6 +383,8 @@ static int parse_args(int argc, char **argv, bench_run *run, int *output, const 
             bad = bench_ints_parse(&run->p, v, 0, 1 << 20, err, sizeof err);
         } else if (!strcmp(a, "-n") || !strcmp(a, "--n-gen")) {
             bad = bench_ints_parse(&run->n, v, 0, 1 << 20, err, sizeof err);
+        } else if (!strcmp(a, "-d") || !strcmp(a, "--n-depth")) {
+            bad = bench_ints_parse(&run->d, v, 0, 1 << 20, err, sizeof err);
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
             bad = bench_ints_parse(&run->t, v, 1, 1024, err, sizeof err);
         } else if (!strcmp(a, "-r") || !strcmp(a, "--repetitions")) {
@@ -413,7 +432,8 @@ int main(int argc, char **argv)
     b.mach.mem_bytes = (size_t)1 << 30;
     flags.reps = 3;
     if (bench_ints_parse(&flags.p, "128", 0, 1 << 20, err, sizeof err) != 0 ||
-        bench_ints_parse(&flags.n, "128", 0, 1 << 20, err, sizeof err) != 0 || default_threads(&flags.t) != 0) {
+        bench_ints_parse(&flags.n, "128", 0, 1 << 20, err, sizeof err) != 0 ||
+        bench_ints_parse(&flags.d, "0", 0, 1 << 20, err, sizeof err) != 0 || default_threads(&flags.t) != 0) {
         fprintf(stderr, "bitnet-bench: out of memory\n");
         return 1;
     }

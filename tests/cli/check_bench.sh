@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bitnet-bench end to end on a tiny generated model: usage errors, the
 # markdown table, valid JSON and JSON lines with the fields docs/benchmarks.md
-# describes, a --suite run and suite errors with line and column, and the
-# standard suite's plan. Checks structure and that speeds are positive, never
+# describes, tests at a context depth (-d), a --suite run and suite errors
+# with line and column, and the standard suite's plan. Checks structure and that speeds are positive, never
 # how fast anything is.
 #   check_bench.sh BITNET_BENCH TOOLS_DIR SUITE_YAML
 set -uo pipefail
@@ -23,6 +23,7 @@ expect "unknown flag" 2 "unknown option '--bogus'" -- -m x.gguf --bogus
 expect "bad list" 2 "-p: '8,x' is not a list of integers" -- -m x.gguf -p 8,x
 expect "bad output" 2 "'xml' is not md, json or jsonl" -- -m x.gguf -o xml
 expect "bad cpu level" 2 "unknown level 'pentium'" -- -m x.gguf --cpu pentium
+expect "bad depth" 2 "-d: '-1' is not a list of integers" -- -m x.gguf -d -1
 expect "missing model file" 1 'nonexistent\.gguf: cannot open' -- -m "$tmp/nonexistent.gguf" -t 1
 
 model=$tmp/m.gguf
@@ -70,7 +71,11 @@ else:
     assert {'tg', 'pp'} <= set(doc['formulas']), doc['formulas']
 assert len(results) == n, (len(results), n)
 for r in results:
-    assert r['test'] == ('pp%d' % r['n_prompt'] if r['n_prompt'] else 'tg%d' % r['n_gen']), r
+    name = 'pp%d' % r['n_prompt'] if r['n_prompt'] else 'tg%d' % r['n_gen']
+    assert r['test'] == name + (' @ d%d' % r['n_depth'] if r['n_depth'] else ''), r
+    if not r['n_prompt']:  # the weights, and K/V of positions 0 .. depth + i for token i
+        kv = r['kv_bytes_per_position'] * (r['n_depth'] + (r['n_gen'] + 1) / 2)
+        assert abs(r['bytes_per_token'] - (r['weight_bytes'] + kv)) <= 1e-9 * r['bytes_per_token'], r
     assert len(r['samples_ts']) == r['reps'] and all(s > 0 for s in r['samples_ts']), r
     assert r['avg_ts'] > 0 and r['stddev_ts'] >= 0, r
     assert r['n_ternary'] > 0 and r['weight_bytes'] > 0 and r['model_bytes'] > 0, r
@@ -91,6 +96,15 @@ else
   cat "$tmp/j.err" "$tmp/j.py" >> "$tmp/j" 2> /dev/null
   bad "-o json: invalid or incomplete" "$tmp/j"
 fi
+# Depths: each test after 0 and after 16 tokens already in the context.
+if "$bench" -m "$model" -p 8 -n 4 -d 0,16 -t 1 -o json "${quick[@]}" > "$tmp/jd" 2> "$tmp/jd.err" &&
+   check_json "$tmp/jd" 0 4 > "$tmp/jd.py" 2>&1 && grep -q '"test": "tg4 @ d16"' "$tmp/jd" &&
+   grep -q '"test": "pp8 @ d16"' "$tmp/jd"; then
+  ok "-d 0,16"
+else
+  cat "$tmp/jd.err" "$tmp/jd.py" >> "$tmp/jd" 2> /dev/null
+  bad "-d: invalid or incomplete" "$tmp/jd"
+fi
 if "$bench" -m "$model,$model" -p 0 -n 4 -t 1 -o jsonl --quantize-head "${quick[@]}" > "$tmp/jl" 2> "$tmp/jl.err" &&
    check_json "$tmp/jl" 1 2 > "$tmp/jl.py" 2>&1; then
   ok "-o jsonl, two models, -p 0"
@@ -105,8 +119,8 @@ printf -- '- models: [x.gguf]\n' > "$tmp/probe.yaml"
 if grep -q 'without libyaml' "$tmp/err"; then
   expect "--suite without libyaml" 2 'built without libyaml' -- --suite "$tmp/probe.yaml"
 else
-  printf -- '- name: tiny\n  models: [%s]\n  p: 8\n  n: [4]\n  t: [1]\n  r: 1\n' "$model" > "$tmp/s.yaml"
-  if "$bench" --suite "$tmp/s.yaml" --mem-mib 64 > "$tmp/sj" 2> "$tmp/sj.err" && check_json "$tmp/sj" 0 2 > "$tmp/sj.py" 2>&1 &&
+  printf -- '- name: tiny\n  models: [%s]\n  p: 8\n  n: [4]\n  d: [0, 8]\n  t: [1]\n  r: 1\n' "$model" > "$tmp/s.yaml"
+  if "$bench" --suite "$tmp/s.yaml" --mem-mib 64 > "$tmp/sj" 2> "$tmp/sj.err" && check_json "$tmp/sj" 0 4 > "$tmp/sj.py" 2>&1 &&
      grep -q '"run": "tiny"' "$tmp/sj"; then
     ok "--suite writes JSON"
   else
