@@ -47,6 +47,6 @@ const bn_kernels bn_kernels_avx512 = {
     .dequant_row = bn_dequant_row_avx2,  /* AVX-512 implies AVX2 and F16C */
     .i8gemm = bn_i8gemm_avx512,
     .to_f16 = bn_to_f16_avx2,
-    .attn = bn_attn_avx2,  /* 8 lanes is the canonical width; latency, not width, bounds it */
+    .attn = bn_attn_avx512,  /* attn_avx2.c again, with AVX-512VL's 32 registers */
     .glu = bn_glu_avx2,
 };
