@@ -16,12 +16,12 @@
 #define HB 4  /* heads per pass */
 
 /* The AVX-512 level compiles this file again (attn_avx512.c) with the name
- * bn_attn_avx512 and four positions a pass for four heads: its 32 vector
- * registers hold the 16 chains, and over 1056 positions that made the
- * scores 12% and attention 6% faster (Zen 4, a kernel harness). */
+ * bn_attn_avx512 and WIDE set: with its 32 vector registers four heads take
+ * four positions (scores) or four chunks (mixing) a pass, 16 chains; over
+ * 1056 positions attention took 11% less time (Zen 4, a kernel harness). */
 #ifndef BN_ATTN_FN
 #define BN_ATTN_FN bn_attn_avx2
-#define POS_4HEADS 2
+#define WIDE 0
 #endif
 
 /* ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)), the scalar dot8's end. */
@@ -178,8 +178,8 @@ typedef void mix_fn(const uint16_t *v, size_t kv_stride, uint32_t n_kv, int d, i
     }
 SCORE(1, 1) SCORE(1, 2) SCORE(1, 3) SCORE(1, 4) SCORE(1, 5) SCORE(1, 6) SCORE(1, 7) SCORE(1, 8) SCORE(2, 1) SCORE(2, 2)
 SCORE(3, 1) SCORE(3, 2) SCORE(4, 1) SCORE(4, 2)
-#if POS_4HEADS == 4
-SCORE(4, 3) SCORE(4, 4)
+#if WIDE
+SCORE(4, 3) SCORE(4, 4) MIX(4, 3) MIX(4, 4)
 #endif
 MIX(1, 1) MIX(1, 2) MIX(1, 3) MIX(1, 4) MIX(1, 5) MIX(1, 6) MIX(2, 1) MIX(2, 2) MIX(3, 1) MIX(4, 1) MIX(4, 2)
 
@@ -215,14 +215,20 @@ static inline void prefetch_row(const uint16_t *row, int d, int cold)
 static score_fn *const scores_for[HB + 1][9] = {
     {NULL}, {NULL, score_1_1, score_1_2, score_1_3, score_1_4, score_1_5, score_1_6, score_1_7, score_1_8}, {NULL, score_2_1, score_2_2},
     {NULL, score_3_1, score_3_2},
-#if POS_4HEADS == 4
+#if WIDE
     {NULL, score_4_1, score_4_2, score_4_3, score_4_4}};
 #else
     {NULL, score_4_1, score_4_2}};
 #endif
 static mix_fn *const mixes_for[HB + 1][9] = {
-    {NULL}, {NULL, mix_1_1, mix_1_2, mix_1_3, mix_1_4, mix_1_5, mix_1_6}, {NULL, mix_2_1, mix_2_2}, {NULL, mix_3_1}, {NULL, mix_4_1, mix_4_2}};
-static const int score_pass[HB + 1] = {0, 8, 2, 2, POS_4HEADS}, mix_pass[HB + 1] = {0, 6, 2, 1, 2};
+    {NULL}, {NULL, mix_1_1, mix_1_2, mix_1_3, mix_1_4, mix_1_5, mix_1_6}, {NULL, mix_2_1, mix_2_2}, {NULL, mix_3_1},
+#if WIDE
+    {NULL, mix_4_1, mix_4_2, mix_4_3, mix_4_4}};
+static const int score_pass[HB + 1] = {0, 8, 2, 2, 4}, mix_pass[HB + 1] = {0, 6, 2, 1, 4};
+#else
+    {NULL, mix_4_1, mix_4_2}};
+static const int score_pass[HB + 1] = {0, 8, 2, 2, 2}, mix_pass[HB + 1] = {0, 6, 2, 1, 2};
+#endif
 
 void BN_ATTN_FN(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
                   int d, float scale, float *scores, size_t sc_stride, float *row, float *out, int cold)

@@ -1,6 +1,6 @@
 /* The AVX2 attention kernel built for the AVX-512 level: the same code and
  * canonical order, compiled with AVX-512VL's 32 vector registers so that
- * four heads take four positions a pass (see attn_avx2.c). */
+ * four heads take four positions or chunks a pass (see attn_avx2.c). */
 #define BN_ATTN_FN bn_attn_avx512
-#define POS_4HEADS 4
+#define WIDE 1
 #include "attn_avx2.c"
