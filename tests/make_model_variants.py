@@ -51,6 +51,10 @@ def main():
               '--n-vocab', '300', '--n-ctx', '64', '--seed', '5']
     gen(p('valid.gguf'), '--arch', 'bitnet-b1.58', '--type', 'i2_s', *common)
     gen(p('valid-tq2.gguf'), '--arch', 'bitnet-b1.58', '--type', 'tq2_0', *common)
+    # five K/V heads of two query heads (2B-4T has five of four): more K/V
+    # heads than 2-4 threads, and not a multiple of them
+    gen(p('kv5.gguf'), '--arch', 'bitnet-b1.58', '--type', 'i2_s', '--n-embd', '640', '--n-layer', '2',
+        '--n-head', '10', '--n-head-kv', '5', '--n-ff', '512', '--n-vocab', '300', '--n-ctx', '64', '--seed', '6')
     v = p('valid.gguf')
     rewrite(v, p('missing-tensor.gguf'), drop={'blk.1.ffn_up.weight'})
     g = gguf_read.read_gguf(v)

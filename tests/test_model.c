@@ -248,6 +248,27 @@ static void test_batch_and_thread_invariance(void **state)
     bn_model_free(m);
 }
 
+/* Decode on 2, 3 and 4 threads with five K/V heads (2B-4T's count), which
+ * the threads share out unevenly: the same logits as one thread. */
+static void test_thread_invariance_kv5(void **state)
+{
+    (void)state;
+    bn_model *m = open_model("kv5.gguf", BN_CPU_AUTO);
+    size_t bytes = 12 * 300 * sizeof(float);
+    float *a = run(m, 1, 64, 1);
+    for (int threads = 2; threads <= 4; threads++) {
+        float *b = run(m, threads, 64, 1);
+        assert_memory_equal(a, b, bytes);
+        free(b);
+    }
+    int nonzero = 0;
+    for (size_t i = 0; i < 12 * 300; i++)
+        nonzero += a[i] != 0;
+    assert_true(nonzero > 12 * 290);
+    free(a);
+    bn_model_free(m);
+}
+
 /* Code 3 reads as weight 0 (as bitnet.cpp reads it), so rewriting every 0
  * weight's code 1 to 3 changes nothing; I2_S and TQ2_0 holding the same
  * weights give the same logits. */
@@ -400,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_cpu_levels),
         cmocka_unit_test(test_context_limits),
         cmocka_unit_test(test_batch_and_thread_invariance),
+        cmocka_unit_test(test_thread_invariance_kv5),
         cmocka_unit_test(test_code3_and_types),
         cmocka_unit_test(test_levels_agree),
         cmocka_unit_test(test_read_and_mapped_agree),
