@@ -179,12 +179,9 @@ typedef void mix_fn(const uint16_t *v, size_t kv_stride, uint32_t n_kv, int d, i
         mix_heads(v, kv_stride, n_kv, d, g0, NH, i0, N, scores, sc_stride, out);                        \
     }
 SCORE(1, 1) SCORE(1, 2) SCORE(1, 3) SCORE(1, 4) SCORE(1, 5) SCORE(1, 6) SCORE(1, 7) SCORE(1, 8) SCORE(2, 1) SCORE(2, 2)
-SCORE(3, 1) SCORE(3, 2) SCORE(4, 1) SCORE(4, 2)
-#if WIDE
-SCORE(2, 3) SCORE(2, 4) SCORE(3, 3) SCORE(3, 4) SCORE(4, 3) SCORE(4, 4)
-MIX(2, 3) MIX(2, 4) MIX(3, 2) MIX(3, 3) MIX(3, 4) MIX(4, 3) MIX(4, 4)
-#endif
-MIX(1, 1) MIX(1, 2) MIX(1, 3) MIX(1, 4) MIX(1, 5) MIX(1, 6) MIX(2, 1) MIX(2, 2) MIX(3, 1) MIX(4, 1) MIX(4, 2)
+SCORE(2, 3) SCORE(2, 4) SCORE(3, 1) SCORE(3, 2) SCORE(3, 3) SCORE(3, 4) SCORE(4, 1) SCORE(4, 2) SCORE(4, 3) SCORE(4, 4)
+MIX(1, 1) MIX(1, 2) MIX(1, 3) MIX(1, 4) MIX(1, 5) MIX(1, 6) MIX(2, 1) MIX(2, 2) MIX(2, 3) MIX(2, 4) MIX(3, 1) MIX(3, 2)
+MIX(3, 3) MIX(3, 4) MIX(4, 1) MIX(4, 2) MIX(4, 3) MIX(4, 4)
 
 /* In decode the cache rows come from memory: the weights streamed since the
  * last token have pushed them out, and a head's rows are too short a stream
@@ -214,8 +211,8 @@ static inline void prefetch_row(const uint16_t *row, int d, int cold)
     }
 }
 
-/* [heads][positions or chunks]; the widest entry of a row is the pass size. */
-#if WIDE
+/* [heads][positions or chunks]: each pass takes the entry of its size, at
+ * most the pass size below (the wider entries serve WIDE only). */
 static score_fn *const scores_for[HB + 1][9] = {
     {NULL}, {NULL, score_1_1, score_1_2, score_1_3, score_1_4, score_1_5, score_1_6, score_1_7, score_1_8},
     {NULL, score_2_1, score_2_2, score_2_3, score_2_4}, {NULL, score_3_1, score_3_2, score_3_3, score_3_4},
@@ -223,14 +220,9 @@ static score_fn *const scores_for[HB + 1][9] = {
 static mix_fn *const mixes_for[HB + 1][9] = {
     {NULL}, {NULL, mix_1_1, mix_1_2, mix_1_3, mix_1_4, mix_1_5, mix_1_6}, {NULL, mix_2_1, mix_2_2, mix_2_3, mix_2_4},
     {NULL, mix_3_1, mix_3_2, mix_3_3, mix_3_4}, {NULL, mix_4_1, mix_4_2, mix_4_3, mix_4_4}};
+#if WIDE
 static const int score_pass[HB + 1] = {0, 8, 4, 4, 4}, mix_pass[HB + 1] = {0, 6, 4, 4, 4};
 #else
-static score_fn *const scores_for[HB + 1][9] = {
-    {NULL}, {NULL, score_1_1, score_1_2, score_1_3, score_1_4, score_1_5, score_1_6, score_1_7, score_1_8}, {NULL, score_2_1, score_2_2},
-    {NULL, score_3_1, score_3_2}, {NULL, score_4_1, score_4_2}};
-static mix_fn *const mixes_for[HB + 1][9] = {
-    {NULL}, {NULL, mix_1_1, mix_1_2, mix_1_3, mix_1_4, mix_1_5, mix_1_6}, {NULL, mix_2_1, mix_2_2}, {NULL, mix_3_1},
-    {NULL, mix_4_1, mix_4_2}};
 static const int score_pass[HB + 1] = {0, 8, 2, 2, 2}, mix_pass[HB + 1] = {0, 6, 2, 1, 2};
 #endif
 
