@@ -34,12 +34,15 @@ ALWAYS_INLINE int32_t row_dot(const int8_t *w, const int8_t *q, int64_t cols)
 void bn_i8gemm_avx2(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                     int64_t n_tok, float *y, int64_t ldy)
 {
+    const int8_t *wq = w->q;  /* in locals, as in bn_i8gemm_avx512 */
+    const float *wscale = w->scale;
     const int64_t cols = w->cols;
     for (int64_t r = r0; r < r1; r++) {
-        const int8_t *row = w->q + r * cols;
+        const int8_t *row = wq + r * cols;
+        float sr = wscale[r];
         for (int64_t t = 0; t < n_tok; t++) {
             int32_t isum = row_dot(row, q + t * cols, cols);
-            y[t * ldy + r] = ((float)isum / act_scale[t]) * w->scale[r];
+            y[t * ldy + r] = ((float)isum / act_scale[t]) * sr;
         }
     }
 }

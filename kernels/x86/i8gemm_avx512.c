@@ -41,14 +41,22 @@ ALWAYS_INLINE int32_t row_dot(const int8_t *w, const int8_t *q, int64_t cols)
 void bn_i8gemm_avx512(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                       int64_t n_tok, float *y, int64_t ldy)
 {
+    /* The matrix's fields in locals: the stores to y could alias them for
+     * all the compiler knows (-fno-strict-aliasing), and reloading them
+     * every row made the int8 head stream 3-4% slower (Zen 4, alone and in
+     * the model). */
+    const int8_t *wq = w->q;
+    const float *wscale = w->scale;
+    const int32_t *wsum = w->sum;
     const int64_t cols = w->cols;
     for (int64_t r = r0; r < r1; r++) {
-        const int8_t *row = w->q + r * cols;
+        const int8_t *row = wq + r * cols;
         /* Unsigned arithmetic: the wrap is what int32 would give, without UB. */
-        uint32_t bias = (uint32_t)w->sum[r] * 128u;
+        uint32_t bias = (uint32_t)wsum[r] * 128u;
+        float sr = wscale[r];
         for (int64_t t = 0; t < n_tok; t++) {
             int32_t isum = (int32_t)((uint32_t)row_dot(row, q + t * cols, cols) - bias);
-            y[t * ldy + r] = ((float)isum / act_scale[t]) * w->scale[r];
+            y[t * ldy + r] = ((float)isum / act_scale[t]) * sr;
         }
     }
 }
