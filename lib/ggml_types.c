@@ -53,7 +53,10 @@ uint64_t bn_type_nbytes(uint32_t type, const uint64_t ne[4])
             return 0;
         rows *= ne[i];
     }
-    uint64_t row_bytes = ne[0] / t->block_size * t->block_bytes;
+    uint64_t blocks = ne[0] / t->block_size;  /* a huge ne[0] must not wrap row_bytes (to 0, say) */
+    if (blocks > UINT64_MAX / t->block_bytes)
+        return 0;
+    uint64_t row_bytes = blocks * t->block_bytes;
     if (rows > UINT64_MAX / row_bytes)
         return 0;
     uint64_t n = rows * row_bytes;

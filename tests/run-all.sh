@@ -124,8 +124,10 @@ step_fuzz() {
   local seeds=()
   [[ -d tests/fuzz/corpus ]] && seeds+=(tests/fuzz/corpus)
   note "fuzz: $fuzzer for ${FUZZ_SECONDS}s"
+  # A crash exits with libFuzzer's error code, 77 by default: the SKIP code
+  # here, so any failure is reported as 1.
   "$fuzzer" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -timeout=10 \
-            -artifact_prefix="$dir/" "$corpus" "${seeds[@]}"
+            -artifact_prefix="$dir/" "$corpus" "${seeds[@]}" || return 1
 }
 
 ALL_STEPS=(release sanitize abi consumer cross fuzz)

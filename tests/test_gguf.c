@@ -580,6 +580,14 @@ static void test_bad_tensor_shapes(void **state)
     gb_put_u64(f, lo.t_ne_at[1] + 8, 3);
     expect_refused(f, size2, BN_E_FORMAT, "I2_S 2^62 x 3");
     free(f);
+    /* One dimension whose row bytes wrap (F32: 2^62 x 4 B = 2^64, read as 0). */
+    f = ref_file(&size2, NULL);
+    gb_put_u64(f, lo.t_ne_at[5], (uint64_t)1 << 62);
+    for (int d = 1; d < 4; d++)
+        gb_put_u64(f, lo.t_ne_at[5] + 8 * (size_t)d, 1);
+    msg = expect_refused(f, size2, BN_E_FORMAT, "F32 row of 2^62");
+    assert_non_null(strstr(msg, "four.d"));
+    free(f);
     /* Fits int64 elements, but not in the file. */
     f = ref_file(&size2, NULL);
     gb_put_u64(f, lo.t_ne_at[0] + 16, (uint64_t)1 << 40);
