@@ -18,10 +18,12 @@ static int32_t row_dot(const int8_t *w, const int8_t *q, int64_t cols)
 void bn_i8gemm_neon(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                     int64_t n_tok, float *y, int64_t ldy)
 {
+    const int8_t *wq = w->q;  /* in locals, as in bn_i8gemm_avx512 */
+    const float *wscale = w->scale;
     const int64_t cols = w->cols;
     for (int64_t r = r0; r < r1; r++)
         for (int64_t t = 0; t < n_tok; t++) {
-            int32_t isum = row_dot(w->q + r * cols, q + t * cols, cols);
-            y[t * ldy + r] = ((float)isum / act_scale[t]) * w->scale[r];
+            int32_t isum = row_dot(wq + r * cols, q + t * cols, cols);
+            y[t * ldy + r] = ((float)isum / act_scale[t]) * wscale[r];
         }
 }
