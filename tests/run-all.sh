@@ -8,7 +8,7 @@
 # suites and the CLI), abi (exports, headers, abidiff, docs), consumer (install into a
 # prefix, build C and C++ programs with pkg-config, shared and static),
 # cross (aarch64 build, tests under qemu-user), fuzz (libFuzzer smoke of the
-# GGUF reader). Each prints its own output; the last line sums them up as
+# GGUF reader and the tokenizer). Each prints its own output; the last line sums them up as
 # "N passed, N failed". Build trees live under $BN_CI_DIR (default build-ci/).
 set -uo pipefail
 
@@ -114,20 +114,33 @@ step_fuzz() {
     rm -rf "$dir"
     CC=clang-19 CXX=clang++-19 meson setup "$dir" --buildtype=debugoptimized -Dfuzzing=true \
         -Db_sanitize=address,undefined -Db_lundef=false -Dexamples=false -Dtests=false || return 1
+  else
+    meson setup --reconfigure "$dir" || return 1
   fi
-  # Only the fuzz target: clang does not link the sanitizer runtimes into
+  # Only the fuzz targets: clang does not link the sanitizer runtimes into
   # shared libraries, so libbitnet.so itself is not built here.
-  ninja -C "$dir" -j "$JOBS" tests/fuzz/fuzz_gguf || return 1
-  local fuzzer=$dir/tests/fuzz/fuzz_gguf
-  local corpus=$dir/corpus
-  mkdir -p "$corpus"
-  local seeds=()
-  [[ -d tests/fuzz/corpus ]] && seeds+=(tests/fuzz/corpus)
-  note "fuzz: $fuzzer for ${FUZZ_SECONDS}s"
-  # A crash exits with libFuzzer's error code, 77 by default: the SKIP code
-  # here, so any failure is reported as 1.
-  "$fuzzer" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -timeout=10 \
-            -artifact_prefix="$dir/" "$corpus" "${seeds[@]}" || return 1
+  ninja -C "$dir" -j "$JOBS" tests/fuzz/fuzz_gguf tests/fuzz/fuzz_tokenize || return 1
+  # The tokenizer's vocabularies: the generated ones, and llama.cpp's where
+  # ../shared has them.
+  local shared_tok=$ROOT/../shared/tokenizer
+  /usr/bin/python3 tools/make_vocab.py "$dir/vocabs" --tiktoken "$shared_tok/llama3.tiktoken" || return 1
+  local files vocabs
+  shopt -s nullglob
+  files=("$dir"/vocabs/*.gguf "$shared_tok"/ggml-vocab-*.gguf)
+  shopt -u nullglob
+  vocabs=$(IFS=:; printf '%s' "${files[*]}")
+  local target
+  for target in gguf tokenize; do
+    local corpus=$dir/corpus-$target seeds=()
+    mkdir -p "$corpus"
+    [[ $target == gguf && -d tests/fuzz/corpus ]] && seeds+=(tests/fuzz/corpus)
+    [[ $target == tokenize && -d tests/fuzz/corpus-tokenize ]] && seeds+=(tests/fuzz/corpus-tokenize)
+    note "fuzz: fuzz_$target for ${FUZZ_SECONDS}s"
+    # A crash exits with libFuzzer's error code, 77 by default: the SKIP code
+    # here, so any failure is reported as 1.
+    BN_FUZZ_VOCABS=$vocabs "$dir/tests/fuzz/fuzz_$target" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 \
+        -timeout=10 -artifact_prefix="$dir/" "$corpus" "${seeds[@]}" || return 1
+  done
 }
 
 ALL_STEPS=(release sanitize abi consumer cross fuzz)

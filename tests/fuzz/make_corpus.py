@@ -1,4 +1,6 @@
-"""Writes the fuzzer's seed corpus (tests/fuzz/corpus/*.gguf): small valid files.
+"""Writes the fuzzers' seed corpora: tests/fuzz/corpus/*.gguf (small valid
+files for fuzz_gguf) and tests/fuzz/corpus-tokenize/* (texts for
+fuzz_tokenize: a first byte that picks the vocabulary and flags, then text).
 
 Run from the repository root with /usr/bin/python3; the output is committed.
 """
@@ -9,6 +11,31 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'tools'))
 import gguf_write as gw  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), 'corpus')
+OUT_TOKENIZE = os.path.join(os.path.dirname(__file__), 'corpus-tokenize')
+
+# Texts that reach the pre-tokenizers' branches: contractions, digits runs,
+# punctuation, whitespace runs and newlines, several scripts, emoji, special
+# token texts, and SentencePiece's U+2581.
+TEXTS = [
+    "Hello world! It's 2024; we're testing: a, b & c.",
+    "   leading spaces\n\n\ttabs and trailing   ",
+    "1234567890 3.14159 -42 1,000,000",
+    "I'll they've she'd we're you'RE DON'T",
+    "\u4f60\u597d\uff0c\u4e16\u754c \u3053\u3093\u306b\u3061\u306f \uc548\ub155\ud558\uc138\uc694",
+    "\u041f\u0440\u0438\u0432\u0435\u0442 \u0645\u0631\u062d\u0628\u0627 \u05e9\u05dc\u05d5\u05dd \u0928\u092e\u0938\u094d\u0924\u0947",
+    "emoji \U0001f600\U0001f680 flags \U0001f1fa\U0001f1f8 zwj \U0001f468\u200d\U0001f469\u200d\U0001f467",
+    "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>",
+    "<s>[INST] hi [/INST]</s> <unk>",
+    "\u2581word \u2581\u2581two",
+    "caf\u00e9 na\u00efve \u00c5ngstr\u00f6m e\u0301",
+    "",
+]
+
+
+def tokenizer_seeds():
+    for i, text in enumerate(TEXTS):
+        for flags in (0x00, 0x30):
+            yield 'text%02d_%02x' % (i, flags), bytes([flags | (i % 8)]) + text.encode('utf-8')
 
 
 def pattern(n, seed):
@@ -77,6 +104,10 @@ def main():
         data = fn()
         assert len(data) < 4096, (name, len(data))
         with open(os.path.join(OUT, name + '.gguf'), 'wb') as f:
+            f.write(data)
+    os.makedirs(OUT_TOKENIZE, exist_ok=True)
+    for name, data in tokenizer_seeds():
+        with open(os.path.join(OUT_TOKENIZE, name), 'wb') as f:
             f.write(data)
 
 
