@@ -52,6 +52,10 @@ BN_API bn_status bn_ctx_new(bn_model *model, const bn_ctx_params *params, bn_ctx
         n_ctx = (uint32_t)(hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096);
     if (n_ctx > (1u << 24))
         return bn_fail(BN_E_INVALID_ARG, "n_ctx %u is larger than 16M tokens", n_ctx);
+    /* Allowed (the host may know the model copes), but said once, as llama.cpp does. */
+    if (n_ctx > (uint32_t)hp->n_ctx_train)
+        bn_log(&model->log, BN_LOG_WARN, "n_ctx %u is longer than the model's training context (%d tokens): "
+               "text past it may degrade", n_ctx, hp->n_ctx_train);
     if (p.n_threads < 0 || p.n_threads > 1024)
         return bn_fail(BN_E_INVALID_ARG, "n_threads %d is outside 0..1024", p.n_threads);
     uint32_t n_batch = p.n_batch ? p.n_batch : 64;

@@ -167,11 +167,33 @@ static void test_cpu_levels(void **state)
     assert_string_equal(bn_cpu_level_name(BN_CPU_SCALAR), "scalar");
 }
 
+/* Collects the warnings a model logs. */
+static char warned[1024];
+static void keep_warning(void *user, int level, const char *msg)
+{
+    (void)user;
+    if (level == BN_LOG_WARN)
+        snprintf(warned, sizeof warned, "%s", msg);
+}
+
 static void test_context_limits(void **state)
 {
     (void)state;
-    bn_model *m = open_model("valid.gguf", BN_CPU_AUTO);
-    bn_ctx *c = new_ctx(m, 8, 1, 4);
+    bn_model_params mp;
+    bn_model_params_init(&mp);
+    mp.log_fn = keep_warning;
+    bn_model *m = NULL;
+    assert_int_equal(bn_model_open(model_path("valid.gguf"), &mp, &m), BN_OK);
+    /* A context longer than the training context works, with a warning that says so. */
+    uint32_t train = (uint32_t)bn_model_n_ctx_train(m);
+    bn_ctx *c = new_ctx(m, train, 1, 4);
+    assert_string_equal(warned, "");
+    bn_ctx_free(c);
+    c = new_ctx(m, train + 1, 1, 4);
+    assert_int_equal(bn_ctx_n_ctx(c), train + 1);
+    assert_non_null(strstr(warned, "training context"));
+    bn_ctx_free(c);
+    c = new_ctx(m, 8, 1, 4);
     assert_int_equal(bn_ctx_n_ctx(c), 8);
     bn_token toks[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
     float *logits = malloc(300 * sizeof *logits);
