@@ -2,18 +2,15 @@
 #include <stdlib.h>
 
 #include "error.h"
+#include "grow.h"
 #include "merge_heap.h"
 
 bn_status bn_merge_heap_push(bn_merge_heap *h, bn_merge m)
 {
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? 2 * h->cap : 64;
-        bn_merge *a = realloc(h->a, cap * sizeof *a);
-        if (!a)
-            return bn_fail(BN_E_NOMEM, "out of memory while tokenizing");
-        h->a = a;
-        h->cap = cap;
-    }
+    bn_merge *a = bn_grow(h->a, h->n, &h->cap, sizeof *a, 64);
+    if (!a)
+        return bn_fail(BN_E_NOMEM, "out of memory while tokenizing");
+    h->a = a;
     size_t i = h->n++;
     while (i > 0 && m.key < h->a[(i - 1) / 2].key) {
         h->a[i] = h->a[(i - 1) / 2];

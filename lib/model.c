@@ -7,6 +7,7 @@
 
 #include "fp16.h"
 #include "ggml_types.h"
+#include "grow.h"
 #include "model.h"
 #include "params.h"
 
@@ -87,16 +88,12 @@ uint8_t *bn_model_tarena_take(bn_model *m, size_t bytes)
 
 bn_status bn_model_own(bn_model *m, void *p)
 {
-    if (m->n_owned == m->cap_owned) {
-        size_t cap = m->cap_owned ? m->cap_owned * 2 : 64;
-        void **o = realloc(m->owned, cap * sizeof *o);
-        if (!o) {
-            free(p);
-            return bn_fail(BN_E_NOMEM, "out of memory while loading the model");
-        }
-        m->owned = o;
-        m->cap_owned = cap;
+    void **o = bn_grow(m->owned, m->n_owned, &m->cap_owned, sizeof *o, 64);
+    if (!o) {
+        free(p);
+        return bn_fail(BN_E_NOMEM, "out of memory while loading the model");
     }
+    m->owned = o;
     m->owned[m->n_owned++] = p;
     return BN_OK;
 }

@@ -5,6 +5,7 @@
  * past the segment. */
 #include <stdlib.h>
 
+#include "grow.h"
 #include "unicode.h"
 #include "vocab.h"
 
@@ -17,16 +18,12 @@ static void add(lens *o, size_t len)
 {
     if (len == 0 || o->st != BN_OK)
         return;
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? 2 * o->cap : 64;
-        size_t *p = realloc(o->p, cap * sizeof *p);
-        if (!p) {
-            o->st = bn_fail(BN_E_NOMEM, "out of memory while pre-tokenizing");
-            return;
-        }
-        o->p = p;
-        o->cap = cap;
+    size_t *p = bn_grow(o->p, o->n, &o->cap, sizeof *p, 64);
+    if (!p) {
+        o->st = bn_fail(BN_E_NOMEM, "out of memory while pre-tokenizing");
+        return;
     }
+    o->p = p;
     o->p[o->n++] = len;
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "utf8.h"
 #include "vocab.h"
 
@@ -695,14 +696,10 @@ const char *bn_vocab_piece(const bn_vocab *v, int32_t t, int special, size_t *le
 
 bn_status bn_tokvec_push(bn_tokvec *v, int32_t t)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 64;
-        int32_t *p = realloc(v->p, cap * sizeof *p);
-        if (!p)
-            return bn_fail(BN_E_NOMEM, "out of memory for tokens");
-        v->p = p;
-        v->cap = cap;
-    }
+    int32_t *p = bn_grow(v->p, v->n, &v->cap, sizeof *p, 64);
+    if (!p)
+        return bn_fail(BN_E_NOMEM, "out of memory for tokens");
+    v->p = p;
     v->p[v->n++] = t;
     return BN_OK;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "vocab.h"
 
 /* A piece of the input: raw text to tokenize, or an already-known token. */
@@ -22,16 +23,11 @@ static bn_status frag_add(frags *f, int32_t token, size_t off, size_t len)
 {
     if (token < 0 && len == 0)
         return BN_OK;
-    if (f->n == f->cap) {
-        size_t cap = f->cap ? 2 * f->cap : 16;
-        frag *p = realloc(f->p, cap * sizeof *p);
-        if (!p)
-            return bn_fail(BN_E_NOMEM, "out of memory while tokenizing");
-        f->p = p;
-        f->cap = cap;
-    }
-    frag x = { token, off, len };
-    f->p[f->n++] = x;
+    frag *p = bn_grow(f->p, f->n, &f->cap, sizeof *p, 16);
+    if (!p)
+        return bn_fail(BN_E_NOMEM, "out of memory while tokenizing");
+    f->p = p;
+    f->p[f->n++] = (frag){ token, off, len };
     return BN_OK;
 }
 
