@@ -103,12 +103,24 @@ typedef struct bench_result {
     int quantize_head, threads, n_prompt, n_gen, n_depth, reps;
     uint32_t n_batch;
     double *samples; /* t/s of each repetition */
-    double *bounds;  /* each repetition's limit: the mean of those measured just before and after it */
+    double *limits;  /* the limit measured before the first repetition and after each (reps + 1; 0 = none) */
     double mean, sd;
     double per_token;   /* bytes (tg) or ops (pp) per token */
-    double bound;       /* mean of bounds: read bytes/s (tg) or int8 ops/s (pp); 0 = none */
+    double bound;       /* mean of the repetitions' limits (bench_rep_limit): read bytes/s (tg) or int8 ops/s (pp); 0 = none */
     const char *kernel, *note;
 } bench_result;
+
+/* Repetition i's limit: the mean of those measured just before and after it. */
+static inline double bench_rep_limit(const bench_result *r, int i)
+{
+    return (r->limits[i] + r->limits[i + 1]) / 2;
+}
+
+/* The largest change of the limit across one repetition, relative to the
+ * smaller measurement (0 when not measured): above BENCH_LIMIT_MOVED the
+ * machine changed speed under the test, and its ratio says little. */
+double bench_limit_moved(const bench_result *r);
+#define BENCH_LIMIT_MOVED 0.15
 
 typedef struct bench_report {
     int output;

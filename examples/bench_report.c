@@ -124,6 +124,17 @@ static void fmt_count(char *buf, size_t cap, double n)
         snprintf(buf, cap, "%.2f M", n / 1e6);
 }
 
+double bench_limit_moved(const bench_result *r)
+{
+    double moved = 0;
+    for (int i = 0; i < r->reps; i++) {
+        double a = r->limits[i], b = r->limits[i + 1];
+        if (a > 0 && b > 0 && fabs(b - a) / fmin(a, b) > moved)
+            moved = fabs(b - a) / fmin(a, b);
+    }
+    return moved;
+}
+
 static void print_md_row(bench_report *b, const bench_result *r)
 {
     char size[32], params[32], test[32], lim[32], pct[32];
@@ -136,7 +147,8 @@ static void print_md_row(bench_report *b, const bench_result *r)
     fmt_count(params, sizeof params, (double)r->cost.n_params);
     double lts = limit_ts(r);
     snprintf(lim, sizeof lim, isfinite(lts) ? "%.2f" : "-", lts);
-    snprintf(pct, sizeof pct, isfinite(lts) ? "%.1f%%" : "-", 100.0 * r->mean / lts);
+    snprintf(pct, sizeof pct, isfinite(lts) ? "%.1f%%%s" : "-", 100.0 * r->mean / lts,
+             bench_limit_moved(r) > BENCH_LIMIT_MOVED ? " ‡" : "");
     printf("| %s | %s | %s | %s%s | %d | %s | %.2f ± %.2f | %s | %s | %s |\n", r->cost.name, size, params,
            bn_cpu_level_name(r->level), r->quantize_head ? ", q-head" : "", r->threads,
            bench_test_name(r, test, sizeof test), r->mean, r->sd, r->n_prompt ? "int8 peak" : "mem bw", lim, pct);
@@ -168,7 +180,14 @@ static void print_md_footer(const bench_report *b)
     printf("pp: limit t/s = int8 peak / ops per token, where ops per token = 2 x ternary weights (elements of "
            "the I2_S, TQ1_0 and TQ2_0 tensors; one multiply-add = 2 ops); attention and the output head are "
            "not counted.\n");
-    printf("t/s is the mean ± sample standard deviation of the repetitions, after one warm-up.\n\n");
+    printf("t/s is the mean ± sample standard deviation of the repetitions, after one warm-up.\n");
+    for (size_t i = 0; i < b->n_results; i++)
+        if (bench_limit_moved(&b->results[i]) > BENCH_LIMIT_MOVED) {
+            printf("‡ the limit measured before and after a repetition differed by more than %.0f%%: the machine "
+                   "changed speed under the test, and its ratio says little.\n", 100.0 * BENCH_LIMIT_MOVED);
+            break;
+        }
+    printf("\n");
     const char *last = NULL;
     for (size_t i = 0; i < b->n_results; i++) {
         const bench_result *r = &b->results[i];
@@ -222,9 +241,15 @@ static void print_json_result(const bench_report *b, const bench_result *r, FILE
     fprintf(f, ", \"samples_%s\": [", r->n_prompt ? "int8_peak_ops_per_s" : "read_bytes_per_s");
     for (int i = 0; i < r->reps; i++) {
         fputs(i ? ", " : "", f);
-        json_num(f, r->bounds[i] > 0 ? r->bounds[i] : NAN);
+        json_num(f, r->limits[i] > 0 ? bench_rep_limit(r, i) : NAN);
     }
-    fputs("]", f);
+    fprintf(f, "], \"limits_%s\": [", r->n_prompt ? "int8_peak_ops_per_s" : "read_bytes_per_s");
+    for (int i = 0; i <= r->reps; i++) {
+        fputs(i ? ", " : "", f);
+        json_num(f, r->limits[i] > 0 ? r->limits[i] : NAN);
+    }
+    fputs("], \"limit_moved\": ", f);
+    json_num(f, bench_limit_moved(r));
     if (r->n_prompt) {
         fputs(", \"int8_kernel\": ", f);
         json_str(f, r->kernel);

@@ -130,7 +130,7 @@ static int run_test(bench_report *b, const bench_run *run, const char *path, con
     const bn_model *m = bn_ctx_model(ctx);
     bench_result *r = new_result(b);
     if (!r || !(r->samples = calloc((size_t)run->reps, sizeof *r->samples)) ||
-        !(r->bounds = calloc((size_t)run->reps, sizeof *r->bounds))) {
+        !(r->limits = calloc((size_t)run->reps + 1, sizeof *r->limits))) {
         fprintf(stderr, "bitnet-bench: out of memory\n");
         return -1;
     }
@@ -167,15 +167,16 @@ static int run_test(bench_report *b, const bench_run *run, const char *path, con
      * and right after it, as the machine was around it (one measurement
      * serves as the after of one repetition and the before of the next). */
     int remeasure = lim && lim->value > 0 && st == BN_OK;
-    double sum = 0, bound_sum = 0, before = remeasure ? bench_machine_remeasure(&b->mach, threads, lim->level) : 0;
+    double sum = 0, bound_sum = 0;
+    if (remeasure)
+        r->limits[0] = bench_machine_remeasure(&b->mach, threads, lim->level);
     for (int i = 0; i < run->reps && st == BN_OK; i++) {
         st = time_test(ctx, tokens, n_depth, n_prompt, n_gen, logits, &s);
         r->samples[i] = s > 0 ? n_tok / s : 0;
         sum += r->samples[i];
         if (remeasure) {
-            double after = bench_machine_remeasure(&b->mach, threads, lim->level);
-            bound_sum += r->bounds[i] = (before + after) / 2;
-            before = after;
+            r->limits[i + 1] = bench_machine_remeasure(&b->mach, threads, lim->level);
+            bound_sum += bench_rep_limit(r, i);
         }
     }
     if (lim && lim->value > 0)
@@ -497,7 +498,7 @@ out:
     bench_run_free(&flags);
     for (size_t i = 0; i < b.n_results; i++) {
         free(b.results[i].samples);
-        free(b.results[i].bounds);
+        free(b.results[i].limits);
     }
     free(b.results);
     bench_machine_free(&b.mach);

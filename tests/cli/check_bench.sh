@@ -39,7 +39,7 @@ if "$bench" -m "$model" -p 16 -n 8 -t 1,2 "${quick[@]}" > "$tmp/md" 2> "$tmp/md.
   ok "markdown run"
   grep -Eq '^\| model \| size \| params \| level \| threads \| test \| t/s \| bound \| limit t/s \| % of limit \|$' "$tmp/md" &&
     ok "markdown header" || bad "no markdown header" "$tmp/md"
-  row='^\| [^|]+ \| [0-9.]+ MiB \| [0-9.]+ M \| [a-z0-9]+ \| [12] \| (pp16|tg8) \| [0-9.]+ ± [0-9.]+ \| (int8 peak|mem bw) \| ([0-9.]+|-) \| ([0-9.]+%|-) \|$'
+  row='^\| [^|]+ \| [0-9.]+ MiB \| [0-9.]+ M \| [a-z0-9]+ \| [12] \| (pp16|tg8) \| [0-9.]+ ± [0-9.]+ \| (int8 peak|mem bw) \| ([0-9.]+|-) \| ([0-9.]+%( ‡)?|-) \|$'
   (($(grep -Ec "$row" "$tmp/md") == 4)) && ok "four result rows" || bad "expected 4 rows matching /$row/" "$tmp/md"
   if grep -E "$row" "$tmp/md" | awk -F'|' '{ split($8, t, " "); if (t[1] + 0 <= 0) exit 1 }'; then
     ok "t/s positive"
@@ -48,6 +48,11 @@ if "$bench" -m "$model" -p 16 -n 8 -t 1,2 "${quick[@]}" > "$tmp/md" 2> "$tmp/md.
   fi
   grep -Eq '^\| [12] \| read bandwidth \(64 MiB buffer\) \| [0-9.]+ GB/s \|$' "$tmp/md" && ok "bandwidth row" ||
     bad "no read bandwidth row" "$tmp/md"
+  # A row marked ‡ (the limit moved under a repetition) comes with the note that says so, and only then.
+  marked=$(grep -Ec '% ‡ \|$' "$tmp/md")
+  noted=$(grep -c '^‡ the limit measured before and after a repetition differed' "$tmp/md")
+  (( (marked > 0) == noted )) && ok "‡ note iff a row is marked" ||
+    bad "‡ marks and note disagree" "$tmp/md"
   grep -q '^tg: limit t/s = read bandwidth / bytes per token' "$tmp/md" && grep -q '^pp: limit t/s = int8 peak / ops per token' "$tmp/md" &&
     ok "formulas stated" || bad "formulas missing" "$tmp/md"
 else
@@ -81,6 +86,14 @@ for r in results:
     assert r['n_ternary'] > 0 and r['weight_bytes'] > 0 and r['model_bytes'] > 0, r
     key = 'ops_per_token' if r['n_prompt'] else 'bytes_per_token'
     assert r[key] > 0, (key, r)
+    unit = 'int8_peak_ops_per_s' if r['n_prompt'] else 'read_bytes_per_s'
+    lim, rep = r['limits_' + unit], r['samples_' + unit]
+    assert len(lim) == r['reps'] + 1 and len(rep) == r['reps'], r
+    if all(x is not None for x in lim):  # measured before the first repetition and after each
+        for i in range(r['reps']):
+            assert abs(rep[i] - (lim[i] + lim[i + 1]) / 2) <= 1e-6 * rep[i], r
+        moved = max(abs(b - a) / min(a, b) for a, b in zip(lim, lim[1:]))
+        assert abs(r['limit_moved'] - moved) <= 1e-9 + 1e-6 * moved, r
     if r['n_prompt'] == 0:
         assert r['read_bytes_per_s'] > 0 and r['limit_ts'] > 0 and r['pct_of_limit'] > 0, r
     elif r['int8_peak_ops_per_s'] is not None:
