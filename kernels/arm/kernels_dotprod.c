@@ -10,7 +10,7 @@ const bn_kernels bn_kernels_dotprod = {
     .fgemm = bn_fgemm_neon,
     .dequant_row = bn_dequant_row_neon,
     .i8gemm = bn_i8gemm_dotprod,
-    .to_f16 = bn_to_f16_scalar,
+    .to_f16 = bn_to_f16_neon,
     .attn = bn_attn_neon,
     .glu = bn_glu_scalar,
 };

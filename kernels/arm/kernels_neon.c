@@ -51,6 +51,19 @@ void bn_dequant_row_neon(uint32_t type, const void *row, float *out, int64_t n)
         bn_dequant_row_scalar(type, h + i, out + i, n - i);
 }
 
+/* FCVTN rounds to nearest even (the FPCR default), overflows to infinity
+ * and keeps a NaN's top payload bits, quieted: what bn_f32_to_f16 does
+ * (checkkernels compares them over every exponent, subnormals, infinities
+ * and NaNs). */
+void bn_to_f16_neon(const float *x, uint16_t *out, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        vst1_u16(out + i, vreinterpret_u16_f16(vcvt_f16_f32(vld1q_f32(x + i))));
+    if (i < n)
+        bn_to_f16_scalar(x + i, out + i, n - i);
+}
+
 const bn_kernels bn_kernels_neon = {
     .level = BN_CPU_NEON,
     .quantize_act = bn_quantize_act_neon,
@@ -58,7 +71,7 @@ const bn_kernels bn_kernels_neon = {
     .fgemm = bn_fgemm_neon,
     .dequant_row = bn_dequant_row_neon,
     .i8gemm = bn_i8gemm_neon,
-    .to_f16 = bn_to_f16_scalar,
+    .to_f16 = bn_to_f16_neon,
     .attn = bn_attn_neon,
     .glu = bn_glu_scalar,
 };
