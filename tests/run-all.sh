@@ -8,7 +8,7 @@
 # suites and the CLI), abi (exports, headers, abidiff, docs), consumer (install into a
 # prefix, build C and C++ programs with pkg-config, shared and static),
 # cross (aarch64 build, tests under qemu-user), fuzz (libFuzzer smoke of the
-# GGUF reader and the tokenizer). Each prints its own output; the last line sums them up as
+# GGUF reader, the tokenizer and the model loader). Each prints its own output; the last line sums them up as
 # "N passed, N failed". Build trees live under $BN_CI_DIR (default build-ci/).
 set -uo pipefail
 
@@ -119,7 +119,7 @@ step_fuzz() {
   fi
   # Only the fuzz targets: clang does not link the sanitizer runtimes into
   # shared libraries, so libbitnet.so itself is not built here.
-  ninja -C "$dir" -j "$JOBS" tests/fuzz/fuzz_gguf tests/fuzz/fuzz_tokenize || return 1
+  ninja -C "$dir" -j "$JOBS" tests/fuzz/fuzz_gguf tests/fuzz/fuzz_tokenize tests/fuzz/fuzz_model || return 1
   # The tokenizer's vocabularies: the generated ones, and llama.cpp's where
   # ../shared has them.
   local shared_tok=$ROOT/../shared/tokenizer
@@ -129,17 +129,30 @@ step_fuzz() {
   files=("$dir"/vocabs/*.gguf "$shared_tok"/ggml-vocab-*.gguf)
   shopt -u nullglob
   vocabs=$(IFS=:; printf '%s' "${files[*]}")
+  # The model loader's seeds: small generated models of each ternary type,
+  # architecture, vocabulary and embedding type family.
+  local gen="/usr/bin/python3 tools/gen_model.py" small="--n-layer 1 --n-ctx 64"
+  mkdir -p "$dir/model-seeds"
+  $gen "$dir/model-seeds/i2s.gguf" $small --type i2_s --embd-type q8_0 --n-embd 128 --n-head 2 --n-head-kv 1 \
+       --n-ff 128 --n-vocab 260 --seed 1 > /dev/null &&
+  $gen "$dir/model-seeds/tq1-llama.gguf" $small --type tq1_0 --arch llama --vocab spm --embd-type q4_k \
+       --head-type q6_k --n-embd 256 --n-head 2 --n-head-kv 1 --n-ff 256 --n-vocab 303 --seed 2 > /dev/null &&
+  $gen "$dir/model-seeds/tq2-bitnet.gguf" $small --type tq2_0 --arch bitnet --scales --embd-type bf16 \
+       --n-embd 256 --n-head 4 --n-head-kv 2 --n-ff 256 --n-vocab 260 --seed 3 > /dev/null || return 1
   local target
-  for target in gguf tokenize; do
-    local corpus=$dir/corpus-$target seeds=()
+  for target in gguf tokenize model; do
+    local corpus=$dir/corpus-$target seeds=() args=()
     mkdir -p "$corpus"
-    [[ $target == gguf && -d tests/fuzz/corpus ]] && seeds+=(tests/fuzz/corpus)
-    [[ $target == tokenize && -d tests/fuzz/corpus-tokenize ]] && seeds+=(tests/fuzz/corpus-tokenize)
+    case $target in
+      gguf) seeds=(tests/fuzz/corpus) ;;
+      tokenize) seeds=(tests/fuzz/corpus-tokenize) ;;
+      model) seeds=("$dir/model-seeds") args=(-max_len=262144) ;;  # the seeds are 68-246 KB
+    esac
     note "fuzz: fuzz_$target for ${FUZZ_SECONDS}s"
     # A crash exits with libFuzzer's error code, 77 by default: the SKIP code
     # here, so any failure is reported as 1.
     BN_FUZZ_VOCABS=$vocabs "$dir/tests/fuzz/fuzz_$target" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 \
-        -timeout=10 -artifact_prefix="$dir/" "$corpus" "${seeds[@]}" || return 1
+        -timeout=10 "${args[@]}" -artifact_prefix="$dir/" "$corpus" "${seeds[@]}" || return 1
   done
 }
 
