@@ -52,6 +52,22 @@ typedef struct bn_i8mat {
     int64_t rows, cols;
 } bn_i8mat;
 
+/* A kernel-side dense type (fgemm, dequant_row): F16 rows stored in pairs.
+ * Rows 2i and 2i + 1 alternate in 32-byte chunks of 16 elements, so a
+ * decode kernel reads one stream while it keeps two independent sums (one
+ * row a chain of dependent adds could not keep up with memory); each row's
+ * own order of operations, and so every result, is that of F16. row_bytes is
+ * one row's, cols * 2, with cols % 16 == 0; a pair takes 2 * row_bytes, and
+ * an odd row count is padded with a row of zeros. The loader stores an F16
+ * output head so. */
+#define BN_TYPE_F16X2 0x10001u
+
+/* Row r's first chunk; its chunk j is 64 * j bytes further. */
+static inline const uint8_t *bn_f16x2_row(const void *w, size_t row_bytes, int64_t r)
+{
+    return (const uint8_t *)w + (size_t)(r & ~(int64_t)1) * row_bytes + (size_t)(r & 1) * 32;
+}
+
 /* The FFN activations of bn_kernels.glu. */
 enum { BN_GLU_RELU2, BN_GLU_SILU };
 
@@ -70,7 +86,8 @@ typedef struct bn_kernels {
     void (*tgemm)(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                   const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
 
-    /* Dense matrix (F32, F16, BF16, Q8_0, Q4_K, Q6_K rows of row_bytes each)
+    /* Dense matrix (F32, F16, BF16, Q8_0, Q4_K, Q6_K rows of row_bytes each;
+     * BN_TYPE_F16X2: F16 rows in pairs)
      * times n_tok float rows of length cols, output rows [r0, r1):
      * y[t*ldy + r] = dot(row r, x + t*cols). Canonical float order, so every
      * ISA agrees bit for bit: each weight is dequantized exactly as
@@ -81,7 +98,7 @@ typedef struct bn_kernels {
                   const float *x, int64_t n_tok, float *y, int64_t ldy);
 
     /* One row of a dense type (as above, plus TQ1_0/TQ2_0/I2_S codes are not
-     * rows: not here) to float32. */
+     * rows: not here) to float32; for BN_TYPE_F16X2, row is bn_f16x2_row's. */
     void (*dequant_row)(uint32_t type, const void *row, float *out, int64_t n);
 
     /* Int8 rows (the output head quantized at load, bn_i8mat) times n_tok

@@ -339,7 +339,7 @@ bn_status bn_forward(bn_ctx *c, const bn_token *tokens, uint32_t n, float *logit
     int64_t E = hp->n_embd;
     for (uint32_t t = 0; t < n; t++) {
         const bn_dense *e = &m->tok_embd;
-        m->kern->dequant_row(e->type, e->data + (size_t)tokens[t] * e->row_bytes, c->x + t * E, E);
+        m->kern->dequant_row(e->type, bn_dense_row(e, tokens[t]), c->x + t * E, E);
     }
     for (uint32_t t = 0; t < n; t++)
         rope_table(c->rope + (size_t)t * hp->head_dim, hp->head_dim, c->n_past + t, hp->rope_base);

@@ -57,7 +57,7 @@ bn_status bn_quantize_head(bn_model *m, const bn_dense *head, bn_i8mat *out)
      * embedding pages in again only for the tokens looked up). */
     const size_t release_every = 4096;
     for (size_t r = 0; r < rows; r++) {
-        m->kern->dequant_row(head->type, head->data + r * head->row_bytes, row, head->cols);
+        m->kern->dequant_row(head->type, bn_dense_row(head, r), row, head->cols);
         sum[r] = quantize_row(row, head->cols, q + r * cols, &scale[r]);
         if ((r + 1) % release_every == 0 || r + 1 == rows) {
             size_t first = r - r % release_every;

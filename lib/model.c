@@ -266,23 +266,43 @@ static bn_status load_linear(bn_model *m, int il, const char *what, int64_t n_in
 
 /* The head is decode's largest stream (657 MB of the 1.18 GB that 2B-4T
  * reads a token): it moves to huge pages, the file's pages going back as they
- * are copied. A tied embedding reads the copy too. */
+ * are copied. An F16 head moves to rows in pairs (BN_TYPE_F16X2): decode then
+ * keeps two rows' sums going over one stream, and read 2B-4T's head 2% faster
+ * (Zen 4, against the ternary matrices' rate in the same runs), with the same
+ * results. A tied embedding reads the copy too. */
 static bn_status move_head(bn_model *m, int tied)
 {
     bn_dense *o = &m->output;
-    size_t n = o->row_bytes * (size_t)o->rows;
-    uint8_t *dst = bn_model_map_weights(m, n);
+    int pairs = o->type == BN_TYPE_F16 && o->cols % 16 == 0;
+    int64_t rows = pairs ? (o->rows + 1) & ~(int64_t)1 : o->rows;  /* a zero row pads an odd count */
+    size_t n = o->row_bytes * (size_t)rows;
+    uint8_t *dst = bn_model_map_weights(m, n);  /* zero-filled */
     if (!dst)
         return BN_E_NOMEM;
     const size_t chunk = (size_t)64 << 20;
-    for (size_t off = 0; off < n; off += chunk) {
-        size_t len = n - off < chunk ? n - off : chunk;
-        memcpy(dst + off, o->data + off, len);
-        bn_model_discard(m, o->data, off + len);
+    if (pairs) {
+        size_t done = 0;
+        for (int64_t r = 0; r < o->rows; r++) {
+            const uint8_t *src = o->data + (size_t)r * o->row_bytes;
+            uint8_t *row = (uint8_t *)bn_f16x2_row(dst, o->row_bytes, r);
+            for (int64_t j = 0; j < o->cols / 16; j++)
+                memcpy(row + 64 * j, src + 32 * j, 32);
+            if ((size_t)(r + 1) * o->row_bytes - done >= chunk || r + 1 == o->rows) {
+                done = (size_t)(r + 1) * o->row_bytes;
+                bn_model_discard(m, o->data, done);
+            }
+        }
+        o->type = BN_TYPE_F16X2;
+    } else {
+        for (size_t off = 0; off < n; off += chunk) {
+            size_t len = n - off < chunk ? n - off : chunk;
+            memcpy(dst + off, o->data + off, len);
+            bn_model_discard(m, o->data, off + len);
+        }
     }
     o->data = dst;
     if (tied)
-        m->tok_embd.data = dst;
+        m->tok_embd = *o;
     return BN_OK;
 }
 

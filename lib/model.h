@@ -16,11 +16,17 @@ typedef enum bn_arch {
 
 /* A float-valued matrix (embedding, output head) in its file type. */
 typedef struct bn_dense {
-    uint32_t type;
+    uint32_t type;        /* a GGUF type, or BN_TYPE_F16X2 for an F16 head moved to pairs */
     const uint8_t *data;
     size_t row_bytes;
     int64_t rows, cols;
 } bn_dense;
+
+/* Where row r starts, for bn_kernels.dequant_row. */
+static inline const uint8_t *bn_dense_row(const bn_dense *d, int64_t r)
+{
+    return d->type == BN_TYPE_F16X2 ? bn_f16x2_row(d->data, d->row_bytes, r) : d->data + (size_t)r * d->row_bytes;
+}
 
 /* A ternary projection plus the optional extra scale of the `bitnet` arch. */
 typedef struct bn_linear {

@@ -609,6 +609,68 @@ static void check_fgemm(const bn_kernels *k, tally *tl, uint32_t type)
     check_fgemm_one(k, tl, type, 5, tt->block_size == 1 ? 6913 : 6912, 2, 0, 5);
 }
 
+/* F16 rows in pairs (BN_TYPE_F16X2) must give exactly what the same rows as
+ * plain F16 give, on every level and in the scalar code itself: the layout
+ * changes where a row's chunks lie, never the order of its operations. Odd
+ * row counts (padded with a zero row), odd first rows, every token count. */
+static void check_fgemm_pairs_one(const bn_kernels *k, tally *tl, int64_t rows, int64_t cols, int64_t n_tok,
+                                  int64_t r0, int64_t r1)
+{
+    size_t row_bytes = (size_t)cols * 2;
+    int64_t padded = (rows + 1) & ~(int64_t)1;
+    uint8_t *w = xmalloc(rows * row_bytes), *wp = xmalloc(padded * row_bytes);
+    memset(wp, 0, padded * row_bytes);
+    for (int64_t r = 0; r < rows; r++) {
+        fill_row(BN_TYPE_F16, w + r * row_bytes, cols, row_bytes);
+        for (int64_t j = 0; j < cols / 16; j++)
+            memcpy((uint8_t *)bn_f16x2_row(wp, row_bytes, r) + 64 * j, w + r * row_bytes + 32 * j, 32);
+    }
+    float *x = xmalloc((size_t)(n_tok * cols) * sizeof *x);
+    for (int64_t i = 0; i < n_tok * cols; i++)
+        x[i] = rnd_float(4.0f);
+    size_t ny = (size_t)(n_tok * rows);
+    outbuf want = out_new(ny), sc = out_new(ny), got = out_new(ny);
+    bn_kernels_scalar.fgemm(BN_TYPE_F16, w, row_bytes, r0, r1, cols, x, n_tok, want.y, rows);
+    bn_kernels_scalar.fgemm(BN_TYPE_F16X2, wp, row_bytes, r0, r1, cols, x, n_tok, sc.y, rows);
+    k->fgemm(BN_TYPE_F16X2, wp, row_bytes, r0, r1, cols, x, n_tok, got.y, rows);
+    tl->runs++;
+    char msg[160];
+    snprintf(msg, sizeof msg, "%" PRId64 "x%" PRId64 " n_tok=%" PRId64 " rows [%" PRId64 ",%" PRId64 ")", rows, cols,
+             n_tok, r0, r1);
+    if (!canaries_ok(&got) || memcmp(want.y, got.y, ny * sizeof(float)))
+        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+    if (memcmp(want.y, sc.y, ny * sizeof(float)))
+        report_mismatch(tl, "scalar", msg);
+    /* a row of pairs through dequant_row: the tied embedding's lookup */
+    float *a = xmalloc(cols * sizeof *a), *b = xmalloc(cols * sizeof *b);
+    int64_t r = rows - 1;
+    bn_kernels_scalar.dequant_row(BN_TYPE_F16, w + r * row_bytes, a, cols);
+    k->dequant_row(BN_TYPE_F16X2, bn_f16x2_row(wp, row_bytes, r), b, cols);
+    if (memcmp(a, b, cols * sizeof *a))
+        report_mismatch(tl, bn_cpu_level_name(k->level), "dequant_row of a row in pairs");
+    free(a);
+    free(b);
+    free(w);
+    free(wp);
+    free(x);
+    free(want.base);
+    free(sc.base);
+    free(got.base);
+}
+
+static void check_fgemm_pairs(const bn_kernels *k, tally *tl)
+{
+    static const int64_t tokset[] = {1, 2, 3, 4, 5, 9, 64};
+    for (size_t ti = 0; ti < sizeof tokset / sizeof tokset[0]; ti++)
+        for (int rep = 0; rep < 12; rep++) {
+            int64_t rows = rnd_in(1, tokset[ti] == 64 ? 9 : 67), cols = 16 * rnd_in(1, 160), r0, r1;
+            random_range(rows, &r0, &r1);
+            check_fgemm_pairs_one(k, tl, rows, cols, tokset[ti], r0, r1);
+        }
+    check_fgemm_pairs_one(k, tl, 67, 2560, 1, 1, 66);
+    check_fgemm_pairs_one(k, tl, 64, 2560, 1, 0, 64);
+}
+
 /* ---------- bench ---------- */
 
 /* A weight buffer on huge pages where the system gives them, as the library
@@ -856,20 +918,21 @@ int main(int argc, char **argv)
     for (int li = 1; li < n_levels; li++) {
         const bn_kernels *k = levels[li];
         const char *name = bn_cpu_level_name(k->level);
-        tally tl[7 + sizeof dense_types / sizeof dense_types[0]] = {
+        tally tl[8 + sizeof dense_types / sizeof dense_types[0]] = {
             {"quantize_act", 0, 0}, {"tgemm", 0, 0}, {"dequant_row", 0, 0}, {"i8gemm", 0, 0}, {"attn", 0, 0},
-            {"to_f16", 0, 0}, {"glu", 0, 0}};
+            {"to_f16", 0, 0}, {"glu", 0, 0}, {"fgemm F16 in pairs", 0, 0}};
         check_quantize_act(k, &tl[0]);
         check_tgemm(k, &tl[1]);
         check_i8gemm(k, &tl[3]);
         check_attn(k, &tl[4]);
         check_to_f16(k, &tl[5]);
         check_glu(k, &tl[6]);
+        check_fgemm_pairs(k, &tl[7]);
         for (size_t d = 0; d < sizeof dense_types / sizeof dense_types[0]; d++) {
             static char names[sizeof dense_types / sizeof dense_types[0]][24];
             snprintf(names[d], sizeof names[d], "fgemm %s", bn_type_get(dense_types[d])->name);
-            tl[7 + d].name = names[d];
-            check_fgemm(k, &tl[7 + d], dense_types[d]);
+            tl[8 + d].name = names[d];
+            check_fgemm(k, &tl[8 + d], dense_types[d]);
             /* dequant_row of a whole row, the embedding lookup */
             int64_t cols = 2560;
             const bn_type_traits *tt = bn_type_get(dense_types[d]);

@@ -44,9 +44,9 @@ ALWAYS_INLINE lanes16 zero16(void)
 ALWAYS_INLINE lanes16 load16(uint32_t type, const uint8_t *row, int64_t k)
 {
     lanes16 w;
-    if (type == BN_TYPE_F16) {
+    if (type == BN_TYPE_F16 || type == BN_TYPE_F16X2) {  /* F16X2: k % 16 == 0, chunks 64 bytes apart */
         for (int i = 0; i < 2; i++) {
-            float16x8_t h = vreinterpretq_f16_u8(vld1q_u8(row + 2 * k + 16 * i));
+            float16x8_t h = vreinterpretq_f16_u8(vld1q_u8(row + (type == BN_TYPE_F16 ? 2 : 4) * k + 16 * i));
             w.v[2 * i] = vcvt_f32_f16(vget_low_f16(h));
             w.v[2 * i + 1] = vcvt_high_f32_f16(h);
         }
@@ -87,7 +87,7 @@ ALWAYS_INLINE void etile(uint32_t type, const uint8_t *row, int64_t cols, const 
     if (kn < cols) {
         int rem = (int)(cols - kn);
         float wt[16] = {0};
-        bn_dequant_row_scalar(type, row + (size_t)kn * (type == BN_TYPE_F32 ? 4 : 2), wt, rem);
+        bn_dequant_row_scalar(type, row + (size_t)kn * (type == BN_TYPE_F16 || type == BN_TYPE_BF16 ? 2 : 4), wt, rem);
         lanes16 w = load16(BUF_F32, (const uint8_t *)wt, 0);
         for (int j = 0; j < T; j++) {
             float xt[16] = {0};
@@ -112,17 +112,20 @@ typedef void etile_fn(const uint8_t *row, int64_t cols, const float *x, float ou
                                                etile_##NAME##_3, etile_##NAME##_4};
 ETILES(f32, BN_TYPE_F32)
 ETILES(f16, BN_TYPE_F16)
+ETILES(f16x2, BN_TYPE_F16X2)
 ETILES(bf16, BN_TYPE_BF16)
 
-/* One row at a time, so that the weights arrive as one sequential stream. */
-static void fgemm_elem(etile_fn *const fns[5], const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1,
+/* One row at a time, so that the weights arrive as one sequential stream
+ * (rows in pairs: a row reads half of each line, and the next row the other
+ * half while the lines are still in cache). */
+static void fgemm_elem(etile_fn *const fns[5], int pairs, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1,
                        int64_t cols, const float *x, int64_t n_tok, float *y, int64_t ldy)
 {
     for (int64_t r = r0; r < r1; r++)
         for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
             int T = n_tok - t0 < 4 ? (int)(n_tok - t0) : 4;
             float out[4];
-            fns[T](w + (size_t)r * row_bytes, cols, x + t0 * cols, out);
+            fns[T](pairs ? bn_f16x2_row(w, row_bytes, r) : w + (size_t)r * row_bytes, cols, x + t0 * cols, out);
             for (int j = 0; j < T; j++)
                 y[(t0 + j) * ldy + r] = out[j];
         }
@@ -261,9 +264,10 @@ void bn_fgemm_neon(uint32_t type, const void *w, size_t row_bytes, int64_t r0, i
                    const float *x, int64_t n_tok, float *y, int64_t ldy)
 {
     switch (type) {
-    case BN_TYPE_F32: fgemm_elem(etiles_f32, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
-    case BN_TYPE_F16: fgemm_elem(etiles_f16, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
-    case BN_TYPE_BF16: fgemm_elem(etiles_bf16, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    case BN_TYPE_F32: fgemm_elem(etiles_f32, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    case BN_TYPE_F16: fgemm_elem(etiles_f16, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    case BN_TYPE_F16X2: fgemm_elem(etiles_f16x2, 1, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    case BN_TYPE_BF16: fgemm_elem(etiles_bf16, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     default: fgemm_blocks(type, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     }
 }

@@ -3,6 +3,7 @@
 
 #include "fp16.h"
 #include "ggml_types.h"
+#include "kernels.h"
 #include "scalar/dense_scalar.h"
 
 static uint16_t rd16(const uint8_t *p)
@@ -91,6 +92,10 @@ void bn_dequant_row_scalar(uint32_t type, const void *row, float *y, int64_t n)
     case BN_TYPE_BF16:
         for (int64_t i = 0; i < n; i++)
             y[i] = bn_bf16_to_f32(rd16(b + 2 * i));
+        break;
+    case BN_TYPE_F16X2:  /* a row of pairs: chunks of 16 elements, 64 bytes apart */
+        for (int64_t i = 0; i < n; i++)
+            y[i] = bn_f16_to_f32(rd16(b + 64 * (i / 16) + 2 * (i % 16)));
         break;
     case BN_TYPE_Q8_0: q8_0(b, y, n); break;
     case BN_TYPE_Q4_K: q4_k(b, y, n); break;

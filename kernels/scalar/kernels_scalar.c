@@ -76,17 +76,19 @@ static void dequant_row(uint32_t type, const void *row, float *out, int64_t n)
 static void fgemm(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                   const float *x, int64_t n_tok, float *y, int64_t ldy)
 {
-    const bn_type_traits *tt = bn_type_get(type);
+    int pairs = type == BN_TYPE_F16X2;
+    const bn_type_traits *tt = bn_type_get(pairs ? BN_TYPE_F16 : type);
     float buf[CHUNK];
     for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *row = (const uint8_t *)w + (size_t)r * row_bytes;
+        const uint8_t *row = pairs ? bn_f16x2_row(w, row_bytes, r) : (const uint8_t *)w + (size_t)r * row_bytes;
         for (int64_t t = 0; t < n_tok; t++) {
             const float *xt = x + t * cols;
             float lane[16] = {0};
             for (int64_t k0 = 0; k0 < cols; k0 += CHUNK) {
                 int64_t len = cols - k0 < CHUNK ? cols - k0 : CHUNK;
                 /* Dequantizing per token keeps this simple; speed is the SIMD kernels' job. */
-                bn_dequant_row_scalar(type, row + (size_t)(k0 / tt->block_size) * tt->block_bytes, buf, len);
+                size_t at = pairs ? (size_t)(4 * k0) : (size_t)(k0 / tt->block_size) * tt->block_bytes;
+                bn_dequant_row_scalar(type, row + at, buf, len);
                 for (int64_t k = 0; k < len; k++) {
                     float p = buf[k] * xt[k0 + k];
                     lane[(k0 + k) % 16] = lane[(k0 + k) % 16] + p;

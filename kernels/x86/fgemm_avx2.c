@@ -31,8 +31,8 @@ ALWAYS_INLINE float lane_sum(__m256 lo, __m256 hi)
 /* Weights k .. k+15 of an element-type row as floats (exact conversions). */
 ALWAYS_INLINE void load16(uint32_t type, const uint8_t *row, int64_t k, __m256 *lo, __m256 *hi)
 {
-    if (type == BN_TYPE_F16) {
-        const __m128i *p = (const __m128i *)(row + 2 * k);
+    if (type == BN_TYPE_F16 || type == BN_TYPE_F16X2) {  /* F16X2: k % 16 == 0, chunks 64 bytes apart */
+        const __m128i *p = (const __m128i *)(row + (type == BN_TYPE_F16 ? 2 : 4) * k);
         *lo = _mm256_cvtph_ps(_mm_loadu_si128(p));
         *hi = _mm256_cvtph_ps(_mm_loadu_si128(p + 1));
     } else if (type == BN_TYPE_BF16) {
@@ -71,7 +71,7 @@ ALWAYS_INLINE void etile(uint32_t type, const uint8_t *row, int64_t cols, const 
     if (kn < cols) {
         int rem = (int)(cols - kn);
         float wt[16] = {0};
-        bn_dequant_row_scalar(type, row + (size_t)kn * (type == BN_TYPE_F32 ? 4 : 2), wt, rem);
+        bn_dequant_row_scalar(type, row + (size_t)kn * (type == BN_TYPE_F16 || type == BN_TYPE_BF16 ? 2 : 4), wt, rem);
         for (int j = 0; j < T; j++) {
             float xt[16] = {0};
             memcpy(xt, x + j * cols + kn, (size_t)rem * sizeof *xt);
@@ -95,18 +95,19 @@ typedef void etile_fn(const uint8_t *row, int64_t cols, const float *x, float ou
                                                etile_##NAME##_3, etile_##NAME##_4};
 ETILES(f32, BN_TYPE_F32)
 ETILES(f16, BN_TYPE_F16)
+ETILES(f16x2, BN_TYPE_F16X2)
 ETILES(bf16, BN_TYPE_BF16)
 
 /* One row at a time: a single sequential stream from memory ran at twice the
  * bandwidth of four interleaved rows (Zen 4, measured). */
-static void fgemm_elem(etile_fn *const fns[5], const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1,
+static void fgemm_elem(etile_fn *const fns[5], int pairs, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1,
                        int64_t cols, const float *x, int64_t n_tok, float *y, int64_t ldy)
 {
     for (int64_t r = r0; r < r1; r++)
         for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
             int T = n_tok - t0 < 4 ? (int)(n_tok - t0) : 4;
             float out[4];
-            fns[T](w + (size_t)r * row_bytes, cols, x + t0 * cols, out);
+            fns[T](pairs ? bn_f16x2_row(w, row_bytes, r) : w + (size_t)r * row_bytes, cols, x + t0 * cols, out);
             for (int j = 0; j < T; j++)
                 y[(t0 + j) * ldy + r] = out[j];
         }
@@ -160,13 +161,45 @@ static void fgemm_blocks(uint32_t type, const uint8_t *w, size_t row_bytes, int6
     }
 }
 
+/* Decode over F16 rows in pairs: both rows of a pair at once, each in its own
+ * chains (the order of etile for each), reading the pair's single stream. */
+static void erows_f16x2(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols, const float *x,
+                        float *y)
+{
+    int64_t r = r0;
+    if (r < r1 && (r & 1)) {
+        fgemm_elem(etiles_f16x2, 1, w, row_bytes, r, r + 1, cols, x, 1, y, 0);
+        r++;
+    }
+    for (; r + 1 < r1; r += 2) {
+        const uint8_t *pair = bn_f16x2_row(w, row_bytes, r);
+        __m256 a[2] = { _mm256_setzero_ps(), _mm256_setzero_ps() }, b[2] = { a[0], a[1] };
+        for (int64_t k = 0; k < cols; k += 16) {
+            __m256 lo, hi;
+            load16(BN_TYPE_F16, pair + 4 * k, 0, &lo, &hi);
+            mac(a, lo, hi, x + k);
+            load16(BN_TYPE_F16, pair + 4 * k + 32, 0, &lo, &hi);
+            mac(b, lo, hi, x + k);
+        }
+        y[r] = lane_sum(a[0], a[1]);
+        y[r + 1] = lane_sum(b[0], b[1]);
+    }
+    if (r < r1)
+        fgemm_elem(etiles_f16x2, 1, w, row_bytes, r, r + 1, cols, x, 1, y, 0);
+}
+
 void bn_fgemm_avx2(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                    const float *x, int64_t n_tok, float *y, int64_t ldy)
 {
+    if (type == BN_TYPE_F16X2 && n_tok == 1) {
+        erows_f16x2(w, row_bytes, r0, r1, cols, x, y);
+        return;
+    }
     switch (type) {
-    case BN_TYPE_F32: fgemm_elem(etiles_f32, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
-    case BN_TYPE_F16: fgemm_elem(etiles_f16, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
-    case BN_TYPE_BF16: fgemm_elem(etiles_bf16, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    case BN_TYPE_F32: fgemm_elem(etiles_f32, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    case BN_TYPE_F16: fgemm_elem(etiles_f16, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    case BN_TYPE_F16X2: fgemm_elem(etiles_f16x2, 1, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    case BN_TYPE_BF16: fgemm_elem(etiles_bf16, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     default: fgemm_blocks(type, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     }
 }

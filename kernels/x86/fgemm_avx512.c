@@ -32,6 +32,8 @@ ALWAYS_INLINE __m512 load16(uint32_t type, const uint8_t *row, int64_t k)
 {
     if (type == BN_TYPE_F16)
         return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(row + 2 * k)));
+    if (type == BN_TYPE_F16X2)  /* k % 16 == 0: chunk k / 16, 64 bytes apart */
+        return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(row + 4 * k)));
     if (type == BN_TYPE_BF16)
         return _mm512_castsi512_ps(
             _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(row + 2 * k))), 16));
@@ -44,6 +46,8 @@ ALWAYS_INLINE __m512 load16_masked(uint32_t type, const uint8_t *row, int64_t k,
 {
     if (type == BN_TYPE_F16)
         return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, row + 2 * k));
+    if (type == BN_TYPE_F16X2)
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, row + 4 * k));
     if (type == BN_TYPE_BF16)
         return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, row + 2 * k)), 16));
     return _mm512_maskz_loadu_ps(m, (const float *)row + k);
@@ -85,6 +89,7 @@ typedef void etile_fn(const uint8_t *row, int64_t cols, const float *x, float ou
                                                etile_##NAME##_3, etile_##NAME##_4};
 ETILES(f32, BN_TYPE_F32)
 ETILES(f16, BN_TYPE_F16)
+ETILES(f16x2, BN_TYPE_F16X2)
 ETILES(bf16, BN_TYPE_BF16)
 
 /* Decode: every row against one token, the row loop around the inlined tile
@@ -103,16 +108,44 @@ EROWS(f32, BN_TYPE_F32)
 EROWS(f16, BN_TYPE_F16)
 EROWS(bf16, BN_TYPE_BF16)
 
+/* Decode over F16 rows in pairs: both rows of a pair at once, each in its own
+ * chain (the order of etile for each), reading the pair's single stream. */
+static void erows_f16x2(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols, const float *x,
+                        float *y)
+{
+    int64_t r = r0;
+    float out[4];
+    if (r < r1 && (r & 1)) {
+        etile(BN_TYPE_F16X2, bn_f16x2_row(w, row_bytes, r), cols, x, 1, out);
+        y[r++] = out[0];
+    }
+    for (; r + 1 < r1; r += 2) {
+        const uint8_t *pair = bn_f16x2_row(w, row_bytes, r);
+        __m512 a = _mm512_setzero_ps(), b = a;
+        for (int64_t k = 0; k < cols; k += 16) {
+            __m512 xv = _mm512_loadu_ps(x + k);
+            a = _mm512_add_ps(a, _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(pair + 4 * k))), xv));
+            b = _mm512_add_ps(b, _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(pair + 4 * k + 32))), xv));
+        }
+        y[r] = lane_sum(a);
+        y[r + 1] = lane_sum(b);
+    }
+    if (r < r1) {
+        etile(BN_TYPE_F16X2, bn_f16x2_row(w, row_bytes, r), cols, x, 1, out);
+        y[r] = out[0];
+    }
+}
+
 /* One row at a time: a single sequential stream from memory ran at twice the
  * bandwidth of interleaved rows (Zen 4, measured). */
-static void fgemm_elem(etile_fn *const fns[5], const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1,
+static void fgemm_elem(etile_fn *const fns[5], int pairs, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1,
                        int64_t cols, const float *x, int64_t n_tok, float *y, int64_t ldy)
 {
     for (int64_t r = r0; r < r1; r++)
         for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
             int T = n_tok - t0 < 4 ? (int)(n_tok - t0) : 4;
             float out[4];
-            fns[T](w + (size_t)r * row_bytes, cols, x + t0 * cols, out);
+            fns[T](pairs ? bn_f16x2_row(w, row_bytes, r) : w + (size_t)r * row_bytes, cols, x + t0 * cols, out);
             for (int j = 0; j < T; j++)
                 y[(t0 + j) * ldy + r] = out[j];
         }
@@ -170,11 +203,13 @@ void bn_fgemm_avx512(uint32_t type, const void *w, size_t row_bytes, int64_t r0,
         case BN_TYPE_F32: erows_f32(w, row_bytes, r0, r1, cols, x, y); return;
         case BN_TYPE_F16: erows_f16(w, row_bytes, r0, r1, cols, x, y); return;
         case BN_TYPE_BF16: erows_bf16(w, row_bytes, r0, r1, cols, x, y); return;
+        case BN_TYPE_F16X2: erows_f16x2(w, row_bytes, r0, r1, cols, x, y); return;
         }
     switch (type) {
-    case BN_TYPE_F32: fgemm_elem(etiles_f32, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
-    case BN_TYPE_F16: fgemm_elem(etiles_f16, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
-    case BN_TYPE_BF16: fgemm_elem(etiles_bf16, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    case BN_TYPE_F32: fgemm_elem(etiles_f32, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    case BN_TYPE_F16: fgemm_elem(etiles_f16, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    case BN_TYPE_F16X2: fgemm_elem(etiles_f16x2, 1, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    case BN_TYPE_BF16: fgemm_elem(etiles_bf16, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     default: fgemm_blocks(type, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     }
 }
