@@ -730,7 +730,7 @@ static void tg_run(void *arg, int i)
  * rows (fgemm) and as int8 rows (i8gemm, --quantize-head). */
 typedef struct {
     const bn_kernels *k;
-    const uint8_t *w;
+    const uint8_t *w, *wp;  /* F16 rows, and the same in pairs */
     bn_i8mat w8;
     int64_t rows, cols;
     const float *x;
@@ -744,6 +744,13 @@ static void f16_run(void *arg, int i)
     head_bench *b = arg;
     (void)i;
     b->k->fgemm(BN_TYPE_F16, b->w, (size_t)b->cols * 2, 0, b->rows, b->cols, b->x, 1, b->y, b->rows);
+}
+
+static void f16x2_run(void *arg, int i)
+{
+    head_bench *b = arg;
+    (void)i;
+    b->k->fgemm(BN_TYPE_F16X2, b->wp, (size_t)b->cols * 2, 0, b->rows, b->cols, b->x, 1, b->y, b->rows);
 }
 
 static void i8_run(void *arg, int i)
@@ -798,6 +805,10 @@ static void bench(const bn_kernels *const *levels, int n_levels)
     uint16_t *fw = weights_alloc(fbytes);
     for (size_t i = 0; i < fbytes / 2; i++)
         fw[i] = bn_f32_to_f16(rnd_float(1.0f));
+    uint8_t *fwp = weights_alloc(fbytes);  /* hb.rows is even: no padding row */
+    for (int64_t r = 0; r < hb.rows; r++)
+        for (int64_t j = 0; j < hb.cols / 16; j++)
+            memcpy((uint8_t *)bn_f16x2_row(fwp, (size_t)hb.cols * 2, r) + 64 * j, (const uint8_t *)fw + r * hb.cols * 2 + 32 * j, 32);
     int8_t *qw = weights_alloc(qbytes);
     fill_q(qw, qbytes, 0);
     float *qscale = xmalloc((size_t)hb.rows * sizeof(float));
@@ -812,6 +823,7 @@ static void bench(const bn_kernels *const *levels, int n_levels)
     int8_t *qx = xmalloc64(hb.cols);
     fill_q(qx, hb.cols, 0);
     hb.w = (const uint8_t *)fw;
+    hb.wp = fwp;
     hb.w8 = (bn_i8mat){ qw, qscale, qsum, hb.rows, hb.cols };
     hb.x = fx;
     hb.q = qx;
@@ -820,35 +832,38 @@ static void bench(const bn_kernels *const *levels, int n_levels)
     double i8_bytes = (double)qbytes + (double)hb.rows * (sizeof(float) + sizeof(int32_t));
 
     printf("%-8s %-26s %12s %8s %7s %8s %9s\n", "level", "kernel", "ns/call", "GB/s", "of mem", "GOPS", "x scalar");
-    double base[4] = { 0 };
+    double base[5] = { 0 };
     for (int li = 0; li < n_levels; li++) {
         const bn_kernels *k = levels[li];
         const char *name = bn_cpu_level_name(k->level);
         double budget = k->level == BN_CPU_SCALAR ? 0.5 : 1.5;
         tb.k = hb.k = k;
-        double s[4];
+        double s[5];
         tb.n_tok = 1;
         s[0] = time_passes(tg_run, &tb, (int)ncopy, budget);
         tb.n_tok = 64;
         s[1] = time_passes(tg_run, &tb, 1, budget);
         s[2] = time_passes(f16_run, &hb, 1, budget);
-        s[3] = time_passes(i8_run, &hb, 1, budget);
+        s[3] = time_passes(f16x2_run, &hb, 1, budget);
+        s[4] = time_passes(i8_run, &hb, 1, budget);
         if (li == 0)
             memcpy(base, s, sizeof base);
         double tops = 2.0 * (double)(rows * cols);
         print_bench_row(name, "tgemm 2560x6912 decode", s[0], (double)mbytes, tops, base[0], mem_bps);
         print_bench_row(name, "tgemm 2560x6912 n_tok=64", s[1], 0, 64 * tops, base[1], mem_bps);
         print_bench_row(name, "fgemm F16 128256x2560", s[2], (double)fbytes, head_ops, base[2], mem_bps);
-        print_bench_row(name, "i8gemm 128256x2560", s[3], i8_bytes, head_ops, base[3], mem_bps);
+        print_bench_row(name, "fgemm F16 in pairs", s[3], (double)fbytes, head_ops, base[3], mem_bps);
+        print_bench_row(name, "i8gemm 128256x2560", s[4], i8_bytes, head_ops, base[4], mem_bps);
     }
     printf("bench: one thread; GB/s counts weight bytes (decode from memory: 64 matrices of 4.4 MB in turn, heads "
-           "of 657 and 329 MB), \"of mem\" compares it with the read loop above; n_tok=64 runs from cache\n");
+           "of 657 MB (F16, as rows or in pairs) and 329 MB (int8)), \"of mem\" compares it with the read loop above; n_tok=64 runs from cache\n");
     free(codes);
     free(tb.q);
     free(tb.scale);
     free(tb.sum);
     free(tb.y);
     free(fw);
+    free(fwp);
     free(qw);
     free(qscale);
     free(qsum);
