@@ -116,8 +116,8 @@ ETILES(f16x2, BN_TYPE_F16X2)
 ETILES(bf16, BN_TYPE_BF16)
 
 /* One row at a time, so that the weights arrive as one sequential stream
- * (rows in pairs: a row reads half of each line, and the next row the other
- * half while the lines are still in cache). */
+ * (rows in pairs with several tokens: a row reads half of each line, and the
+ * next row the other half while the lines are still in cache). */
 static void fgemm_elem(etile_fn *const fns[5], int pairs, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1,
                        int64_t cols, const float *x, int64_t n_tok, float *y, int64_t ldy)
 {
@@ -260,9 +260,37 @@ static void fgemm_blocks(uint32_t type, const uint8_t *w, size_t row_bytes, int6
     }
 }
 
+/* Decode over F16 rows in pairs: both rows of a pair at once, each in its own
+ * lanes (the order of etile for each), reading the pair's single stream. */
+static void erows_f16x2(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols, const float *x,
+                        float *y)
+{
+    int64_t r = r0;
+    if (r < r1 && (r & 1)) {
+        fgemm_elem(etiles_f16x2, 1, w, row_bytes, r, r + 1, cols, x, 1, y, 0);
+        r++;
+    }
+    for (; r + 1 < r1; r += 2) {
+        const uint8_t *pair = bn_f16x2_row(w, row_bytes, r);
+        lanes16 a = zero16(), b = zero16();
+        for (int64_t k = 0; k < cols; k += 16) {
+            mac(&a, load16(BN_TYPE_F16, pair + 4 * k, 0), x + k);
+            mac(&b, load16(BN_TYPE_F16, pair + 4 * k + 32, 0), x + k);
+        }
+        y[r] = lane_sum(a);
+        y[r + 1] = lane_sum(b);
+    }
+    if (r < r1)
+        fgemm_elem(etiles_f16x2, 1, w, row_bytes, r, r + 1, cols, x, 1, y, 0);
+}
+
 void bn_fgemm_neon(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                    const float *x, int64_t n_tok, float *y, int64_t ldy)
 {
+    if (type == BN_TYPE_F16X2 && n_tok == 1) {
+        erows_f16x2(w, row_bytes, r0, r1, cols, x, y);
+        return;
+    }
     switch (type) {
     case BN_TYPE_F32: fgemm_elem(etiles_f32, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     case BN_TYPE_F16: fgemm_elem(etiles_f16, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
