@@ -58,8 +58,8 @@ typedef struct bn_i8mat {
  * row a chain of dependent adds could not keep up with memory); each row's
  * own order of operations, and so every result, is that of F16. row_bytes is
  * one row's, cols * 2, with cols % 16 == 0; a pair takes 2 * row_bytes, and
- * an odd row count is padded with a row of zeros. The loader stores an F16
- * output head so. */
+ * an odd row count is padded with a row of zeros (kernels may read a whole
+ * pair for one of its rows). The loader stores an F16 output head so. */
 #define BN_TYPE_F16X2 0x10001u
 
 /* Row r's first chunk; its chunk j is 64 * j bytes further. */

@@ -261,27 +261,24 @@ static void fgemm_blocks(uint32_t type, const uint8_t *w, size_t row_bytes, int6
 }
 
 /* Decode over F16 rows in pairs: both rows of a pair at once, each in its own
- * lanes (the order of etile for each), reading the pair's single stream. */
+ * lanes (the order of etile for each), reading the pair's single stream. A
+ * range that starts or ends inside a pair computes the whole pair (its lines
+ * hold both rows; the layout pads an odd count) and keeps its rows. */
 static void erows_f16x2(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols, const float *x,
                         float *y)
 {
-    int64_t r = r0;
-    if (r < r1 && (r & 1)) {
-        fgemm_elem(etiles_f16x2, 1, w, row_bytes, r, r + 1, cols, x, 1, y, 0);
-        r++;
-    }
-    for (; r + 1 < r1; r += 2) {
+    for (int64_t r = r0 & ~(int64_t)1; r < r1; r += 2) {
         const uint8_t *pair = bn_f16x2_row(w, row_bytes, r);
         lanes16 a = zero16(), b = zero16();
         for (int64_t k = 0; k < cols; k += 16) {
             mac(&a, load16(BN_TYPE_F16, pair + 4 * k, 0), x + k);
             mac(&b, load16(BN_TYPE_F16, pair + 4 * k + 32, 0), x + k);
         }
-        y[r] = lane_sum(a);
-        y[r + 1] = lane_sum(b);
+        if (r >= r0)
+            y[r] = lane_sum(a);
+        if (r + 1 < r1)
+            y[r + 1] = lane_sum(b);
     }
-    if (r < r1)
-        fgemm_elem(etiles_f16x2, 1, w, row_bytes, r, r + 1, cols, x, 1, y, 0);
 }
 
 void bn_fgemm_neon(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,

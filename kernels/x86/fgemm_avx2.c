@@ -162,16 +162,13 @@ static void fgemm_blocks(uint32_t type, const uint8_t *w, size_t row_bytes, int6
 }
 
 /* Decode over F16 rows in pairs: both rows of a pair at once, each in its own
- * chains (the order of etile for each), reading the pair's single stream. */
+ * chains (the order of etile for each), reading the pair's single stream. A
+ * range that starts or ends inside a pair computes the whole pair (its lines
+ * hold both rows; the layout pads an odd count) and keeps its rows. */
 static void erows_f16x2(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols, const float *x,
                         float *y)
 {
-    int64_t r = r0;
-    if (r < r1 && (r & 1)) {
-        fgemm_elem(etiles_f16x2, 1, w, row_bytes, r, r + 1, cols, x, 1, y, 0);
-        r++;
-    }
-    for (; r + 1 < r1; r += 2) {
+    for (int64_t r = r0 & ~(int64_t)1; r < r1; r += 2) {
         const uint8_t *pair = bn_f16x2_row(w, row_bytes, r);
         __m256 a[2] = { _mm256_setzero_ps(), _mm256_setzero_ps() }, b[2] = { a[0], a[1] };
         for (int64_t k = 0; k < cols; k += 16) {
@@ -181,11 +178,11 @@ static void erows_f16x2(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t 
             load16(BN_TYPE_F16, pair + 4 * k + 32, 0, &lo, &hi);
             mac(b, lo, hi, x + k);
         }
-        y[r] = lane_sum(a[0], a[1]);
-        y[r + 1] = lane_sum(b[0], b[1]);
+        if (r >= r0)
+            y[r] = lane_sum(a[0], a[1]);
+        if (r + 1 < r1)
+            y[r + 1] = lane_sum(b[0], b[1]);
     }
-    if (r < r1)
-        fgemm_elem(etiles_f16x2, 1, w, row_bytes, r, r + 1, cols, x, 1, y, 0);
 }
 
 void bn_fgemm_avx2(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,

@@ -109,17 +109,13 @@ EROWS(f16, BN_TYPE_F16)
 EROWS(bf16, BN_TYPE_BF16)
 
 /* Decode over F16 rows in pairs: both rows of a pair at once, each in its own
- * chain (the order of etile for each), reading the pair's single stream. */
+ * chain (the order of etile for each), reading the pair's single stream. A
+ * range that starts or ends inside a pair computes the whole pair (its lines
+ * hold both rows; the layout pads an odd count) and keeps its rows. */
 static void erows_f16x2(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols, const float *x,
                         float *y)
 {
-    int64_t r = r0;
-    float out[4];
-    if (r < r1 && (r & 1)) {
-        etile(BN_TYPE_F16X2, bn_f16x2_row(w, row_bytes, r), cols, x, 1, out);
-        y[r++] = out[0];
-    }
-    for (; r + 1 < r1; r += 2) {
+    for (int64_t r = r0 & ~(int64_t)1; r < r1; r += 2) {
         const uint8_t *pair = bn_f16x2_row(w, row_bytes, r);
         __m512 a = _mm512_setzero_ps(), b = a;
         for (int64_t k = 0; k < cols; k += 16) {
@@ -127,12 +123,10 @@ static void erows_f16x2(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t 
             a = _mm512_add_ps(a, _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(pair + 4 * k))), xv));
             b = _mm512_add_ps(b, _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(pair + 4 * k + 32))), xv));
         }
-        y[r] = lane_sum(a);
-        y[r + 1] = lane_sum(b);
-    }
-    if (r < r1) {
-        etile(BN_TYPE_F16X2, bn_f16x2_row(w, row_bytes, r), cols, x, 1, out);
-        y[r] = out[0];
+        if (r >= r0)
+            y[r] = lane_sum(a);
+        if (r + 1 < r1)
+            y[r + 1] = lane_sum(b);
     }
 }
 
