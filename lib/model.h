@@ -62,7 +62,7 @@ struct bn_model {
     size_t n_owned, cap_owned;
     struct bn_weight_map { void *p; size_t n; } *maps;  /* bn_model_map_weights */
     size_t n_maps;
-    uint8_t *tarena;              /* the ternary matrices, repacked (bn_model_tarena_take) */
+    uint8_t *tarena;              /* the layers' matrices, repacked, and norms (bn_model_tarena_take) */
     size_t tarena_size, tarena_used;
     char **meta_keys;             /* bn_model_meta_key */
 };
@@ -81,7 +81,7 @@ bn_status bn_load_ternary(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out);
  * transparent huge pages where the system gives them; unmapped with the
  * model. NULL (and an error set) when out of memory. */
 void *bn_model_map_weights(bn_model *m, size_t bytes);
-/* Maps one region for `bytes` of repacked ternary matrices. */
+/* Maps one region for `bytes` of repacked ternary matrices and the layers' norms. */
 bn_status bn_model_tarena_init(bn_model *m, size_t bytes);
 /* The next `bytes` (64-byte aligned) of that region; NULL when it is used up. */
 uint8_t *bn_model_tarena_take(bn_model *m, size_t bytes);
