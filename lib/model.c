@@ -76,9 +76,15 @@ bn_status bn_model_tarena_init(bn_model *m, size_t bytes)
     return BN_OK;
 }
 
+/* What bn_model_tarena_take uses of the region for `bytes`. */
+static size_t tarena_bytes(size_t bytes)
+{
+    return (bytes + 63) & ~(size_t)63;
+}
+
 uint8_t *bn_model_tarena_take(bn_model *m, size_t bytes)
 {
-    size_t need = (bytes + 63) & ~(size_t)63;
+    size_t need = tarena_bytes(bytes);
     if (!m->tarena || need > m->tarena_size - m->tarena_used)
         return NULL;
     uint8_t *p = m->tarena + m->tarena_used;
@@ -194,7 +200,6 @@ static bn_status find_tensor(const bn_model *m, const char *name, int64_t ne0, i
     return BN_OK;
 }
 
-/* A 1-D float vector (norm weights); F16/BF16 are converted once at load. */
 /* A norm (or a projection's scale) as n floats: in dst where the caller
  * gives room, else the file's F32 data as is or a model-owned conversion. */
 static bn_status load_vector(bn_model *m, const char *name, int64_t n, int required, float *dst, const float **out)
@@ -216,11 +221,12 @@ static bn_status load_vector(bn_model *m, const char *name, int64_t n, int requi
         return bn_fail(BN_E_NOMEM, "out of memory for tensor '%s'", name);
     if (t->type == BN_TYPE_F32)
         memcpy(v, t->data, (size_t)n * sizeof *v);
-    for (int64_t i = 0; t->type != BN_TYPE_F32 && i < n; i++) {
-        uint16_t h;
-        memcpy(&h, t->data + 2 * i, 2);
-        v[i] = t->type == BN_TYPE_F16 ? bn_f16_to_f32(h) : bn_bf16_to_f32(h);
-    }
+    else
+        for (int64_t i = 0; i < n; i++) {
+            uint16_t h;
+            memcpy(&h, t->data + 2 * i, 2);
+            v[i] = t->type == BN_TYPE_F16 ? bn_f16_to_f32(h) : bn_bf16_to_f32(h);
+        }
     *out = v;
     return dst ? BN_OK : bn_model_own(m, v);
 }
@@ -352,9 +358,9 @@ static bn_status load_tensors(bn_model *m, int quantize_head)
     for (int64_t i = 0; i < bn_gguf_n_tensors(m->gguf); i++) {
         const bn_gguf_tensor *ti = bn_gguf_tensor_at(m->gguf, i);
         if (ti->type == BN_TYPE_I2_S || ti->type == BN_TYPE_TQ1_0 || ti->type == BN_TYPE_TQ2_0)
-            tbytes += (bn_tmat_bytes((int64_t)ti->ne[1], (int64_t)ti->ne[0]) + 63) & ~(size_t)63;
+            tbytes += tarena_bytes(bn_tmat_bytes((int64_t)ti->ne[1], (int64_t)ti->ne[0]));
     }
-    tbytes += (size_t)hp->n_layer * ((((size_t)E * 4 + 63) & ~(size_t)63) * 3 + (((size_t)F * 4 + 63) & ~(size_t)63));
+    tbytes += (size_t)hp->n_layer * (3 * tarena_bytes((size_t)E * sizeof(float)) + tarena_bytes((size_t)F * sizeof(float)));
     if ((st = bn_model_tarena_init(m, tbytes)) != BN_OK)
         return st;
     int sub = m->arch != BN_ARCH_LLAMA;
