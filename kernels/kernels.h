@@ -125,10 +125,12 @@ typedef struct bn_kernels {
      * then bn_attn_softmax (dense_scalar.h); then
      * out_g[i] = 0 + s[g][0] * V_0[i] + s[g][1] * V_1[i] + ... in order of p.
      * cold: nonzero when the cached rows are likely not in any cache (decode,
-     * after a token's weights have streamed through); it only tells SIMD
-     * versions how to prefetch and never changes a result. */
+     * after a token's weights have streamed through); next, next_bytes: what
+     * the thread's next call will read first (NULL, 0 for nothing). Both only
+     * tell SIMD versions how to prefetch and never change a result. */
     void (*attn)(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
-                 int d, float scale, float *scores, size_t sc_stride, float *row, float *out, int cold);
+                 int d, float scale, float *scores, size_t sc_stride, float *row, float *out, int cold,
+                 const void *next, size_t next_bytes);
 
     /* The FFN's gated activation, in place: g[i] = act(g[i]) * u[i], with
      * BN_GLU_RELU2: r * r with r = g[i] with its sign bit cleared when set

@@ -201,6 +201,7 @@ static void attn_task(void *arg, int ith, int nth)
     int64_t units = (int64_t)j->n * hp->n_head_kv * parts;
     /* Units dealt out in turn: a later token attends to more positions, so
      * contiguous shares would give the last thread most of the work. */
+    size_t layer0 = (size_t)j->layer * hp->n_head_kv * c->n_ctx * d;  /* the layer's K/V head 0, position 0 */
     for (int64_t u = ith; u < units; u += nth) {
         uint32_t t = (uint32_t)(u / ((int64_t)hp->n_head_kv * parts));
         int kvh = (int)(u / parts % hp->n_head_kv), g0 = (int)(u % parts) * per;
@@ -208,9 +209,16 @@ static void attn_task(void *arg, int ith, int nth)
         if (ng <= 0)
             continue;
         size_t head0 = (size_t)t * hp->n_embd + ((size_t)kvh * group + g0) * d;
-        size_t rows0 = ((size_t)j->layer * hp->n_head_kv + kvh) * c->n_ctx * d;  /* the K/V head's position 0 */
-        c->model->kern->attn(c->q + head0, c->k_cache + rows0, c->v_cache + rows0, (size_t)d, j->pos0 + t + 1,
-                             ng, d, scale, scores, c->n_ctx, row, c->att + head0, j->n == 1);
+        size_t rows0 = layer0 + (size_t)kvh * c->n_ctx * d;
+        uint32_t n_kv = j->pos0 + t + 1;
+        /* Decode: the K rows this thread's next unit reads first, for the
+         * kernel to prefetch along the way (prefill's rows are in cache). */
+        const uint16_t *next = NULL;
+        if (j->n == 1 && u + nth < units)
+            next = c->k_cache + layer0 + (size_t)((u + nth) / parts % hp->n_head_kv) * c->n_ctx * d;
+        c->model->kern->attn(c->q + head0, c->k_cache + rows0, c->v_cache + rows0, (size_t)d, n_kv, ng, d, scale,
+                             scores, c->n_ctx, row, c->att + head0, j->n == 1, next,
+                             next ? (size_t)n_kv * d * sizeof *next : 0);
     }
 }
 

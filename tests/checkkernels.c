@@ -275,8 +275,10 @@ static void check_attn_one(const bn_kernels *k, tally *tl, int group, int d, uin
     float *sc0 = xmalloc(sc_n * sizeof *sc0), *sc1 = xmalloc(sc_n * sizeof *sc1);
     float *row = xmalloc((size_t)d * sizeof *row);
     outbuf o0 = out_new((size_t)group * d), o1 = out_new((size_t)group * d);
-    bn_kernels_scalar.attn(q, kc + d, vc + d, kv_stride, n_kv, group, d, scale, sc0, sc_stride, row, o0.y, 0);
-    k->attn(q, kc + d, vc + d, kv_stride, n_kv, group, d, scale, sc1, sc_stride, row, o1.y, (int)(n_kv & 1));
+    bn_kernels_scalar.attn(q, kc + d, vc + d, kv_stride, n_kv, group, d, scale, sc0, sc_stride, row, o0.y, 0, NULL, 0);
+    /* The prefetch hints (cold; the next call's rows: here the V rows) must not change a result. */
+    k->attn(q, kc + d, vc + d, kv_stride, n_kv, group, d, scale, sc1, sc_stride, row, o1.y, (int)(n_kv & 1),
+            n_kv & 2 ? vc + d : NULL, n_kv & 2 ? (kv_elems - (size_t)d) * sizeof *vc : 0);
     tl->runs++;
     char msg[160];
     if (!canaries_ok(&o1)) {

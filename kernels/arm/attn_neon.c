@@ -28,9 +28,10 @@ static float dot8(const float *q, const float *k, int d)
 }
 
 void bn_attn_neon(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
-                  int d, float scale, float *scores, size_t sc_stride, float *row, float *out, int cold)
+                  int d, float scale, float *scores, size_t sc_stride, float *row, float *out, int cold,
+                  const void *next, size_t next_bytes)
 {
-    (void)cold;  /* no prefetching here */
+    (void)cold, (void)next, (void)next_bytes;  /* no prefetching here */
     for (uint32_t p = 0; p < n_kv; p++) {
         bn_dequant_row_neon(BN_TYPE_F16, k + p * kv_stride, row, d);
         for (int g = 0; g < group; g++)
