@@ -264,7 +264,7 @@ void BN_ATTN_FN(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_
                     prefetch_row(k + (p + r + ahead) * kv_stride, d, cold);
             }
             scores_for[nh][n](q, k, kv_stride, d, g0, scale, scores, sc_stride, p);
-            for (uint32_t i = 0, l = next_lines(next, next_bytes, pf_done, 4); i < l; i++, pf_done += 64)
+            for (uint32_t i = 0, l = next_lines(next, next_bytes, pf_done, 8); i < l; i++, pf_done += 64)
                 _mm_prefetch((const char *)next + pf_done, _MM_HINT_T1);
         }
     }
