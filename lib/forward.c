@@ -199,9 +199,9 @@ static void attn_task(void *arg, int ith, int nth)
     }
     int per = (group + parts - 1) / parts;
     int64_t units = (int64_t)j->n * hp->n_head_kv * parts;
+    size_t layer0 = (size_t)j->layer * hp->n_head_kv * c->n_ctx * d;  /* the layer's K/V head 0, position 0 */
     /* Units dealt out in turn: a later token attends to more positions, so
      * contiguous shares would give the last thread most of the work. */
-    size_t layer0 = (size_t)j->layer * hp->n_head_kv * c->n_ctx * d;  /* the layer's K/V head 0, position 0 */
     for (int64_t u = ith; u < units; u += nth) {
         uint32_t t = (uint32_t)(u / ((int64_t)hp->n_head_kv * parts));
         int kvh = (int)(u / parts % hp->n_head_kv), g0 = (int)(u % parts) * per;
