@@ -153,11 +153,12 @@ else
   printf -- '- models: [%s/absent.gguf]\n' "$tmp" > "$tmp/e6.yaml"
   expect "suite missing model" 1 'e6\.yaml:1:12: .*absent\.gguf: cannot open' -- --suite "$tmp/e6.yaml" -t 1
   # The standard suite parses and plans 2 models x 2 thread counts x (pp128,
-  # tg128), and 2B-4T's tg128 after 1024 tokens on both thread counts.
+  # tg128), and each model's tg128 after 1024 tokens on both thread counts.
   expect "standard suite plan" 0 'bench-large\.gguf	auto	threads 2	tg128	r 3' -- --suite "$std_suite" --dry-run
-  grep -q 'bench-2b4t\.gguf	auto	threads 2	tg128 @ d1024	r 2' "$tmp/out" && ok "standard suite: a depth run" ||
-    bad "standard suite: no tg128 @ d1024 on 2 threads" "$tmp/out"
-  (($(grep -c . "$tmp/out") == 10)) && ok "standard suite: 10 tests" || bad "standard suite: expected 10 tests" "$tmp/out"
+  grep -q 'bench-2b4t\.gguf	auto	threads 2	tg128 @ d1024	r 2' "$tmp/out" &&
+    grep -q 'bench-large\.gguf	auto	threads 2	tg128 @ d1024	r 2' "$tmp/out" && ok "standard suite: depth runs" ||
+    bad "standard suite: no tg128 @ d1024 on 2 threads for each model" "$tmp/out"
+  (($(grep -c . "$tmp/out") == 12)) && ok "standard suite: 12 tests" || bad "standard suite: expected 12 tests" "$tmp/out"
 fi
 
 echo "$checks checks, $failures failed"
