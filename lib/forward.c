@@ -200,11 +200,15 @@ static void attn_task(void *arg, int ith, int nth)
     int per = (group + parts - 1) / parts;
     int64_t units = (int64_t)j->n * hp->n_head_kv * parts;
     size_t layer0 = (size_t)j->layer * hp->n_head_kv * c->n_ctx * d;  /* the layer's K/V head 0, position 0 */
-    /* Units dealt out in turn: a later token attends to more positions, so
-     * contiguous shares would give the last thread most of the work. */
+    /* Units in K/V head order, so that a thread's next unit mostly reads the
+     * rows its last one brought into cache (prefill: each token of the batch
+     * attends to the same K/V head), dealt out in turn: a later token attends
+     * to more positions, so contiguous shares would give the last thread
+     * most of the work. */
     for (int64_t u = ith; u < units; u += nth) {
-        uint32_t t = (uint32_t)(u / ((int64_t)hp->n_head_kv * parts));
-        int kvh = (int)(u / parts % hp->n_head_kv), g0 = (int)(u % parts) * per;
+        int64_t per_head = (int64_t)j->n * parts;
+        uint32_t t = (uint32_t)(u % per_head / parts);
+        int kvh = (int)(u / per_head), g0 = (int)(u % parts) * per;
         int ng = group - g0 < per ? group - g0 : per;
         if (ng <= 0)
             continue;
@@ -215,7 +219,7 @@ static void attn_task(void *arg, int ith, int nth)
          * kernel to prefetch along the way (prefill's rows are in cache). */
         const uint16_t *next = NULL;
         if (j->n == 1 && u + nth < units)
-            next = c->k_cache + layer0 + (size_t)((u + nth) / parts % hp->n_head_kv) * c->n_ctx * d;
+            next = c->k_cache + layer0 + (size_t)((u + nth) / per_head) * c->n_ctx * d;
         c->model->kern->attn(c->q + head0, c->k_cache + rows0, c->v_cache + rows0, (size_t)d, n_kv, ng, d, scale,
                              scores, c->n_ctx, row, c->att + head0, j->n == 1, next,
                              next ? (size_t)n_kv * d * sizeof *next : 0);
