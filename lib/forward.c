@@ -198,7 +198,7 @@ static void attn_task(void *arg, int ith, int nth)
         parts = parts < group ? parts : group;
     }
     int per = (group + parts - 1) / parts;
-    int64_t units = (int64_t)j->n * hp->n_head_kv * parts;
+    int64_t per_head = (int64_t)j->n * parts, units = per_head * hp->n_head_kv;
     size_t layer0 = (size_t)j->layer * hp->n_head_kv * c->n_ctx * d;  /* the layer's K/V head 0, position 0 */
     /* Units in K/V head order, so that a thread's next unit mostly reads the
      * rows its last one brought into cache (prefill: each token of the batch
@@ -206,7 +206,6 @@ static void attn_task(void *arg, int ith, int nth)
      * to more positions, so contiguous shares would give the last thread
      * most of the work. */
     for (int64_t u = ith; u < units; u += nth) {
-        int64_t per_head = (int64_t)j->n * parts;
         uint32_t t = (uint32_t)(u % per_head / parts);
         int kvh = (int)(u / per_head), g0 = (int)(u % parts) * per;
         int ng = group - g0 < per ? group - g0 : per;
