@@ -89,6 +89,16 @@ def main():
     d = np.frombuffer(bytes(raw[64:66]), dtype=np.float16)[0]
     raw[66 + 64:66 + 66] = np.array([d * 2], dtype=np.float16).tobytes()
     rewrite(p('valid-tq2.gguf'), p('tq2-mixed-scales.gguf'), data={t.name: bytes(raw)})
+    # every norm as F16 and as BF16, each next to an F32 copy of the same
+    # (exactly representable) values: the pairs must give the same logits
+    norms = {n: np.frombuffer(bytes(t.data), dtype=np.float32) for n, t in g.tensors.items() if 'norm' in n}
+    f16 = {n: x.astype(np.float16) for n, x in norms.items()}
+    rewrite(v, p('norm-f16.gguf'), retype={n: 1 for n in norms}, data={n: x.tobytes() for n, x in f16.items()})
+    rewrite(v, p('norm-f16-as-f32.gguf'), data={n: x.astype(np.float32).tobytes() for n, x in f16.items()})
+    bf16 = {n: (x.view(np.uint32) >> 16).astype(np.uint16) for n, x in norms.items()}  # truncated: exact
+    rewrite(v, p('norm-bf16.gguf'), retype={n: 30 for n in norms}, data={n: x.tobytes() for n, x in bf16.items()})
+    rewrite(v, p('norm-bf16-as-f32.gguf'),
+            data={n: (x.astype(np.uint32) << 16).view(np.float32).tobytes() for n, x in bf16.items()})
 
 
 if __name__ == '__main__':

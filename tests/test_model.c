@@ -313,6 +313,26 @@ static void test_code3_and_types(void **state)
     bn_model_free(t);
 }
 
+/* Norms stored as F16 or BF16 give the logits of the same values stored as
+ * F32 (the layers' norms are converted into the weight arena, the output
+ * norm into a buffer of its own). */
+static void test_norm_types(void **state)
+{
+    (void)state;
+    static const char *const pairs[][2] = { { "norm-f16.gguf", "norm-f16-as-f32.gguf" },
+                                            { "norm-bf16.gguf", "norm-bf16-as-f32.gguf" } };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        bn_model *a = open_model(pairs[i][0], BN_CPU_AUTO), *b = open_model(pairs[i][1], BN_CPU_AUTO);
+        float *la = run(a, 1, 64, 0), *lb = run(b, 1, 64, 0);
+        assert_memory_equal(la, lb, 12 * 300 * sizeof(float));
+        assert_mostly_nonzero(la);
+        free(la);
+        free(lb);
+        bn_model_free(a);
+        bn_model_free(b);
+    }
+}
+
 /* A file read into memory gives the logits a mapped one does, with the head
  * as stored and quantized at load: the loader gives back the pages of what
  * it copied, and a tied embedding still reads the head's rows afterwards. */
@@ -448,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_batch_and_thread_invariance),
         cmocka_unit_test(test_thread_invariance_kv5),
         cmocka_unit_test(test_code3_and_types),
+        cmocka_unit_test(test_norm_types),
         cmocka_unit_test(test_levels_agree),
         cmocka_unit_test(test_read_and_mapped_agree),
         cmocka_unit_test(test_generate),
