@@ -5,7 +5,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "fp16.h"
 #include "ggml_types.h"
 #include "grow.h"
 #include "model.h"
@@ -219,14 +218,7 @@ static bn_status load_vector(bn_model *m, const char *name, int64_t n, int requi
     float *v = dst ? dst : malloc((size_t)n * sizeof *v);
     if (!v)
         return bn_fail(BN_E_NOMEM, "out of memory for tensor '%s'", name);
-    if (t->type == BN_TYPE_F32)
-        memcpy(v, t->data, (size_t)n * sizeof *v);
-    else
-        for (int64_t i = 0; i < n; i++) {
-            uint16_t h;
-            memcpy(&h, t->data + 2 * i, 2);
-            v[i] = t->type == BN_TYPE_F16 ? bn_f16_to_f32(h) : bn_bf16_to_f32(h);
-        }
+    m->kern->dequant_row(t->type, t->data, v, n);  /* exact for all three types */
     *out = v;
     return dst ? BN_OK : bn_model_own(m, v);
 }
