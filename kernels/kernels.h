@@ -113,13 +113,16 @@ typedef struct bn_kernels {
      * a quiet NaN keeping the top payload bits): bn_f32_to_f16 of each. */
     void (*to_f16)(const float *x, uint16_t *out, int64_t n);
 
-    /* Attention of `group` query heads that share one K/V head, over n_kv
-     * cached positions. q: the group's heads, d floats each, one after the
-     * other; k, v: that K/V head's f16 row at position 0, a position being
-     * kv_stride elements further; out: group x d floats. scores: group rows
-     * of sc_stride >= n_kv floats of scratch (left holding the weights);
-     * row: d floats of scratch. Canonical order, so every ISA agrees bit for
-     * bit: s[g][p] = dot8(q_g, K_p) * scale, where dot8 sums the products
+    /* Attention of n_tok consecutive tokens' `group` query heads that share
+     * one K/V head. Token t's heads are at q + t * q_stride, d floats each,
+     * one after the other; it attends to positions 0 .. n_kv + t - 1 and
+     * writes out + t * out_stride (group x d floats). k, v: that K/V head's
+     * f16 row at position 0, a position being kv_stride elements further.
+     * scores: n_tok x group rows (token-major) of sc_stride >= n_kv + n_tok - 1
+     * floats of scratch (left holding the weights); row: d floats of scratch.
+     * Each head in canonical order, so every ISA agrees bit for bit and a
+     * token's result does not depend on n_tok:
+     * s[g][p] = dot8(q_g, K_p) * scale, where dot8 sums the products
      * (one multiply, one add, never fused) into 8 lanes (lane = i % 8) in
      * order of i and returns ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7));
      * then bn_attn_softmax (dense_scalar.h); then
@@ -128,9 +131,9 @@ typedef struct bn_kernels {
      * after a token's weights have streamed through); next, next_bytes: what
      * the thread's next call will read first (NULL, 0 for nothing). Both only
      * tell SIMD versions how to prefetch and never change a result. */
-    void (*attn)(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
-                 int d, float scale, float *scores, size_t sc_stride, float *row, float *out, int cold,
-                 const void *next, size_t next_bytes);
+    void (*attn)(const float *q, size_t q_stride, uint32_t n_tok, const uint16_t *k, const uint16_t *v,
+                 size_t kv_stride, uint32_t n_kv, int group, int d, float scale, float *scores, size_t sc_stride,
+                 float *row, float *out, size_t out_stride, int cold, const void *next, size_t next_bytes);
 
     /* The FFN's gated activation, in place: g[i] = act(g[i]) * u[i], with
      * BN_GLU_RELU2: r * r with r = g[i] with its sign bit cleared when set

@@ -17,16 +17,21 @@ struct bn_ctx {
     float *qa_scale;
     int32_t *qa_sum;
     float *rope;                  /* per token of the batch: (cos, sin) of each rotated pair */
-    float *scores;                /* per thread: n_ctx scores for each head of a K/V group, then one K/V row */
+    float *scores;                /* per thread: n_ctx scores for each head of a K/V group of up to
+                                   * BN_ATTN_TOKENS tokens, then one K/V row */
     bn_utf8_stream text;          /* bytes of a character not yet complete (bn_ctx_token_text) */
 };
+
+/* Tokens of a batch that go through a K/V head's cached rows together
+ * (bn_kernels.attn), so that each row is converted once for all of them. */
+#define BN_ATTN_TOKENS 8
 
 /* Floats of c->scores each thread owns. */
 static inline size_t bn_ctx_scratch_stride(const bn_ctx *c)
 {
     const bn_hparams *hp = &c->model->hp;
     size_t group = (size_t)(hp->n_head / hp->n_head_kv);
-    return (group * (size_t)c->n_ctx + (size_t)hp->head_dim + 15) & ~(size_t)15;
+    return (BN_ATTN_TOKENS * group * (size_t)c->n_ctx + (size_t)hp->head_dim + 15) & ~(size_t)15;
 }
 
 /* Evaluates n <= n_batch tokens at positions n_past.. and advances n_past.

@@ -174,16 +174,17 @@ struct attn_job {
     uint32_t n, pos0;
 };
 
-/* One (token, K/V head) pair at a time, all the query heads that share the
- * K/V head together (the kernel converts each cached row once for them). */
+/* One (tokens, K/V head) pair at a time: all the query heads that share the
+ * K/V head, of up to BN_ATTN_TOKENS consecutive tokens of a batch, together
+ * (the kernel converts each cached row once for all of them). */
 static void attn_task(void *arg, int ith, int nth)
 {
     struct attn_job *j = arg;
     bn_ctx *c = j->c;
     const bn_hparams *hp = &c->model->hp;
     int d = hp->head_dim, group = hp->n_head / hp->n_head_kv;
-    float *scores = c->scores + (size_t)ith * bn_ctx_scratch_stride(c);  /* group rows of n_ctx */
-    float *row = scores + (size_t)group * c->n_ctx;                      /* one K or V row in f32 */
+    float *scores = c->scores + (size_t)ith * bn_ctx_scratch_stride(c);  /* group rows of n_ctx per token */
+    float *row = scores + (size_t)BN_ATTN_TOKENS * group * c->n_ctx;     /* one K or V row in f32 */
     float scale = 1.0f / sqrtf((float)d);
     /* Decode has few units (5 K/V heads for 2B-4T). Only when there are
      * fewer than threads are the groups cut in parts (each part reads and
@@ -198,30 +199,32 @@ static void attn_task(void *arg, int ith, int nth)
         parts = parts < group ? parts : group;
     }
     int per = (group + parts - 1) / parts;
-    int64_t per_head = (int64_t)j->n * parts, units = per_head * hp->n_head_kv;
+    int64_t blocks = (j->n + BN_ATTN_TOKENS - 1) / BN_ATTN_TOKENS;
+    int64_t per_head = blocks * parts, units = per_head * hp->n_head_kv;
     size_t layer0 = (size_t)j->layer * hp->n_head_kv * c->n_ctx * d;  /* the layer's K/V head 0, position 0 */
     /* Units in K/V head order, so that a thread's next unit mostly reads the
      * rows its last one brought into cache (prefill: each token of the batch
-     * attends to the same K/V head), dealt out in turn: a later token attends
+     * attends to the same K/V head), dealt out in turn: later tokens attend
      * to more positions, so contiguous shares would give the last thread
      * most of the work. */
     for (int64_t u = ith; u < units; u += nth) {
-        uint32_t t = (uint32_t)(u % per_head / parts);
+        uint32_t t = (uint32_t)(u % per_head / parts) * BN_ATTN_TOKENS;
+        uint32_t nt = j->n - t < BN_ATTN_TOKENS ? j->n - t : BN_ATTN_TOKENS;
         int kvh = (int)(u / per_head), g0 = (int)(u % parts) * per;
         int ng = group - g0 < per ? group - g0 : per;
         if (ng <= 0)
             continue;
         size_t head0 = (size_t)t * hp->n_embd + ((size_t)kvh * group + g0) * d;
         size_t rows0 = layer0 + (size_t)kvh * c->n_ctx * d;
-        uint32_t n_kv = j->pos0 + t + 1;
         /* Decode: the K rows this thread's next unit reads first, for the
          * kernel to prefetch along the way (prefill's rows are in cache). */
         const uint16_t *next = NULL;
+        uint32_t n_kv = j->pos0 + t + 1;
         if (j->n == 1 && u + nth < units)
             next = c->k_cache + layer0 + (size_t)((u + nth) / per_head) * c->n_ctx * d;
-        c->model->kern->attn(c->q + head0, c->k_cache + rows0, c->v_cache + rows0, (size_t)d, n_kv, ng, d, scale,
-                             scores, c->n_ctx, row, c->att + head0, j->n == 1, next,
-                             next ? (size_t)n_kv * d * sizeof *next : 0);
+        c->model->kern->attn(c->q + head0, (size_t)hp->n_embd, nt, c->k_cache + rows0, c->v_cache + rows0, (size_t)d,
+                             n_kv, ng, d, scale, scores, c->n_ctx, row, c->att + head0, (size_t)hp->n_embd, j->n == 1,
+                             next, next ? (size_t)n_kv * d * sizeof *next : 0);
     }
 }
 

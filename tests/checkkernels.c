@@ -256,40 +256,48 @@ static void check_glu(const bn_kernels *k, tally *tl)
 
 /* ---------- attn ---------- */
 
-static void check_attn_one(const bn_kernels *k, tally *tl, int group, int d, uint32_t n_kv, float amp)
+/* n_tok tokens of `group` heads, token t attending to n_kv + t positions;
+ * the tokens' q rows and outputs are apart by more than a token's heads, and
+ * the gaps must stay untouched. */
+static void check_attn_one(const bn_kernels *k, tally *tl, int group, int d, uint32_t n_kv, uint32_t n_tok, float amp)
 {
     /* The rows start d elements in and the last one ends the buffer, so
      * that reading past a head's tail is caught under AddressSanitizer. */
-    size_t kv_stride = (size_t)d * 3 + 8, sc_stride = n_kv + 5;
-    size_t kv_elems = (size_t)d + (size_t)(n_kv - 1) * kv_stride + (size_t)d;
-    float *q = xmalloc((size_t)group * d * sizeof *q);
+    uint32_t n_pos = n_kv + n_tok - 1;
+    size_t kv_stride = (size_t)d * 3 + 8, sc_stride = n_pos + 5;
+    size_t q_stride = (size_t)group * d + 3, out_stride = (size_t)group * d + 5;
+    size_t kv_elems = (size_t)d + (size_t)(n_pos - 1) * kv_stride + (size_t)d;
+    size_t q_n = (n_tok - 1) * q_stride + (size_t)group * d, out_n = (n_tok - 1) * out_stride + (size_t)group * d;
+    float *q = xmalloc(q_n * sizeof *q);
     uint16_t *kc = xmalloc(kv_elems * sizeof *kc), *vc = xmalloc(kv_elems * sizeof *vc);
-    for (int i = 0; i < group * d; i++)
+    for (size_t i = 0; i < q_n; i++)
         q[i] = rnd_float(amp);
     for (size_t i = 0; i < kv_elems; i++) {
         kc[i] = bn_f32_to_f16(rnd_float(amp));
         vc[i] = bn_f32_to_f16(rnd_float(4.0f));
     }
     float scale = 1.0f / sqrtf((float)d);
-    size_t sc_n = (size_t)group * sc_stride;
+    size_t sc_n = (size_t)n_tok * group * sc_stride;
     float *sc0 = xmalloc(sc_n * sizeof *sc0), *sc1 = xmalloc(sc_n * sizeof *sc1);
     float *row = xmalloc((size_t)d * sizeof *row);
-    outbuf o0 = out_new((size_t)group * d), o1 = out_new((size_t)group * d);
-    bn_kernels_scalar.attn(q, kc + d, vc + d, kv_stride, n_kv, group, d, scale, sc0, sc_stride, row, o0.y, 0, NULL, 0);
+    outbuf o0 = out_new(out_n), o1 = out_new(out_n);
+    bn_kernels_scalar.attn(q, q_stride, n_tok, kc + d, vc + d, kv_stride, n_kv, group, d, scale, sc0, sc_stride, row,
+                           o0.y, out_stride, 0, NULL, 0);
     /* The prefetch hints (cold; the next call's rows: here the V rows) must not change a result. */
-    k->attn(q, kc + d, vc + d, kv_stride, n_kv, group, d, scale, sc1, sc_stride, row, o1.y, (int)(n_kv & 1),
-            n_kv & 2 ? vc + d : NULL, n_kv & 2 ? (kv_elems - (size_t)d) * sizeof *vc : 0);
+    k->attn(q, q_stride, n_tok, kc + d, vc + d, kv_stride, n_kv, group, d, scale, sc1, sc_stride, row, o1.y,
+            out_stride, (int)(n_kv & 1), n_kv & 2 ? vc + d : NULL, n_kv & 2 ? (kv_elems - (size_t)d) * sizeof *vc : 0);
     tl->runs++;
     char msg[160];
     if (!canaries_ok(&o1)) {
-        snprintf(msg, sizeof msg, "group %d d %d n_kv %u: wrote outside out", group, d, n_kv);
+        snprintf(msg, sizeof msg, "group %d d %d n_kv %u n_tok %u: wrote outside out", group, d, n_kv, n_tok);
         report_mismatch(tl, bn_cpu_level_name(k->level), msg);
-    } else if (memcmp(o0.y, o1.y, (size_t)group * d * sizeof(float))) {
+    } else if (memcmp(o0.y, o1.y, out_n * sizeof(float))) {
         size_t i = 0;
         while (!memcmp(&o0.y[i], &o1.y[i], sizeof(float)))
             i++;
-        snprintf(msg, sizeof msg, "group %d d %d n_kv %u amp %g: out[head %zu][%zu] = %.9g, want %.9g", group, d,
-                 n_kv, (double)amp, i / (size_t)d, i % (size_t)d, o1.y[i], o0.y[i]);
+        size_t t = i / out_stride, e = i % out_stride;
+        snprintf(msg, sizeof msg, "group %d d %d n_kv %u amp %g: token %zu out[head %zu][%zu] = %.9g, want %.9g",
+                 group, d, n_kv, (double)amp, t, e / (size_t)d, e % (size_t)d, o1.y[i], o0.y[i]);
         report_mismatch(tl, bn_cpu_level_name(k->level), msg);
     }
     free(q);
@@ -305,19 +313,23 @@ static void check_attn_one(const bn_kernels *k, tally *tl, int group, int d, uin
 static void check_attn(const bn_kernels *k, tally *tl)
 {
     static const int groups[] = {1, 2, 3, 4, 5, 8}, dims[] = {1, 2, 3, 5, 6, 7, 8, 12, 15, 64, 80, 97, 100, 128};
-    static const uint32_t lens[] = {1, 2, 3, 7, 64, 301};
+    static const uint32_t lens[] = {1, 2, 3, 7, 64, 301}, toks[] = {1, 2, 3, 5, 8};
     for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++)
         for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
             uint32_t n_kv = lens[rnd() % (sizeof lens / sizeof lens[0])];
-            check_attn_one(k, tl, groups[gi], dims[di], n_kv, 1.0f);
+            check_attn_one(k, tl, groups[gi], dims[di], n_kv, 1, 1.0f);
+            check_attn_one(k, tl, groups[gi], dims[di], n_kv, toks[rnd() % (sizeof toks / sizeof toks[0])], 1.0f);
         }
-    /* every pass tail: positions and 8-value chunks left over per head count */
+    /* every pass tail: positions and 8-value chunks left over per head
+     * count, and blocks of heads that span tokens of different lengths */
     for (int group = 1; group <= 5; group++)
         for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
-            check_attn_one(k, tl, group, 80 + 4 * (int)(li % 2), lens[li], 1.0f);
+            for (size_t ti = 0; ti < sizeof toks / sizeof toks[0]; ti++)
+                check_attn_one(k, tl, group, 80 + 4 * (int)(li % 2), lens[li], toks[ti], 1.0f);
     /* large scores (one position takes nearly all the weight) and tiny ones */
-    check_attn_one(k, tl, 4, 128, 97, 30.0f);
-    check_attn_one(k, tl, 4, 128, 97, 1e-3f);
+    check_attn_one(k, tl, 4, 128, 97, 1, 30.0f);
+    check_attn_one(k, tl, 1, 96, 97, 8, 30.0f);
+    check_attn_one(k, tl, 4, 128, 97, 1, 1e-3f);
 }
 
 /* ---------- tgemm ---------- */

@@ -10,9 +10,9 @@ void bn_i8gemm_neon(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, 
                     int64_t n_tok, float *y, int64_t ldy);
 void bn_i8gemm_dotprod(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                        int64_t n_tok, float *y, int64_t ldy);
-void bn_attn_neon(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
-                  int d, float scale, float *scores, size_t sc_stride, float *row, float *out, int cold,
-                  const void *next, size_t next_bytes);
+void bn_attn_neon(const float *q, size_t q_stride, uint32_t n_tok, const uint16_t *k, const uint16_t *v,
+                  size_t kv_stride, uint32_t n_kv, int group, int d, float scale, float *scores, size_t sc_stride,
+                  float *row, float *out, size_t out_stride, int cold, const void *next, size_t next_bytes);
 void bn_to_f16_neon(const float *x, uint16_t *out, int64_t n);
 void bn_dequant_row_neon(uint32_t type, const void *row, float *out, int64_t n);
 void bn_quantize_act_neon(const float *x, int64_t n, int8_t *q, float *scale, int32_t *sum);

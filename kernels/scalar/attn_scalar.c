@@ -17,11 +17,10 @@ static float dot8(const float *q, const float *k, int d)
     return bn_lane_sum8(acc);
 }
 
-void bn_attn_scalar(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
-                    int d, float scale, float *scores, size_t sc_stride, float *row, float *out, int cold,
-                    const void *next, size_t next_bytes)
+/* One token's heads. */
+static void attn_token(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv,
+                       int group, int d, float scale, float *scores, size_t sc_stride, float *row, float *out)
 {
-    (void)cold, (void)next, (void)next_bytes;  /* no prefetching here */
     for (uint32_t p = 0; p < n_kv; p++) {
         bn_dequant_row_scalar(BN_TYPE_F16, k + p * kv_stride, row, d);
         for (int g = 0; g < group; g++)
@@ -37,4 +36,14 @@ void bn_attn_scalar(const float *q, const uint16_t *k, const uint16_t *v, size_t
                 o[i] += w * row[i];
         }
     }
+}
+
+void bn_attn_scalar(const float *q, size_t q_stride, uint32_t n_tok, const uint16_t *k, const uint16_t *v,
+                    size_t kv_stride, uint32_t n_kv, int group, int d, float scale, float *scores, size_t sc_stride,
+                    float *row, float *out, size_t out_stride, int cold, const void *next, size_t next_bytes)
+{
+    (void)cold, (void)next, (void)next_bytes;  /* no prefetching here */
+    for (uint32_t t = 0; t < n_tok; t++)
+        attn_token(q + t * q_stride, k, v, kv_stride, n_kv + t, group, d, scale,
+                   scores + (size_t)t * group * sc_stride, sc_stride, row, out + t * out_stride);
 }

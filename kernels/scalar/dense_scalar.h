@@ -66,8 +66,8 @@ void bn_glu_scalar(int act, float *g, const float *u, int64_t n);
 void bn_to_f16_scalar(const float *x, uint16_t *out, int64_t n);
 
 /* The scalar attention (bn_kernels.attn), the specification. */
-void bn_attn_scalar(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
-                    int d, float scale, float *scores, size_t sc_stride, float *row, float *out, int cold,
-                    const void *next, size_t next_bytes);
+void bn_attn_scalar(const float *q, size_t q_stride, uint32_t n_tok, const uint16_t *k, const uint16_t *v,
+                    size_t kv_stride, uint32_t n_kv, int group, int d, float scale, float *scores, size_t sc_stride,
+                    float *row, float *out, size_t out_stride, int cold, const void *next, size_t next_bytes);
 
 #endif

@@ -96,11 +96,11 @@ static void softmax(float *scores, size_t sc_stride, int group, uint32_t n)
     }
 }
 
-/* Scores of heads g0 .. g0 + nh - 1 against the NP K rows at positions
- * p .. p + NP - 1, converted 8 values at a time as they are used: nh x NP
- * independent chains. */
-ALWAYS_INLINE void score_heads(const float *q, const uint16_t *k, size_t kv_stride, int NP, int d, int g0, int nh,
-                               float scale, float *scores, size_t sc_stride, uint32_t p)
+/* Scores of the nh heads whose q rows are qh[0 .. nh - 1] against the NP K
+ * rows at positions p .. p + NP - 1, into sc[j][p ..], converted 8 values
+ * at a time as they are used: nh x NP independent chains. */
+ALWAYS_INLINE void score_heads(const float *const *qh, const uint16_t *k, size_t kv_stride, int NP, int d, int nh,
+                               float scale, float *const *sc, uint32_t p)
 {
     const int d8 = d & ~7;
     __m256 acc[HB][8];
@@ -112,7 +112,7 @@ ALWAYS_INLINE void score_heads(const float *q, const uint16_t *k, size_t kv_stri
         for (int r = 0; r < NP; r++)
             kv[r] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(k + (p + r) * kv_stride + i)));
         for (int j = 0; j < nh; j++) {
-            __m256 qv = _mm256_loadu_ps(q + (size_t)(g0 + j) * d + i);
+            __m256 qv = _mm256_loadu_ps(qh[j] + i);
             for (int r = 0; r < NP; r++)
                 acc[j][r] = _mm256_add_ps(acc[j][r], _mm256_mul_ps(qv, kv[r]));
         }
@@ -122,40 +122,53 @@ ALWAYS_INLINE void score_heads(const float *q, const uint16_t *k, size_t kv_stri
         for (int r = 0; r < NP; r++)
             kv[r] = load_f16_part(k + (p + r) * kv_stride + d8, d - d8);
         for (int j = 0; j < nh; j++) {
-            __m256 qv = _mm256_maskload_ps(q + (size_t)(g0 + j) * d + d8, part_mask(d - d8));
+            __m256 qv = _mm256_maskload_ps(qh[j] + d8, part_mask(d - d8));
             for (int r = 0; r < NP; r++)
                 acc[j][r] = _mm256_add_ps(acc[j][r], _mm256_mul_ps(qv, kv[r]));
         }
     }
     for (int j = 0; j < nh; j++)
         for (int r = 0; r < NP; r++)
-            scores[(size_t)(g0 + j) * sc_stride + p + r] = combine8(acc[j][r]) * scale;
+            sc[j][p + r] = combine8(acc[j][r]) * scale;
 }
 
-/* out_g[i0 .. i0 + 8 NC - 1] for heads g0 .. g0 + nh - 1: the weighted V
- * rows summed in order of position, kept in registers (nh x NC chains). */
-ALWAYS_INLINE void mix_heads(const uint16_t *v, size_t kv_stride, uint32_t n_kv, int d, int g0, int nh, int i0,
-                             int NC, const float *scores, size_t sc_stride, float *out, const char *pf, uint32_t pf_lines)
+/* out[j][i0 .. i0 + 8 NC - 1] for the nh heads of a block: the weighted V
+ * rows summed in order of position, kept in registers (nh x NC chains).
+ * Head j attends to n[j] positions, n[0] <= n[1] <= ...: all heads take the
+ * first n[0] together, then each goes on alone to its own end. */
+ALWAYS_INLINE void mix_heads(const uint16_t *v, size_t kv_stride, const uint32_t *n, int nh, int i0, int NC,
+                             float *const *sc, float *const *out, const char *pf, uint32_t pf_lines)
 {
     __m256 o[HB][6];
     for (int j = 0; j < nh; j++)
         for (int c = 0; c < NC; c++)
             o[j][c] = _mm256_setzero_ps();
-    for (uint32_t p = 0; p < n_kv; p++) {
+    for (uint32_t p = 0; p < n[0]; p++) {
         if (p < pf_lines)  /* a line of what the next call reads (see BN_ATTN_FN) */
             _mm_prefetch(pf + 64 * (size_t)p, _MM_HINT_T1);
         __m256 vv[6];
         for (int c = 0; c < NC; c++)
             vv[c] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(v + p * kv_stride + i0 + 8 * c)));
         for (int j = 0; j < nh; j++) {
-            __m256 w = _mm256_set1_ps(scores[(size_t)(g0 + j) * sc_stride + p]);
+            __m256 w = _mm256_set1_ps(sc[j][p]);
             for (int c = 0; c < NC; c++)
                 o[j][c] = _mm256_add_ps(o[j][c], _mm256_mul_ps(w, vv[c]));
         }
     }
+    for (uint32_t p = n[0]; p < n[nh - 1]; p++) {
+        __m256 vv[6];
+        for (int c = 0; c < NC; c++)
+            vv[c] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(v + p * kv_stride + i0 + 8 * c)));
+        for (int j = 0; j < nh; j++)
+            if (p < n[j]) {
+                __m256 w = _mm256_set1_ps(sc[j][p]);
+                for (int c = 0; c < NC; c++)
+                    o[j][c] = _mm256_add_ps(o[j][c], _mm256_mul_ps(w, vv[c]));
+            }
+    }
     for (int j = 0; j < nh; j++)
         for (int c = 0; c < NC; c++)
-            _mm256_storeu_ps(out + (size_t)(g0 + j) * d + i0 + 8 * c, o[j][c]);
+            _mm256_storeu_ps(out[j] + i0 + 8 * c, o[j][c]);
 }
 
 /* The helpers for each head count NH with NP positions (scores) or NC
@@ -163,23 +176,22 @@ ALWAYS_INLINE void mix_heads(const uint16_t *v, size_t kv_stride, uint32_t n_kv,
  * registers: about eight chains a pass, fewer heads taking more positions or
  * chunks (a model without grouped K/V has one head per K/V head: eight
  * positions and six chunks measured best for it, 14% faster than four). */
-typedef void score_fn(const float *q, const uint16_t *k, size_t kv_stride, int d, int g0, float scale,
-                      float *scores, size_t sc_stride, uint32_t p);
-typedef void mix_fn(const uint16_t *v, size_t kv_stride, uint32_t n_kv, int d, int g0, int i0, const float *scores,
-                    size_t sc_stride, float *out, const char *pf, uint32_t pf_lines);
+typedef void score_fn(const float *const *qh, const uint16_t *k, size_t kv_stride, int d, float scale,
+                      float *const *sc, uint32_t p);
+typedef void mix_fn(const uint16_t *v, size_t kv_stride, const uint32_t *n, int i0, float *const *sc,
+                    float *const *out, const char *pf, uint32_t pf_lines);
 
 #define SCORE(NH, N)                                                                                    \
-    static void score_##NH##_##N(const float *q, const uint16_t *k, size_t kv_stride, int d, int g0,   \
-                                 float scale, float *scores, size_t sc_stride, uint32_t p)              \
+    static void score_##NH##_##N(const float *const *qh, const uint16_t *k, size_t kv_stride, int d,    \
+                                 float scale, float *const *sc, uint32_t p)                             \
     {                                                                                                   \
-        score_heads(q, k, kv_stride, N, d, g0, NH, scale, scores, sc_stride, p);                        \
+        score_heads(qh, k, kv_stride, N, d, NH, scale, sc, p);                                          \
     }
 #define MIX(NH, N)                                                                                      \
-    static void mix_##NH##_##N(const uint16_t *v, size_t kv_stride, uint32_t n_kv, int d, int g0, int i0, \
-                               const float *scores, size_t sc_stride, float *out, const char *pf,       \
-                               uint32_t pf_lines)                                                       \
+    static void mix_##NH##_##N(const uint16_t *v, size_t kv_stride, const uint32_t *n, int i0,          \
+                               float *const *sc, float *const *out, const char *pf, uint32_t pf_lines)  \
     {                                                                                                   \
-        mix_heads(v, kv_stride, n_kv, d, g0, NH, i0, N, scores, sc_stride, out, pf, pf_lines);          \
+        mix_heads(v, kv_stride, n, NH, i0, N, sc, out, pf, pf_lines);                                   \
     }
 SCORE(1, 1) SCORE(1, 2) SCORE(1, 3) SCORE(1, 4) SCORE(1, 5) SCORE(1, 6) SCORE(1, 7) SCORE(1, 8) SCORE(2, 1) SCORE(2, 2)
 SCORE(2, 3) SCORE(2, 4) SCORE(3, 1) SCORE(3, 2) SCORE(3, 3) SCORE(3, 4) SCORE(4, 1) SCORE(4, 2) SCORE(4, 3) SCORE(4, 4)
@@ -246,55 +258,79 @@ static const int score_pass[HB + 1] = {0, 8, 4, 4, 4}, mix_pass[HB + 1] = {0, 6,
 static const int score_pass[HB + 1] = {0, 8, 2, 2, 2}, mix_pass[HB + 1] = {0, 6, 2, 1, 2};
 #endif
 
-void BN_ATTN_FN(const float *q, const uint16_t *k, const uint16_t *v, size_t kv_stride, uint32_t n_kv, int group,
-                  int d, float scale, float *scores, size_t sc_stride, float *row, float *out, int cold,
-                  const void *next, size_t next_bytes)
+/* A block of up to HB consecutive heads of the batch (head h is head
+ * h % group of token h / group): where each one's q, scores and output are,
+ * and how many positions it attends to. */
+struct block {
+    const float *q[HB];
+    float *sc[HB], *out[HB];
+    uint32_t n[HB];
+    int nh;
+};
+
+static void block_at(struct block *b, int h0, int heads, const float *q, size_t q_stride, float *out,
+                     size_t out_stride, float *scores, size_t sc_stride, uint32_t n_kv, int group, int d)
+{
+    b->nh = heads - h0 < HB ? heads - h0 : HB;
+    for (int j = 0; j < b->nh; j++) {
+        int t = (h0 + j) / group, g = (h0 + j) % group;
+        b->q[j] = q + (size_t)t * q_stride + (size_t)g * d;
+        b->out[j] = out + (size_t)t * out_stride + (size_t)g * d;
+        b->sc[j] = scores + (size_t)(h0 + j) * sc_stride;
+        b->n[j] = n_kv + (uint32_t)t;
+    }
+}
+
+void BN_ATTN_FN(const float *q, size_t q_stride, uint32_t n_tok, const uint16_t *k, const uint16_t *v,
+                size_t kv_stride, uint32_t n_kv, int group, int d, float scale, float *scores, size_t sc_stride,
+                float *row, float *out, size_t out_stride, int cold, const void *next, size_t next_bytes)
 {
     (void)row;  /* the tail is vector code too */
-    const uint32_t ahead = pf_ahead(group);
+    const int heads = (int)n_tok * group;
+    const uint32_t ahead = pf_ahead(heads < HB ? heads : HB);
     size_t pf_done = 0;  /* bytes of `next` prefetched so far */
+    struct block b;
     for (uint32_t p = 0; p < ahead && p < n_kv; p++)
         prefetch_row(k + p * kv_stride, d, cold);
-    for (int g0 = 0; g0 < group; g0 += HB) {
-        int nh = group - g0 < HB ? group - g0 : HB, np = score_pass[nh];
-        for (uint32_t p = 0; p < n_kv; p += (uint32_t)np) {
-            int n = n_kv - p < (uint32_t)np ? (int)(n_kv - p) : np;
-            for (int r = 0; r < n && g0 == 0; r++) {  /* once, in the first pass over the rows */
-                prefetch_row(v + (p + r) * kv_stride, d, cold);
-                if (p + r + ahead < n_kv)
-                    prefetch_row(k + (p + r + ahead) * kv_stride, d, cold);
+    for (int h0 = 0; h0 < heads; h0 += HB) {
+        block_at(&b, h0, heads, q, q_stride, out, out_stride, scores, sc_stride, n_kv, group, d);
+        /* Positions [n[j - 1], n[j]) are those of heads j .. nh - 1 only. */
+        for (int j = 0; j < b.nh; j++) {
+            int nh = b.nh - j, np = score_pass[nh];
+            uint32_t end = b.n[j];
+            for (uint32_t p = j ? b.n[j - 1] : 0; p < end; p += (uint32_t)np) {
+                int n = end - p < (uint32_t)np ? (int)(end - p) : np;
+                for (int r = 0; r < n && h0 == 0 && j == 0; r++) {  /* once, in the first pass over the rows */
+                    prefetch_row(v + (p + r) * kv_stride, d, cold);
+                    if (p + r + ahead < end)
+                        prefetch_row(k + (p + r + ahead) * kv_stride, d, cold);
+                }
+                scores_for[nh][n](b.q + j, k, kv_stride, d, scale, b.sc + j, p);
+                for (uint32_t i = 0, l = next_lines(next, next_bytes, pf_done, 8); i < l; i++, pf_done += 64)
+                    _mm_prefetch((const char *)next + pf_done, _MM_HINT_T1);
             }
-            scores_for[nh][n](q, k, kv_stride, d, g0, scale, scores, sc_stride, p);
-            for (uint32_t i = 0, l = next_lines(next, next_bytes, pf_done, 8); i < l; i++, pf_done += 64)
-                _mm_prefetch((const char *)next + pf_done, _MM_HINT_T1);
         }
     }
-    softmax(scores, sc_stride, group, n_kv);
+    for (int h = 0; h < heads; h++)
+        softmax(scores + (size_t)h * sc_stride, 0, 1, n_kv + (uint32_t)(h / group));
     const int d8 = d & ~7;
-    for (int g0 = 0; g0 < group; g0 += HB) {
-        int nh = group - g0 < HB ? group - g0 : HB, nc = mix_pass[nh];
+    for (int h0 = 0; h0 < heads; h0 += HB) {
+        block_at(&b, h0, heads, q, q_stride, out, out_stride, scores, sc_stride, n_kv, group, d);
+        int nc = mix_pass[b.nh];
         for (int i0 = 0; i0 < d8; i0 += 8 * nc) {
             int n = (d8 - i0) / 8 < nc ? (d8 - i0) / 8 : nc;
             uint32_t lines = next_lines(next, next_bytes, pf_done, n_kv);
-            mixes_for[nh][n](v, kv_stride, n_kv, d, g0, i0, scores, sc_stride, out,
-                             lines ? (const char *)next + pf_done : NULL, lines);
+            mixes_for[b.nh][n](v, kv_stride, b.n, i0, b.sc, b.out, lines ? (const char *)next + pf_done : NULL, lines);
             pf_done += 64 * (size_t)lines;
         }
-    }
-    if (d8 < d) {  /* the last d % 8 elements of each head */
-        const int n = d - d8;
-        for (int g0 = 0; g0 < group; g0 += HB) {
-            int nh = group - g0 < HB ? group - g0 : HB;
-            __m256 o[HB];
-            for (int j = 0; j < nh; j++)
-                o[j] = _mm256_setzero_ps();
-            for (uint32_t p = 0; p < n_kv; p++) {
-                __m256 vv = load_f16_part(v + p * kv_stride + d8, n);
-                for (int j = 0; j < nh; j++)
-                    o[j] = _mm256_add_ps(o[j], _mm256_mul_ps(_mm256_set1_ps(scores[(size_t)(g0 + j) * sc_stride + p]), vv));
+        if (d8 < d) {  /* the last d % 8 elements of each head */
+            const int n = d - d8;
+            for (int j = 0; j < b.nh; j++) {
+                __m256 o = _mm256_setzero_ps();
+                for (uint32_t p = 0; p < b.n[j]; p++)
+                    o = _mm256_add_ps(o, _mm256_mul_ps(_mm256_set1_ps(b.sc[j][p]), load_f16_part(v + p * kv_stride + d8, n)));
+                _mm256_maskstore_ps(b.out[j] + d8, part_mask(n), o);
             }
-            for (int j = 0; j < nh; j++)
-                _mm256_maskstore_ps(out + (size_t)(g0 + j) * d + d8, part_mask(n), o[j]);
         }
     }
 }
