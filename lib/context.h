@@ -24,7 +24,7 @@ struct bn_ctx {
 
 /* Tokens of a batch that go through a K/V head's cached rows together
  * (bn_kernels.attn), so that each row is converted once for all of them. */
-#define BN_ATTN_TOKENS 8
+#define BN_ATTN_TOKENS 4
 
 /* Floats of c->scores each thread owns. */
 static inline size_t bn_ctx_scratch_stride(const bn_ctx *c)
