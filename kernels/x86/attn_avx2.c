@@ -287,6 +287,8 @@ void BN_ATTN_FN(const float *q, size_t q_stride, uint32_t n_tok, const uint16_t 
 {
     (void)row;  /* the tail is vector code too */
     const int heads = (int)n_tok * group;
+    if (heads <= 0)
+        return;
     const uint32_t ahead = pf_ahead(heads < HB ? heads : HB);
     size_t pf_done = 0;  /* bytes of `next` prefetched so far */
     struct block b;
