@@ -153,12 +153,15 @@ else
   printf -- '- models: [%s/absent.gguf]\n' "$tmp" > "$tmp/e6.yaml"
   expect "suite missing model" 1 'e6\.yaml:1:12: .*absent\.gguf: cannot open' -- --suite "$tmp/e6.yaml" -t 1
   # The standard suite parses and plans 2 models x 2 thread counts x (pp128,
-  # tg128), and each model's tg128 after 1024 tokens on both thread counts.
+  # tg128), and each model's pp128 and tg128 after 1024 tokens on both thread counts.
   expect "standard suite plan" 0 'bench-large\.gguf	auto	threads 2	tg128	r 3' -- --suite "$std_suite" --dry-run
   grep -q 'bench-2b4t\.gguf	auto	threads 2	tg128 @ d1024	r 2' "$tmp/out" &&
     grep -q 'bench-large\.gguf	auto	threads 2	tg128 @ d1024	r 2' "$tmp/out" && ok "standard suite: depth runs" ||
     bad "standard suite: no tg128 @ d1024 on 2 threads for each model" "$tmp/out"
-  (($(grep -c . "$tmp/out") == 12)) && ok "standard suite: 12 tests" || bad "standard suite: expected 12 tests" "$tmp/out"
+  grep -q 'bench-2b4t\.gguf	auto	threads 1	pp128 @ d1024	r 2' "$tmp/out" &&
+    grep -q 'bench-large\.gguf	auto	threads 1	pp128 @ d1024	r 2' "$tmp/out" && ok "standard suite: prefill at depth" ||
+    bad "standard suite: no pp128 @ d1024 on 1 thread for each model" "$tmp/out"
+  (($(grep -c . "$tmp/out") == 16)) && ok "standard suite: 16 tests" || bad "standard suite: expected 16 tests" "$tmp/out"
 fi
 
 echo "$checks checks, $failures failed"
