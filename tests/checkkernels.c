@@ -774,6 +774,61 @@ static void i8_run(void *arg, int i)
     b->k->i8gemm(&b->w8, 0, b->rows, b->q, &b->q_scale, 1, b->y, b->rows);
 }
 
+/* Attention over one K/V head's cached rows: decode against heads in turn
+ * of a cache far larger than the caches (as a decode step meets them), or a
+ * prefill call of four tokens against one head's rows in cache. */
+typedef struct {
+    const bn_kernels *k;
+    const uint16_t *kc, *vc;  /* n_heads heads of n_pos rows of d each */
+    size_t head_elems;
+    int group, d;
+    uint32_t n_kv, n_tok;
+    const float *q;
+    float *scores, *row, *out;
+} attn_bench;
+
+static void attn_run(void *arg, int i)
+{
+    attn_bench *b = arg;
+    size_t at = (size_t)i * b->head_elems;
+    size_t gd = (size_t)b->group * (size_t)b->d;
+    b->k->attn(b->q, gd, b->n_tok, b->kc + at, b->vc + at, (size_t)b->d, b->n_kv, b->group, b->d,
+               1.0f / sqrtf((float)b->d), b->scores, b->n_kv + b->n_tok, b->row, b->out, gd, b->n_tok == 1, NULL, 0);
+}
+
+/* An attention bench for one model shape: cache rows for n_heads heads of
+ * 1088 positions, a call's buffers for four tokens. */
+static attn_bench attn_bench_new(int group, int d, int n_heads)
+{
+    attn_bench b = { .group = group, .d = d, .n_kv = 1088 };
+    b.head_elems = (size_t)(b.n_kv + 3) * (size_t)d;
+    uint16_t *kc = weights_alloc(b.head_elems * (size_t)n_heads * 2), *vc = weights_alloc(b.head_elems * (size_t)n_heads * 2);
+    for (size_t i = 0; i < b.head_elems * (size_t)n_heads; i++) {
+        kc[i] = bn_f32_to_f16(rnd_float(1.0f));
+        vc[i] = bn_f32_to_f16(rnd_float(1.0f));
+    }
+    float *q = xmalloc64((size_t)4 * group * d * sizeof *q);
+    for (int i = 0; i < 4 * group * d; i++)
+        q[i] = rnd_float(1.0f);
+    b.kc = kc;
+    b.vc = vc;
+    b.q = q;
+    b.scores = xmalloc64((size_t)4 * group * (b.n_kv + 4) * sizeof(float));
+    b.row = xmalloc64((size_t)d * sizeof(float));
+    b.out = xmalloc64((size_t)4 * group * d * sizeof(float));
+    return b;
+}
+
+static void attn_bench_free(attn_bench *b)
+{
+    free((void *)b->kc);
+    free((void *)b->vc);
+    free((void *)b->q);
+    free(b->scores);
+    free(b->row);
+    free(b->out);
+}
+
 static void print_bench_row(const char *level, const char *kernel, double s, double bytes, double ops, double base,
                             double mem_bps)
 {
@@ -845,14 +900,23 @@ static void bench(const bn_kernels *const *levels, int n_levels)
     double head_ops = 2.0 * (double)(hb.rows * hb.cols);
     double i8_bytes = (double)qbytes + (double)hb.rows * (sizeof(float) + sizeof(int32_t));
 
+    /* bitnet_b1_58-large's heads (one query head a K/V head, d = 96) and
+     * 2B-4T's (four, d = 128), 96 MiB of K and V each */
+    attn_bench ab[2] = { attn_bench_new(1, 96, 240), attn_bench_new(4, 128, 180) };
+    double attn_bytes[2], attn_ops[2];
+    for (int i = 0; i < 2; i++) {
+        attn_bytes[i] = 2.0 * 2.0 * ab[i].d * (double)ab[i].n_kv;
+        attn_ops[i] = 4.0 * ab[i].group * ab[i].d * (double)ab[i].n_kv;  /* a multiply and an add, scores and mixing */
+    }
+
     printf("%-8s %-26s %12s %8s %7s %8s %9s\n", "level", "kernel", "ns/call", "GB/s", "of mem", "GOPS", "x scalar");
-    double base[5] = { 0 };
+    double base[9] = { 0 };
     for (int li = 0; li < n_levels; li++) {
         const bn_kernels *k = levels[li];
         const char *name = bn_cpu_level_name(k->level);
         double budget = k->level == BN_CPU_SCALAR ? 0.5 : 1.5;
         tb.k = hb.k = k;
-        double s[5];
+        double s[9];
         tb.n_tok = 1;
         s[0] = time_passes(tg_run, &tb, (int)ncopy, budget);
         tb.n_tok = 64;
@@ -860,6 +924,15 @@ static void bench(const bn_kernels *const *levels, int n_levels)
         s[2] = time_passes(f16_run, &hb, 1, budget);
         s[3] = time_passes(f16x2_run, &hb, 1, budget);
         s[4] = time_passes(i8_run, &hb, 1, budget);
+        for (int a = 0; a < 2; a++) {
+            ab[a].k = k;
+            ab[a].n_tok = 1;
+            s[5 + 2 * a] = time_passes(attn_run, &ab[a], a ? 180 : 240, budget);
+            ab[a].n_tok = 4;
+            ab[a].n_kv = 1085;  /* the four tokens attend to 1085 .. 1088 positions */
+            s[6 + 2 * a] = time_passes(attn_run, &ab[a], 1, budget);
+            ab[a].n_kv = 1088;
+        }
         if (li == 0)
             memcpy(base, s, sizeof base);
         double tops = 2.0 * (double)(rows * cols);
@@ -868,9 +941,17 @@ static void bench(const bn_kernels *const *levels, int n_levels)
         print_bench_row(name, "fgemm F16 128256x2560", s[2], (double)fbytes, head_ops, base[2], mem_bps);
         print_bench_row(name, "fgemm F16 in pairs", s[3], (double)fbytes, head_ops, base[3], mem_bps);
         print_bench_row(name, "i8gemm 128256x2560", s[4], i8_bytes, head_ops, base[4], mem_bps);
+        print_bench_row(name, "attn 1x96 decode", s[5], attn_bytes[0], attn_ops[0], base[5], mem_bps);
+        print_bench_row(name, "attn 1x96 n_tok=4", s[6], 0, 4 * attn_ops[0], base[6], mem_bps);
+        print_bench_row(name, "attn 4x128 decode", s[7], attn_bytes[1], attn_ops[1], base[7], mem_bps);
+        print_bench_row(name, "attn 4x128 n_tok=4", s[8], 0, 4 * attn_ops[1], base[8], mem_bps);
     }
+    for (int a = 0; a < 2; a++)
+        attn_bench_free(&ab[a]);
     printf("bench: one thread; GB/s counts weight bytes (decode from memory: 64 matrices of 4.4 MB in turn, heads "
-           "of 657 MB (F16, as rows or in pairs) and 329 MB (int8)), \"of mem\" compares it with the read loop above; n_tok=64 runs from cache\n");
+           "of 657 MB (F16, as rows or in pairs) and 329 MB (int8); attention: a K/V head's 1088 positions, decode from "
+           "memory (heads of 96 MiB in turn), K and V bytes counted), \"of mem\" compares it with the read loop above; "
+           "n_tok=64 and n_tok=4 run from cache\n");
     free(codes);
     free(tb.q);
     free(tb.scale);
