@@ -11,6 +11,7 @@ struct bn_ctx {
     uint32_t n_ctx, n_batch, n_past;
     bn_pool *pool;
     uint16_t *k_cache, *v_cache;  /* f16, [layer][K/V head][position][head_dim]: a head's rows in a row */
+    size_t cache_bytes;           /* of each of k_cache and v_cache (mapped) */
     /* scratch for up to n_batch tokens */
     float *x, *h, *q, *k, *v, *att, *g, *u;
     int8_t *qa;
