@@ -57,43 +57,42 @@ ALWAYS_INLINE __m256 load_f16_part(const uint16_t *p, int n)
     return _mm256_cvtph_ps(pairs);
 }
 
-/* bn_attn_softmax with eight positions an instruction: the lanes of the
- * sum are the canonical lanes p % 8, so only the tail is scalar. */
-static void softmax(float *scores, size_t sc_stride, int group, uint32_t n)
+/* bn_attn_softmax of one head's n scores with eight positions an
+ * instruction: the lanes of the sum are the canonical lanes p % 8, so only
+ * the tail is scalar. */
+static void softmax(float *sc, uint32_t n)
 {
     const uint32_t n8 = n & ~7u;
-    for (int g = 0; g < group; g++) {
-        float *sc = scores + (size_t)g * sc_stride, mx = -INFINITY;
-        __m256 m = _mm256_set1_ps(-INFINITY);
-        for (uint32_t p = 0; p < n8; p += 8)
-            m = _mm256_max_ps(_mm256_loadu_ps(sc + p), m);  /* x > m ? x : m: NaN never wins */
-        float lm[8];
-        _mm256_storeu_ps(lm, m);
-        for (int i = 0; i < 8; i++)
-            if (lm[i] > mx)
-                mx = lm[i];
-        for (uint32_t p = n8; p < n; p++)
-            if (sc[p] > mx)
-                mx = sc[p];
-        __m256 vmx = _mm256_set1_ps(mx), sum = _mm256_setzero_ps();
-        for (uint32_t p = 0; p < n8; p += 8) {
-            __m256 e = bn_exp8_avx2(_mm256_sub_ps(_mm256_loadu_ps(sc + p), vmx));
-            _mm256_storeu_ps(sc + p, e);
-            sum = _mm256_add_ps(sum, e);
-        }
-        float l[8];
-        _mm256_storeu_ps(l, sum);
-        for (uint32_t p = n8; p < n; p++) {
-            sc[p] = bn_exp_canon(sc[p] - mx);
-            l[p % 8] += sc[p];
-        }
-        float inv = 1.0f / bn_lane_sum8(l);
-        __m256 vinv = _mm256_set1_ps(inv);
-        for (uint32_t p = 0; p < n8; p += 8)
-            _mm256_storeu_ps(sc + p, _mm256_mul_ps(_mm256_loadu_ps(sc + p), vinv));
-        for (uint32_t p = n8; p < n; p++)
-            sc[p] *= inv;
+    float mx = -INFINITY;
+    __m256 m = _mm256_set1_ps(-INFINITY);
+    for (uint32_t p = 0; p < n8; p += 8)
+        m = _mm256_max_ps(_mm256_loadu_ps(sc + p), m);  /* x > m ? x : m: NaN never wins */
+    float lm[8];
+    _mm256_storeu_ps(lm, m);
+    for (int i = 0; i < 8; i++)
+        if (lm[i] > mx)
+            mx = lm[i];
+    for (uint32_t p = n8; p < n; p++)
+        if (sc[p] > mx)
+            mx = sc[p];
+    __m256 vmx = _mm256_set1_ps(mx), sum = _mm256_setzero_ps();
+    for (uint32_t p = 0; p < n8; p += 8) {
+        __m256 e = bn_exp8_avx2(_mm256_sub_ps(_mm256_loadu_ps(sc + p), vmx));
+        _mm256_storeu_ps(sc + p, e);
+        sum = _mm256_add_ps(sum, e);
     }
+    float l[8];
+    _mm256_storeu_ps(l, sum);
+    for (uint32_t p = n8; p < n; p++) {
+        sc[p] = bn_exp_canon(sc[p] - mx);
+        l[p % 8] += sc[p];
+    }
+    float inv = 1.0f / bn_lane_sum8(l);
+    __m256 vinv = _mm256_set1_ps(inv);
+    for (uint32_t p = 0; p < n8; p += 8)
+        _mm256_storeu_ps(sc + p, _mm256_mul_ps(_mm256_loadu_ps(sc + p), vinv));
+    for (uint32_t p = n8; p < n; p++)
+        sc[p] *= inv;
 }
 
 /* Scores of the nh heads whose q rows are qh[0 .. nh - 1] against the NP K
@@ -314,7 +313,7 @@ void BN_ATTN_FN(const float *q, size_t q_stride, uint32_t n_tok, const uint16_t 
         }
     }
     for (int h = 0; h < heads; h++)
-        softmax(scores + (size_t)h * sc_stride, 0, 1, n_kv + (uint32_t)(h / group));
+        softmax(scores + (size_t)h * sc_stride, n_kv + (uint32_t)(h / group));
     const int d8 = d & ~7;
     for (int h0 = 0; h0 < heads; h0 += HB) {
         block_at(&b, h0, heads, q, q_stride, out, out_stride, scores, sc_stride, n_kv, group, d);
