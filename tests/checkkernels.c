@@ -781,7 +781,7 @@ typedef struct {
     const bn_kernels *k;
     const uint16_t *kc, *vc;  /* n_heads heads of n_pos rows of d each */
     size_t head_elems;
-    int group, d;
+    int n_heads, group, d;
     uint32_t n_kv, n_tok;
     const float *q;
     float *scores, *row, *out;
@@ -800,7 +800,7 @@ static void attn_run(void *arg, int i)
  * 1088 positions, a call's buffers for four tokens. */
 static attn_bench attn_bench_new(int group, int d, int n_heads)
 {
-    attn_bench b = { .group = group, .d = d, .n_kv = 1088 };
+    attn_bench b = { .n_heads = n_heads, .group = group, .d = d, .n_kv = 1088 };
     b.head_elems = (size_t)(b.n_kv + 3) * (size_t)d;
     uint16_t *kc = weights_alloc(b.head_elems * (size_t)n_heads * 2), *vc = weights_alloc(b.head_elems * (size_t)n_heads * 2);
     for (size_t i = 0; i < b.head_elems * (size_t)n_heads; i++) {
@@ -927,7 +927,7 @@ static void bench(const bn_kernels *const *levels, int n_levels)
         for (int a = 0; a < 2; a++) {
             ab[a].k = k;
             ab[a].n_tok = 1;
-            s[5 + 2 * a] = time_passes(attn_run, &ab[a], a ? 180 : 240, budget);
+            s[5 + 2 * a] = time_passes(attn_run, &ab[a], ab[a].n_heads, budget);
             ab[a].n_tok = 4;
             ab[a].n_kv = 1085;  /* the four tokens attend to 1085 .. 1088 positions */
             s[6 + 2 * a] = time_passes(attn_run, &ab[a], 1, budget);
