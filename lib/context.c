@@ -1,29 +1,21 @@
 /* bn_ctx lifecycle and evaluation: the KV cache, batching, context limits. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "context.h"
+#include "huge_map.h"
 #include "params.h"
 
-/* A K or V cache, mapped on its own with huge pages where the system gives
- * them: decode reads every head's rows from memory each token, and on 4 KiB
- * pages each page of a head's rows cost a TLB miss (bitnet_b1_58-large
- * after 1024 tokens: attention 7.4-9.2 -> 6.2-7.2 ms a token). The mapping
- * is zeroed, and its pages become resident as tokens are written, 2 MiB at a
- * time on huge pages. */
+/* A K or V cache on huge pages (huge_map.h): decode reads every head's rows
+ * from memory each token. Its pages become resident as tokens are written,
+ * 2 MiB at a time on huge pages. */
 static uint16_t *alloc_cache(size_t bytes, bn_status *st)
 {
     if (*st != BN_OK)
         return NULL;
-    void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
+    uint16_t *p = bn_huge_map(bytes);
+    if (!p)
         *st = bn_fail(BN_E_NOMEM, "out of memory for a KV cache of %zu bytes", bytes);
-        return NULL;
-    }
-#ifdef MADV_HUGEPAGE
-    madvise(p, bytes ? bytes : 1, MADV_HUGEPAGE);  /* a hint: without it the cache works the same */
-#endif
     return p;
 }
 
@@ -126,10 +118,8 @@ BN_API void bn_ctx_free(bn_ctx *c)
     if (!c)
         return;
     bn_pool_free(c->pool);
-    if (c->k_cache)
-        munmap(c->k_cache, c->cache_bytes ? c->cache_bytes : 1);
-    if (c->v_cache)
-        munmap(c->v_cache, c->cache_bytes ? c->cache_bytes : 1);
+    bn_huge_unmap(c->k_cache, c->cache_bytes);
+    bn_huge_unmap(c->v_cache, c->cache_bytes);
     free(c->x);
     free(c->h);
     free(c->q);
