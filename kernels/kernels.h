@@ -122,11 +122,12 @@ typedef struct bn_kernels {
      * floats of scratch (left holding the weights); row: d floats of scratch.
      * Each head in canonical order, so every ISA agrees bit for bit and a
      * token's result does not depend on n_tok:
-     * s[g][p] = dot8(q_g, K_p) * scale, where dot8 sums the products
-     * (one multiply, one add, never fused) into 8 lanes (lane = i % 8) in
-     * order of i and returns ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7));
-     * then bn_attn_softmax (dense_scalar.h); then
-     * out_g[i] = 0 + s[g][0] * V_0[i] + s[g][1] * V_1[i] + ... in order of p.
+     * s[g][p] = dot8(q_g, K_p) * scale, where dot8 accumulates the products
+     * into 8 lanes (lane = i % 8) in order of i, each product and its sum one
+     * fused multiply-add (l = fmaf(q_i, K_p[i], l)), and returns
+     * ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7));
+     * then bn_attn_softmax (dense_scalar.h); then out_g[i] starts at 0 and
+     * takes o = fmaf(s[g][p], V_p[i], o) in order of p.
      * cold: nonzero when the cached rows are likely not in any cache (decode,
      * after a token's weights have streamed through); next, next_bytes: what
      * the thread's next call will read first (NULL, 0 for nothing). Both only

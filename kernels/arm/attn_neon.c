@@ -1,10 +1,11 @@
 /* aarch64 attention over the f16 KV cache (kernels.h: bn_kernels.attn): the
  * scalar reference's loops (attn_scalar.c) with each cached row converted by
  * `fcvtl` (exact) and the dot products and weighted sums four lanes an
- * instruction. dot8's lanes 0-3 and 4-7 are two vectors; every product and
- * sum is a separate instruction (-ffp-contract=off; no fmla), so the result
- * is the scalar code's, bit for bit. A call's tokens share each converted row. */
+ * instruction. dot8's lanes 0-3 and 4-7 are two vectors; each product and
+ * its sum is one `fmla` (fused, as the reference's fmaf), so the result is
+ * the scalar code's, bit for bit. A call's tokens share each converted row. */
 #include <arm_neon.h>
+#include <math.h>
 #include <string.h>
 
 #include "arm/kernels_arm.h"
@@ -16,14 +17,14 @@ static float dot8(const float *q, const float *k, int d)
     float32x4_t a = vdupq_n_f32(0.0f), b = a;
     int i = 0;
     for (; i + 8 <= d; i += 8) {
-        a = vaddq_f32(a, vmulq_f32(vld1q_f32(q + i), vld1q_f32(k + i)));
-        b = vaddq_f32(b, vmulq_f32(vld1q_f32(q + i + 4), vld1q_f32(k + i + 4)));
+        a = vfmaq_f32(a, vld1q_f32(q + i), vld1q_f32(k + i));
+        b = vfmaq_f32(b, vld1q_f32(q + i + 4), vld1q_f32(k + i + 4));
     }
     float l[8];
     vst1q_f32(l, a);
     vst1q_f32(l + 4, b);
     for (; i < d; i++)
-        l[i % 8] += q[i] * k[i];
+        l[i % 8] = fmaf(q[i], k[i], l[i % 8]);
     return bn_lane_sum8(l);
 }
 
@@ -60,9 +61,9 @@ void bn_attn_neon(const float *q, size_t q_stride, uint32_t n_tok, const uint16_
                 float32x4_t vw = vdupq_n_f32(w);
                 int i = 0;
                 for (; i + 4 <= d; i += 4)
-                    vst1q_f32(o + i, vaddq_f32(vld1q_f32(o + i), vmulq_f32(vw, vld1q_f32(row + i))));
+                    vst1q_f32(o + i, vfmaq_f32(vld1q_f32(o + i), vw, vld1q_f32(row + i)));
                 for (; i < d; i++)
-                    o[i] += w * row[i];
+                    o[i] = fmaf(w, row[i], o[i]);
             }
     }
 }

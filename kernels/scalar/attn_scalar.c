@@ -1,5 +1,7 @@
 /* The scalar reference of attention over the f16 KV cache (kernels.h:
- * bn_kernels.attn), written in the canonical order the SIMD versions keep. */
+ * bn_kernels.attn), written in the canonical order the SIMD versions keep:
+ * each product and its sum one fused multiply-add (fmaf, rounded once). */
+#include <math.h>
 #include <string.h>
 
 #include "ggml_types.h"
@@ -11,9 +13,9 @@ static float dot8(const float *q, const float *k, int d)
     int i = 0;
     for (; i + 8 <= d; i += 8)
         for (int j = 0; j < 8; j++)
-            acc[j] += q[i + j] * k[i + j];
+            acc[j] = fmaf(q[i + j], k[i + j], acc[j]);
     for (; i < d; i++)
-        acc[i % 8] += q[i] * k[i];
+        acc[i % 8] = fmaf(q[i], k[i], acc[i % 8]);
     return bn_lane_sum8(acc);
 }
 
@@ -33,7 +35,7 @@ static void attn_token(const float *q, const uint16_t *k, const uint16_t *v, siz
         for (int g = 0; g < group; g++) {
             float w = scores[(size_t)g * sc_stride + p], *o = out + g * d;
             for (int i = 0; i < d; i++)
-                o[i] += w * row[i];
+                o[i] = fmaf(w, row[i], o[i]);
         }
     }
 }

@@ -1,6 +1,6 @@
 /* AVX2 attention over the f16 KV cache (kernels.h: bn_kernels.attn), in the
- * canonical order: dot8's eight lanes are one __m256, products and sums are
- * separate instructions (-ffp-contract=off), the softmax is the scalar
+ * canonical order: dot8's eight lanes are one __m256, each product and its
+ * sum one fused multiply-add (as the reference's fmaf), the softmax is the scalar
  * code's operations eight lanes at a time, and each output element sums its
  * positions in order. Up to four query heads of a group go through each K or
  * V row together, as independent chains, converting the f16 values as they
@@ -113,7 +113,7 @@ ALWAYS_INLINE void score_heads(const float *const *qh, const uint16_t *k, size_t
         for (int j = 0; j < nh; j++) {
             __m256 qv = _mm256_loadu_ps(qh[j] + i);
             for (int r = 0; r < NP; r++)
-                acc[j][r] = _mm256_add_ps(acc[j][r], _mm256_mul_ps(qv, kv[r]));
+                acc[j][r] = _mm256_fmadd_ps(qv, kv[r], acc[j][r]);
         }
     }
     if (d8 < d) {
@@ -123,7 +123,7 @@ ALWAYS_INLINE void score_heads(const float *const *qh, const uint16_t *k, size_t
         for (int j = 0; j < nh; j++) {
             __m256 qv = _mm256_maskload_ps(qh[j] + d8, part_mask(d - d8));
             for (int r = 0; r < NP; r++)
-                acc[j][r] = _mm256_add_ps(acc[j][r], _mm256_mul_ps(qv, kv[r]));
+                acc[j][r] = _mm256_fmadd_ps(qv, kv[r], acc[j][r]);
         }
     }
     for (int j = 0; j < nh; j++)
@@ -151,7 +151,7 @@ ALWAYS_INLINE void mix_heads(const uint16_t *v, size_t kv_stride, const uint32_t
         for (int j = 0; j < nh; j++) {
             __m256 w = _mm256_set1_ps(sc[j][p]);
             for (int c = 0; c < NC; c++)
-                o[j][c] = _mm256_add_ps(o[j][c], _mm256_mul_ps(w, vv[c]));
+                o[j][c] = _mm256_fmadd_ps(w, vv[c], o[j][c]);
         }
     }
     for (uint32_t p = n[0]; p < n[nh - 1]; p++) {
@@ -162,7 +162,7 @@ ALWAYS_INLINE void mix_heads(const uint16_t *v, size_t kv_stride, const uint32_t
             if (p < n[j]) {
                 __m256 w = _mm256_set1_ps(sc[j][p]);
                 for (int c = 0; c < NC; c++)
-                    o[j][c] = _mm256_add_ps(o[j][c], _mm256_mul_ps(w, vv[c]));
+                    o[j][c] = _mm256_fmadd_ps(w, vv[c], o[j][c]);
             }
     }
     for (int j = 0; j < nh; j++)
@@ -329,7 +329,7 @@ void BN_ATTN_FN(const float *q, size_t q_stride, uint32_t n_tok, const uint16_t 
             for (int j = 0; j < b.nh; j++) {
                 __m256 o = _mm256_setzero_ps();
                 for (uint32_t p = 0; p < b.n[j]; p++)
-                    o = _mm256_add_ps(o, _mm256_mul_ps(_mm256_set1_ps(b.sc[j][p]), load_f16_part(v + p * kv_stride + d8, n)));
+                    o = _mm256_fmadd_ps(_mm256_set1_ps(b.sc[j][p]), load_f16_part(v + p * kv_stride + d8, n), o);
                 _mm256_maskstore_ps(b.out[j] + d8, part_mask(n), o);
             }
         }
