@@ -143,6 +143,20 @@ static int known_role(const char *r)
     return !strcmp(r, "system") || !strcmp(r, "user") || !strcmp(r, "assistant");
 }
 
+/* Llama 3 and Falcon 3 write the role's name into the turn's header, so any
+ * name their models know ("tool", "ipython") goes through; a plain word
+ * only, so that a role never carries markup such as a special token. */
+static int plain_role(const char *r)
+{
+    if (!*r || strlen(r) > 32)
+        return 0;
+    for (; *r; r++)
+        if (!((*r >= 'a' && *r <= 'z') || (*r >= 'A' && *r <= 'Z') || (*r >= '0' && *r <= '9') || *r == '_' ||
+              *r == '-'))
+            return 0;
+    return 1;
+}
+
 BN_API bn_status bn_chat_apply(const bn_model *model, const char *tmpl, const bn_chat_message *messages,
                                size_t n_messages, int add_assistant_prompt, char *buf, size_t cap, size_t *needed)
 {
@@ -172,6 +186,9 @@ BN_API bn_status bn_chat_apply(const bn_model *model, const char *tmpl, const bn
         if ((t == T_BITNET || t == T_LLAMA2) && !known_role(messages[i].role))
             return bn_fail(BN_E_INVALID_ARG, "bn_chat_apply: role '%.32s' of message %zu is not system, user or assistant",
                            messages[i].role, i);
+        if (!plain_role(messages[i].role))
+            return bn_fail(BN_E_INVALID_ARG,
+                           "bn_chat_apply: role of message %zu is not a word of 1 to 32 letters, digits, '_' or '-'", i);
     }
     out o = { buf, cap, 0 };
     format(t, messages, n_messages, add_assistant_prompt, &o);

@@ -19,12 +19,15 @@ static uint16_t *alloc_cache(size_t bytes, bn_status *st)
     return p;
 }
 
-BN_API void bn_ctx_params_init(bn_ctx_params *p)
+BN_API void bn_ctx_params_init_sized(bn_ctx_params *p, size_t size)
 {
-    if (!p)
-        return;
-    memset(p, 0, sizeof *p);
-    p->size = sizeof *p;
+    bn_ctx_params def = { .size = sizeof def };
+    bn_params_init(p, size, &def, sizeof def);
+}
+
+BN_API void(bn_ctx_params_init)(bn_ctx_params *p)
+{
+    bn_ctx_params_init_sized(p, BN_PARAMS_SIZE_0(bn_ctx_params, n_batch));
 }
 
 /* Zeroed and 64-byte aligned, so the kernels' vector loads of activation
@@ -138,8 +141,10 @@ BN_API void bn_ctx_free(bn_ctx *c)
 
 BN_API void bn_ctx_reset(bn_ctx *c)
 {
-    if (c)
+    if (c) {
         c->n_past = 0;
+        bn_utf8_stream_init(&c->text);  /* the pending bytes of a character belong to the old sequence */
+    }
 }
 
 BN_API uint32_t bn_ctx_n_ctx(const bn_ctx *c) { return c ? c->n_ctx : 0; }
@@ -152,6 +157,8 @@ static bn_status eval(bn_ctx *c, const bn_token *tokens, size_t n, float *logits
         return bn_fail(BN_E_INVALID_ARG, "bn_eval: ctx is NULL");
     if (n == 0 && logits && !all)  /* no last token: nothing could be written */
         return bn_fail(BN_E_INVALID_ARG, "bn_eval: no tokens, so there are no logits to write");
+    if (all && !logits)
+        return bn_fail(BN_E_INVALID_ARG, "bn_eval_all: logits is NULL");
     if (n == 0)
         return BN_OK;
     if (!tokens)

@@ -83,20 +83,11 @@ static void emit(gen_state *g, bn_token tok, int final)
 /* Appends a token's text to the pending buffer through the context's UTF-8 stream. */
 static bn_status add_piece(gen_state *g, bn_token tok)
 {
-    char piece[256];
+    const char *piece;
     size_t len;
-    const char *bytes = piece;
-    char *big = NULL;
-    bn_status st = bn_token_to_piece(g->c->model, tok, 0, piece, sizeof piece, &len);
-    if (st == BN_E_BUFFER_TOO_SMALL) {
-        if (!(big = malloc(len)))
-            return bn_fail(BN_E_NOMEM, "out of memory for a token piece of %zu bytes", len);
-        st = bn_token_to_piece(g->c->model, tok, 0, big, len, &len);
-        bytes = big;
-    }
+    bn_status st = bn_token_piece(g->c->model, tok, 0, &piece, &len);
     if (st == BN_OK && (st = tb_reserve(&g->pending, bn_utf8_stream_max_out(len))) == BN_OK)
-        g->pending.len += bn_utf8_stream_feed(&g->c->text, bytes, len, g->pending.p + g->pending.len);
-    free(big);
+        g->pending.len += bn_utf8_stream_feed(&g->c->text, piece, len, g->pending.p + g->pending.len);
     return st;
 }
 
@@ -116,28 +107,29 @@ BN_API bn_status bn_generate(bn_ctx *c, const char *prompt, const bn_gen_params 
     uint32_t flags = gp.tokenize_flags;
     if (c->n_past > 0)
         flags &= ~BN_TOKENIZE_ADD_SPECIAL;  /* BOS only starts a sequence */
-    size_t n_prompt = 0, plen = strlen(prompt);
-    st = bn_tokenize(m, prompt, plen, flags, NULL, 0, &n_prompt);
-    if (st != BN_OK && st != BN_E_BUFFER_TOO_SMALL)
-        return st;
-    if (n_prompt == 0)
-        return bn_fail(BN_E_INVALID_ARG, "bn_generate: the prompt gives no tokens");
-    if (n_prompt > c->n_ctx - c->n_past)
-        return bn_fail(BN_E_CONTEXT_FULL, "the prompt's %zu tokens do not fit: the context holds %u of %u", n_prompt,
-                       c->n_past, c->n_ctx);
-    bn_token *toks = malloc(n_prompt * sizeof *toks);
-    float *logits = malloc((size_t)m->hp.n_vocab * sizeof *logits);
+    bn_tokvec toks = { 0 };
+    float *logits = NULL;
     bn_sampler *smp = NULL;
     gen_state g = { c, &gp, on_token, user, { 0 }, 0 };
-    if (!toks || !logits) {
+    if ((st = bn_tokenize_vec(m, prompt, strlen(prompt), flags, &toks)) != BN_OK)
+        goto done;
+    if (toks.n == 0) {
+        st = bn_fail(BN_E_INVALID_ARG, "bn_generate: the prompt gives no tokens");
+        goto done;
+    }
+    if (toks.n > c->n_ctx - c->n_past) {
+        st = bn_fail(BN_E_CONTEXT_FULL, "the prompt's %zu tokens do not fit: the context holds %u of %u", toks.n,
+                     c->n_past, c->n_ctx);
+        goto done;
+    }
+    if (!(logits = malloc((size_t)m->hp.n_vocab * sizeof *logits))) {
         st = bn_fail(BN_E_NOMEM, "out of memory for generation");
         goto done;
     }
-    if ((st = bn_tokenize(m, prompt, plen, flags, toks, n_prompt, &n_prompt)) != BN_OK ||
-        (st = bn_sampler_new(&gp, &smp)) != BN_OK || (st = bn_eval(c, toks, n_prompt, logits)) != BN_OK)
+    if ((st = bn_sampler_new(&gp, &smp)) != BN_OK || (st = bn_eval(c, toks.p, toks.n, logits)) != BN_OK)
         goto done;
-    for (size_t i = 0; i < n_prompt; i++)
-        bn_sampler_accept(smp, toks[i]);
+    for (size_t i = 0; i < toks.n; i++)
+        bn_sampler_accept(smp, toks.p[i]);
     bn_utf8_stream_init(&c->text);
     for (int32_t i = 0; gp.n_predict < 0 || i < gp.n_predict; i++) {
         bn_token tok;
@@ -149,10 +141,15 @@ BN_API bn_status bn_generate(bn_ctx *c, const char *prompt, const bn_gen_params 
         if ((st = add_piece(&g, tok)) != BN_OK)
             goto done;
         emit(&g, tok, 0);
-        if (g.stopped || c->n_past >= c->n_ctx)
+        if (c->n_past >= c->n_ctx)
             break;
-        if ((st = bn_eval(c, &tok, 1, logits)) != BN_OK)
+        /* The context keeps every token the callback saw, so that a following
+         * call continues the text shown; the last needs no logits (no head). */
+        int last = g.stopped || (gp.n_predict >= 0 && i + 1 >= gp.n_predict);
+        if ((st = bn_eval(c, &tok, 1, last ? NULL : logits)) != BN_OK)
             goto done;
+        if (last)
+            break;
     }
     if (!g.stopped) {
         if ((st = tb_reserve(&g.pending, bn_utf8_stream_max_out(0))) != BN_OK)
@@ -166,7 +163,7 @@ done:
     free(g.pending.p);
     bn_sampler_free(smp);
     free(logits);
-    free(toks);
+    free(toks.p);
     return st;
 }
 
@@ -174,10 +171,10 @@ BN_API bn_status bn_ctx_token_text(bn_ctx *c, bn_token token, char *buf, size_t 
 {
     if (!c || !len || (!buf && cap))
         return bn_fail(BN_E_INVALID_ARG, "bn_ctx_token_text: %s is NULL", !c ? "ctx" : !len ? "len" : "buf");
-    char piece[256];
+    const char *piece = "";
     size_t plen = 0;
     if (token >= 0) {
-        bn_status st = bn_token_to_piece(c->model, token, 0, piece, sizeof piece, &plen);
+        bn_status st = bn_token_piece(c->model, token, 0, &piece, &plen);
         if (st != BN_OK)
             return st;
     }

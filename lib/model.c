@@ -11,15 +11,15 @@
 #include "model.h"
 #include "params.h"
 
-BN_API void bn_model_params_init(bn_model_params *p)
+BN_API void bn_model_params_init_sized(bn_model_params *p, size_t size)
 {
-    if (!p)
-        return;
-    memset(p, 0, sizeof *p);
-    p->size = sizeof *p;
-    p->use_mmap = 1;
-    p->cpu_level = BN_CPU_AUTO;
-    p->log_level = BN_LOG_WARN;
+    bn_model_params def = { .size = sizeof def, .use_mmap = 1, .cpu_level = BN_CPU_AUTO, .log_level = BN_LOG_WARN };
+    bn_params_init(p, size, &def, sizeof def);
+}
+
+BN_API void(bn_model_params_init)(bn_model_params *p)
+{
+    bn_model_params_init_sized(p, BN_PARAMS_SIZE_0(bn_model_params, log_level));
 }
 
 static void drop_pages(const void *p, size_t n)

@@ -69,6 +69,12 @@ struct bn_model {
 
 /* The model's vocabulary; NULL for a NULL model. */
 const bn_vocab *bn_model_vocab(const bn_model *model);
+/* bn_tokenize's checks and tokens into a growing vector (model and text not
+ * NULL): callers inside the library need neither a size probe nor a copy. */
+bn_status bn_tokenize_vec(const bn_model *model, const char *text, size_t text_len, uint32_t flags, bn_tokvec *out);
+/* A token's text, owned by the model (bn_token_to_piece without the copy, of
+ * any length): BN_E_INVALID_TOKEN outside the vocabulary. */
+bn_status bn_token_piece(const bn_model *model, bn_token token, int special, const char **p, size_t *len);
 /* The model's parsed file; NULL for a NULL model. */
 const bn_gguf *bn_model_gguf(const bn_model *model);
 /* The model's logger (never NULL for a valid model). */

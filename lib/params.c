@@ -4,6 +4,15 @@
 #include "error.h"
 #include "params.h"
 
+void bn_params_init(void *p, size_t size, const void *def, size_t own_size)
+{
+    if (!p || size < sizeof(size_t))
+        return;
+    memset(p, 0, size);
+    memcpy(p, def, size < own_size ? size : own_size);
+    memcpy(p, &size, sizeof size);
+}
+
 bn_status bn_params_copy(void *dst, size_t own_size, const void *src, const char *what)
 {
     size_t size;

@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "params.h"
+#include "utf8.h"
 
 typedef struct cand {
     float logit;
@@ -22,21 +23,24 @@ struct bn_sampler {
     int32_t c_cap;
 };
 
-BN_API void bn_gen_params_init(bn_gen_params *p)
+BN_API void bn_gen_params_init_sized(bn_gen_params *p, size_t size)
 {
-    if (!p)
-        return;
-    memset(p, 0, sizeof *p);
-    p->size = sizeof *p;
-    p->n_predict = 128;
-    p->temperature = 0.8f;
-    p->top_k = 40;
-    p->top_p = 0.95f;
-    p->min_p = 0.05f;
-    p->repeat_penalty = 1.0f;
-    p->repeat_last_n = 64;
-    p->seed = 0x5eed;
-    p->tokenize_flags = BN_TOKENIZE_ADD_SPECIAL | BN_TOKENIZE_PARSE_SPECIAL;
+    bn_gen_params def = { .size = sizeof def,
+                          .n_predict = 128,
+                          .temperature = 0.8f,
+                          .top_k = 40,
+                          .top_p = 0.95f,
+                          .min_p = 0.05f,
+                          .repeat_penalty = 1.0f,
+                          .repeat_last_n = 64,
+                          .seed = 0x5eed,
+                          .tokenize_flags = BN_TOKENIZE_ADD_SPECIAL | BN_TOKENIZE_PARSE_SPECIAL };
+    bn_params_init(p, size, &def, sizeof def);
+}
+
+BN_API void(bn_gen_params_init)(bn_gen_params *p)
+{
+    bn_gen_params_init_sized(p, BN_PARAMS_SIZE_0(bn_gen_params, tokenize_flags));
 }
 
 static uint64_t splitmix64(uint64_t *s)
@@ -78,9 +82,16 @@ bn_status bn_gen_params_check(const bn_gen_params *p)
         return bn_fail(BN_E_INVALID_ARG, "repeat_last_n %d is outside 0..1048576", p->repeat_last_n);
     if (p->n_stop && !p->stop)
         return bn_fail(BN_E_INVALID_ARG, "n_stop is %zu but stop is NULL", p->n_stop);
-    for (size_t i = 0; i < p->n_stop; i++)
+    for (size_t i = 0; i < p->n_stop; i++) {
         if (!p->stop[i] || !p->stop[i][0])
             return bn_fail(BN_E_INVALID_ARG, "stop string %zu is NULL or empty", i);
+        /* generated text is valid UTF-8: a stop string that is not could
+         * match inside a character and cut it */
+        size_t n = strlen(p->stop[i]), bad = bn_utf8_invalid_at(p->stop[i], n);
+        if (bad < n)
+            return bn_fail(BN_E_INVALID_UTF8, "stop string %zu: invalid UTF-8 at byte offset %zu (byte 0x%02x)", i, bad,
+                           (unsigned char)p->stop[i][bad]);
+    }
     return BN_OK;
 }
 
@@ -217,9 +228,21 @@ BN_API bn_status bn_sampler_sample(bn_sampler *s, const float *logits, int32_t n
         if (t >= 0 && t < n_vocab && c[t].id < 0)
             c[t].id = t;
     }
-    for (int32_t i = 0; i < n_vocab; i++)
+    /* The probabilities below subtract the largest logit: an infinite one
+     * would make them all NaN. +inf takes all the probability (the first,
+     * when several have it); a token of logit -inf can never be drawn. */
+    int32_t n_neg_inf = 0;
+    for (int32_t i = 0; i < n_vocab; i++) {
         if (isnan(c[i].logit))
             return bn_fail(BN_E_INVALID_ARG, "logit %d is NaN", i);
+        if (isinf(c[i].logit) && c[i].logit > 0) {
+            *out = c[i].id;
+            return BN_OK;
+        }
+        n_neg_inf += isinf(c[i].logit) != 0;
+    }
+    if (n_neg_inf == n_vocab)
+        return bn_fail(BN_E_INVALID_ARG, "every logit is -inf: no token can be drawn");
 
     if (s->p.temperature == 0) {
         int32_t best = 0;

@@ -107,6 +107,7 @@ bn_status bn_pool_new(int n_threads, bn_pool **out)
     if (n_threads > 1) {
         pool->threads = calloc((size_t)n_threads - 1, sizeof *pool->threads);
         if (!pool->threads) {
+            pool->n = 1;  /* no workers to join */
             bn_pool_free(pool);
             return bn_fail(BN_E_NOMEM, "out of memory for the thread pool");
         }

@@ -22,18 +22,8 @@ BN_API bn_status bn_tokenize(const bn_model *model, const char *text, size_t tex
     if (!model || !text || !n_tokens || (!tokens && capacity))
         return bn_fail(BN_E_INVALID_ARG, "bn_tokenize: %s is NULL",
                        !model ? "model" : !text ? "text" : !n_tokens ? "n_tokens" : "tokens");
-    if (flags & ~(BN_TOKENIZE_ADD_SPECIAL | BN_TOKENIZE_PARSE_SPECIAL))
-        return bn_fail(BN_E_INVALID_ARG, "bn_tokenize: unknown flags 0x%x", (unsigned)flags);
-    const bn_vocab *v = vocab_of(model);
-    if (!v)
-        return bn_fail(BN_E_UNSUPPORTED, "bn_tokenize: the model has no vocabulary");
-    size_t bad = bn_utf8_invalid_at(text, text_len);
-    if (bad < text_len)
-        return bn_fail(BN_E_INVALID_UTF8, "bn_tokenize: invalid UTF-8 at byte offset %zu (byte 0x%02x)", bad,
-                       (unsigned char)text[bad]);
     bn_tokvec out = { 0 };
-    bn_status st = bn_vocab_tokenize(v, text, text_len, (flags & BN_TOKENIZE_ADD_SPECIAL) != 0,
-                                     (flags & BN_TOKENIZE_PARSE_SPECIAL) != 0, &out);
+    bn_status st = bn_tokenize_vec(model, text, text_len, flags, &out);
     if (st == BN_OK) {
         *n_tokens = out.n;
         if (out.n > capacity)
@@ -46,9 +36,24 @@ BN_API bn_status bn_tokenize(const bn_model *model, const char *text, size_t tex
     return st;
 }
 
-/* The piece of a token; ids the model can produce past the tokenizer's own
- * range (padded embeddings) render as nothing. */
-static bn_status piece_of(const bn_model *model, bn_token token, int special, const char **p, size_t *len)
+bn_status bn_tokenize_vec(const bn_model *model, const char *text, size_t text_len, uint32_t flags, bn_tokvec *out)
+{
+    if (flags & ~(BN_TOKENIZE_ADD_SPECIAL | BN_TOKENIZE_PARSE_SPECIAL))
+        return bn_fail(BN_E_INVALID_ARG, "bn_tokenize: unknown flags 0x%x", (unsigned)flags);
+    const bn_vocab *v = vocab_of(model);
+    if (!v)
+        return bn_fail(BN_E_UNSUPPORTED, "bn_tokenize: the model has no vocabulary");
+    size_t bad = bn_utf8_invalid_at(text, text_len);
+    if (bad < text_len)
+        return bn_fail(BN_E_INVALID_UTF8, "bn_tokenize: invalid UTF-8 at byte offset %zu (byte 0x%02x)", bad,
+                       (unsigned char)text[bad]);
+    return bn_vocab_tokenize(v, text, text_len, (flags & BN_TOKENIZE_ADD_SPECIAL) != 0,
+                             (flags & BN_TOKENIZE_PARSE_SPECIAL) != 0, out);
+}
+
+/* Ids the model can produce past the tokenizer's own range (padded
+ * embeddings) render as nothing. */
+bn_status bn_token_piece(const bn_model *model, bn_token token, int special, const char **p, size_t *len)
 {
     const bn_vocab *v = vocab_of(model);
     if (token >= 0 && token < bn_vocab_n(v)) {
@@ -73,7 +78,7 @@ BN_API bn_status bn_token_to_piece(const bn_model *model, bn_token token, uint32
         return bn_fail(BN_E_INVALID_ARG, "bn_token_to_piece: unknown flags 0x%x", (unsigned)flags);
     const char *p = "";
     size_t n = 0;
-    bn_status st = piece_of(model, token, (flags & BN_DETOKENIZE_SPECIAL) != 0, &p, &n);
+    bn_status st = bn_token_piece(model, token, (flags & BN_DETOKENIZE_SPECIAL) != 0, &p, &n);
     if (st != BN_OK)
         return st;
     *len = n;
@@ -119,7 +124,7 @@ BN_API bn_status bn_detokenize(const bn_model *model, const bn_token *tokens, si
     for (size_t i = 0; i < n_tokens; i++) {
         const char *p = "";
         size_t n = 0;
-        bn_status st = piece_of(model, tokens[i], (flags & BN_DETOKENIZE_SPECIAL) != 0, &p, &n);
+        bn_status st = bn_token_piece(model, tokens[i], (flags & BN_DETOKENIZE_SPECIAL) != 0, &p, &n);
         if (st != BN_OK)
             return bn_fail(st, "bn_detokenize: token %d at index %zu is outside the vocabulary", (int)tokens[i], i);
         if (strip && n) {

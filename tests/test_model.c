@@ -143,6 +143,13 @@ static void test_null_handles(void **state)
     float l[4];
     assert_int_equal(bn_eval(NULL, &t, 1, l), BN_E_INVALID_ARG);
     assert_int_equal(bn_generate(NULL, "x", NULL, NULL, NULL), BN_E_INVALID_ARG);
+    bn_model *vm = open_model("valid.gguf", BN_CPU_AUTO);
+    bn_ctx *vc = new_ctx(vm, 16, 1, 16);
+    assert_int_equal(bn_eval_all(vc, &t, 1, NULL), BN_E_INVALID_ARG);
+    assert_non_null(strstr(bn_last_error(), "logits"));
+    assert_int_equal(bn_ctx_n_past(vc), 0);
+    bn_ctx_free(vc);
+    bn_model_free(vm);
     size_t n;
     assert_int_equal(bn_tokenize(NULL, "x", 1, 0, NULL, 0, &n), BN_E_INVALID_ARG);
     assert_string_equal(bn_status_string(BN_E_CONTEXT_FULL), "context full");
@@ -425,12 +432,22 @@ static void test_generate(void **state)
     assert_int_equal(bn_generate(c2, "hello", &gp, on_piece, &y), BN_OK);
     assert_int_equal(x.len, y.len);
     assert_memory_equal(x.text, y.text, x.len);
-    /* the callback stops generation */
+    /* the callback stops generation; the context keeps the three tokens it saw */
     bn_ctx_reset(c1);
     s.stop_after = 3;
     gp.temperature = 0;
     assert_int_equal(bn_generate(c1, "hello world", &gp, on_piece, &s), BN_OK);
     assert_int_equal(s.calls, 3);
+    size_t n_prompt = 0;
+    assert_int_equal(bn_tokenize(m, "hello world", 11, gp.tokenize_flags, NULL, 0, &n_prompt), BN_E_BUFFER_TOO_SMALL);
+    assert_int_equal(bn_ctx_n_past(c1), n_prompt + 3);
+    /* and a successful call leaves the thread's last error alone */
+    assert_int_equal(bn_eval(c1, NULL, 1, NULL), BN_E_INVALID_ARG);
+    char before[256];
+    snprintf(before, sizeof before, "%s", bn_last_error());
+    collect u = { 0 };
+    assert_int_equal(bn_generate(c1, " more", &gp, on_piece, &u), BN_OK);
+    assert_string_equal(bn_last_error(), before);
     /* a stop string taken from the greedy text ends output right before it */
     if (a.len > 6) {
         char stop[3] = { a.text[4], a.text[5], 0 };
@@ -457,10 +474,60 @@ static void test_generate(void **state)
     bn_model_free(m);
 }
 
+/* The token whose piece is exactly the byte string s, or -1. */
+static bn_token token_of(const bn_model *m, const char *s)
+{
+    for (bn_token t = 0; t < bn_model_n_vocab(m); t++) {
+        char piece[16];
+        size_t len;
+        if (bn_token_to_piece(m, t, 0, piece, sizeof piece, &len) == BN_OK && len == strlen(s) &&
+            !memcmp(piece, s, len))
+            return t;
+    }
+    return -1;
+}
+
+/* bn_ctx_token_text streams whole characters: a lead byte waits for the
+ * rest, a reset forgets it, a flush turns it into U+FFFD. */
+static void test_token_text(void **state)
+{
+    (void)state;
+    bn_model *m = open_model("valid.gguf", BN_CPU_AUTO);
+    bn_ctx *c = new_ctx(m, 16, 1, 16);
+    bn_token lead = token_of(m, "\xe4"), cont = token_of(m, "\xb8"), a = token_of(m, "A");
+    assert_true(lead >= 0 && cont >= 0 && a >= 0);  /* the generated vocabulary has every byte */
+    char buf[16];
+    size_t len = 99;
+    assert_int_equal(bn_ctx_token_text(c, lead, buf, 0, &len), BN_E_BUFFER_TOO_SMALL);
+    assert_true(len > 0 && len <= sizeof buf);
+    assert_int_equal(bn_ctx_token_text(c, lead, buf, sizeof buf, &len), BN_OK);
+    assert_int_equal(len, 0);
+    assert_int_equal(bn_ctx_token_text(c, cont, buf, sizeof buf, &len), BN_OK);
+    assert_int_equal(len, 0);
+    assert_int_equal(bn_ctx_token_text(c, cont, buf, sizeof buf, &len), BN_OK);
+    assert_int_equal(len, 3);
+    assert_memory_equal(buf, "\xe4\xb8\xb8", 3);
+    /* a reset forgets a pending lead byte */
+    assert_int_equal(bn_ctx_token_text(c, lead, buf, sizeof buf, &len), BN_OK);
+    bn_ctx_reset(c);
+    assert_int_equal(bn_ctx_token_text(c, a, buf, sizeof buf, &len), BN_OK);
+    assert_int_equal(len, 1);
+    assert_int_equal(buf[0], 'A');
+    /* a flush ends an unfinished character as U+FFFD */
+    assert_int_equal(bn_ctx_token_text(c, lead, buf, sizeof buf, &len), BN_OK);
+    assert_int_equal(bn_ctx_token_text(c, -1, buf, sizeof buf, &len), BN_OK);
+    assert_int_equal(len, 3);
+    assert_memory_equal(buf, "\xef\xbf\xbd", 3);
+    assert_int_equal(bn_ctx_token_text(c, bn_model_n_vocab(m), buf, sizeof buf, &len), BN_E_INVALID_TOKEN);
+    bn_ctx_free(c);
+    bn_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_model),
+        cmocka_unit_test(test_token_text),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_null_handles),
         cmocka_unit_test(test_cpu_levels),

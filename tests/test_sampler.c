@@ -186,8 +186,52 @@ static void test_invalid(void **state)
     float l[2] = { 0, 1 };
     bn_token t;
     assert_int_equal(bn_sampler_sample(NULL, l, 2, &t), BN_E_INVALID_ARG);
+    /* a stop string that is not UTF-8 could cut a character */
+    const char *stops[2] = { "ok", "\xbd" };
+    bn_gen_params_init(&p);
+    p.stop = stops;
+    p.n_stop = 2;
+    assert_int_equal(bn_sampler_new(&p, &s), BN_E_INVALID_UTF8);
+    assert_non_null(strstr(bn_last_error(), "stop string 1"));
     bn_sampler_free(NULL);
     bn_sampler_accept(NULL, 1);
+}
+
+/* Infinite logits: +inf is taken outright (the first of several), -inf is
+ * never drawn, all -inf is an error; the sampler never sees NaN sums. */
+static void test_infinite_logits(void **state)
+{
+    (void)state;
+    bn_gen_params p;
+    bn_gen_params_init(&p);
+    p.temperature = 0.8f;
+    p.min_p = 0;
+    for (int top_k = 0; top_k <= 40; top_k += 40) {
+        p.top_k = top_k;
+        bn_sampler *s = NULL;
+        assert_int_equal(bn_sampler_new(&p, &s), BN_OK);
+        float l[64];
+        for (int i = 0; i < 64; i++)
+            l[i] = (float)(i % 7);
+        l[7] = INFINITY;
+        bn_token t = -1;
+        assert_int_equal(bn_sampler_sample(s, l, 64, &t), BN_OK);
+        assert_int_equal(t, 7);
+        l[3] = INFINITY;
+        assert_int_equal(bn_sampler_sample(s, l, 64, &t), BN_OK);
+        assert_int_equal(t, 3);
+        for (int i = 0; i < 64; i++)
+            l[i] = i == 10 || i == 20 ? 0.0f : -INFINITY;
+        for (int k = 0; k < 50; k++) {
+            assert_int_equal(bn_sampler_sample(s, l, 64, &t), BN_OK);
+            assert_true(t == 10 || t == 20);
+        }
+        for (int i = 0; i < 64; i++)
+            l[i] = -INFINITY;
+        assert_int_equal(bn_sampler_sample(s, l, 64, &t), BN_E_INVALID_ARG);
+        assert_non_null(strstr(bn_last_error(), "-inf"));
+        bn_sampler_free(s);
+    }
 }
 
 /* Growth protocol: an older (smaller) struct gets defaults for the rest; a
@@ -222,6 +266,27 @@ static void test_params_size_protocol(void **state)
 
     old.size = 3;
     assert_int_equal(bn_sampler_new(&old, &s), BN_E_INVALID_ARG);
+
+    /* the init macro passes the caller's size and zeroes what the library
+     * does not know, so a newer header's field set by the caller is seen */
+    memset(&big, 0xff, sizeof big);
+    bn_gen_params_init_sized(&big.p, sizeof big);
+    assert_int_equal(big.p.size, sizeof big);
+    assert_int_equal(big.p.top_k, 40);
+    for (size_t i = 0; i < sizeof big.future; i++)
+        assert_int_equal(big.future[i], 0);
+    assert_int_equal(bn_sampler_new(&big.p, &s), BN_OK);
+    bn_sampler_free(s);
+    big.future[0] = 1;
+    assert_int_equal(bn_sampler_new(&big.p, &s), BN_E_INVALID_ARG);
+    bn_gen_params mine;
+    bn_gen_params_init(&mine);
+    assert_int_equal(mine.size, sizeof mine);
+    /* the exported function serves binaries built before the macro: the
+     * first ABI's struct, which ends at tokenize_flags */
+    (bn_gen_params_init)(&mine);
+    assert_int_equal(mine.size, offsetof(bn_gen_params, tokenize_flags) + sizeof mine.tokenize_flags);
+    assert_int_equal(mine.tokenize_flags, BN_TOKENIZE_ADD_SPECIAL | BN_TOKENIZE_PARSE_SPECIAL);
 }
 
 int main(void)
@@ -234,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_top_p_min_p),
         cmocka_unit_test(test_repeat_penalty),
         cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_infinite_logits),
         cmocka_unit_test(test_params_size_protocol),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -136,7 +136,7 @@ typedef struct bn_ctx bn_ctx;      /* one conversation/sequence; one thread at a
 typedef int32_t bn_token;
 
 typedef struct bn_model_params {
-    size_t size;             /* sizeof(bn_model_params), set by bn_model_params_init */
+    size_t size;             /* sizeof(bn_model_params), set by bn_model_params_init() */
     int use_mmap;            /* 1 (default): map the file; 0: read it into memory */
     bn_cpu_level cpu_level;  /* BN_CPU_AUTO (default), or a level to force; the
                                 environment variable BN_CPU=scalar|avx2|... applies
@@ -149,6 +149,10 @@ typedef struct bn_model_params {
 } bn_model_params;
 
 BN_API void bn_model_params_init(bn_model_params *params);
+/* Defaults for a struct of `size` bytes, the caller's sizeof: fields this
+ * library does not know are zeroed, so bn_model_open can check them. */
+BN_API void bn_model_params_init_sized(bn_model_params *params, size_t size);
+#define bn_model_params_init(params) bn_model_params_init_sized((params), sizeof *(params))
 
 /* Opens a GGUF model. params NULL = defaults. On failure *out is NULL and the
  * status says why (BN_E_IO, BN_E_FORMAT, BN_E_UNSUPPORTED, BN_E_NOMEM). */
@@ -232,6 +236,10 @@ typedef struct bn_ctx_params {
 } bn_ctx_params;
 
 BN_API void bn_ctx_params_init(bn_ctx_params *params);
+/* Defaults for a struct of `size` bytes, the caller's sizeof: fields this
+ * library does not know are zeroed, so bn_ctx_new can check them. */
+BN_API void bn_ctx_params_init_sized(bn_ctx_params *params, size_t size);
+#define bn_ctx_params_init(params) bn_ctx_params_init_sized((params), sizeof *(params))
 /* params NULL = defaults. The model must outlive the context. */
 BN_API bn_status bn_ctx_new(bn_model *model, const bn_ctx_params *params, bn_ctx **out);
 BN_API void bn_ctx_free(bn_ctx *ctx);   /* NULL is a no-op */
@@ -265,6 +273,10 @@ typedef struct bn_gen_params {
 } bn_gen_params;
 
 BN_API void bn_gen_params_init(bn_gen_params *params);
+/* Defaults for a struct of `size` bytes, the caller's sizeof: fields this
+ * library does not know are zeroed, so bn_generate can check them. */
+BN_API void bn_gen_params_init_sized(bn_gen_params *params, size_t size);
+#define bn_gen_params_init(params) bn_gen_params_init_sized((params), sizeof *(params))
 
 /* A sampler: the step-wise path for hosts that drive generation themselves. */
 typedef struct bn_sampler bn_sampler;

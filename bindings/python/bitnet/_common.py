@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import enum
-from ctypes import byref, c_float
+from ctypes import byref, c_float, sizeof
 from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _lib as L
@@ -168,7 +168,7 @@ def _gen_params(max_tokens: Optional[int] = None, temperature: Optional[float] =
     """A bn_gen_params from keyword arguments (None keeps the library's default),
     the encoded stop strings, and the array that must outlive the call."""
     gp = L.bn_gen_params()
-    _lib.bn_gen_params_init(byref(gp))
+    _lib.bn_gen_params_init_sized(byref(gp), sizeof(gp))
     if max_tokens is not None:
         n = _int('max_tokens', max_tokens)
         if not INT32_MIN <= n <= INT32_MAX:

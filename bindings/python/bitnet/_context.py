@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import weakref
-from ctypes import byref, c_float, c_size_t, c_void_p
+from ctypes import byref, c_float, c_size_t, c_void_p, sizeof
 from typing import Any, Callable, Iterable, Iterator, List, Optional
 
 from . import _lib as L
@@ -121,7 +121,7 @@ class Context:
         if not isinstance(model, Model):
             raise TypeError('model must be a bitnet.Model, not %s' % type(model).__name__)
         p = L.bn_ctx_params()
-        _lib.bn_ctx_params_init(byref(p))
+        _lib.bn_ctx_params_init_sized(byref(p), sizeof(p))
         p.n_ctx = _uint('n_ctx', n_ctx, 32)
         p.n_threads = _uint('n_threads', n_threads, 31)
         p.n_batch = _uint('n_batch', n_batch, 32)

@@ -11,7 +11,7 @@ import ctypes
 import dataclasses
 import os
 import weakref
-from ctypes import byref, c_double, c_int64, c_size_t, c_uint64, c_void_p
+from ctypes import byref, c_double, c_int64, c_size_t, c_uint64, c_void_p, sizeof
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 from . import _lib as L
@@ -152,7 +152,7 @@ class Model:
         self._contexts: 'weakref.WeakSet[Context]' = weakref.WeakSet()
         self.path = os.fspath(path)
         p = L.bn_model_params()
-        _lib.bn_model_params_init(byref(p))
+        _lib.bn_model_params_init_sized(byref(p), sizeof(p))
         p.use_mmap = 1 if use_mmap else 0
         p.cpu_level = _cpu_level(cpu_level)
         p.quantize_head = 1 if quantize_head else 0

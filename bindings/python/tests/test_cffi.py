@@ -37,7 +37,7 @@ def test_cffi_abi_mode(tmp_path):
     assert lib.bn_abi_version() == bitnet.ABI_VERSION
     assert lib.BN_E_CONTEXT_FULL == -6 and lib.BN_CPU_AVX512 == 3
     p = ffi.new('bn_gen_params *')
-    lib.bn_gen_params_init(p)
+    lib.bn_gen_params_init_sized(p, ffi.sizeof('bn_gen_params'))  # what the header's macro does
     assert p.size == ffi.sizeof('bn_gen_params') and p.n_predict == 128
     out = ffi.new('bn_model **')
     assert lib.bn_model_open(b'/nonexistent/x.gguf', ffi.NULL, out) == lib.BN_E_IO
