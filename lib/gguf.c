@@ -103,8 +103,9 @@ static uint64_t vtype_size(uint32_t t)
 
 /* "the name of the thing being read", for messages: keys and tensor names may
  * be hostile, so they are cut short and non-printable bytes are replaced. */
-static void describe(char *dst, size_t cap, const uint8_t *s, uint64_t len)
+void bn_gguf_describe(char *dst, size_t cap, const void *str, uint64_t len)
 {
+    const uint8_t *s = str;
     size_t n = 0;
     for (uint64_t i = 0; i < len && n + 4 < cap; i++)
         dst[n++] = (s[i] >= 0x20 && s[i] < 0x7f) ? (char)s[i] : '?';
@@ -250,7 +251,7 @@ static bn_status read_name(reader *r, const name_rules *nr, int64_t i, uint64_t 
         return st;
     if (out->len == 0)
         return bn_fail(BN_E_FORMAT, nr->empty, (long long)i, (unsigned long long)(r->pos - 8));
-    describe(shown, cap, (const uint8_t *)out->ptr, out->len);
+    bn_gguf_describe(shown, cap, out->ptr, out->len);
     if (out->len > nr->max)
         return bn_fail(BN_E_FORMAT, nr->too_long, shown, (unsigned long long)out->len, nr->max);
     if (memchr(out->ptr, '\0', (size_t)out->len))
@@ -497,7 +498,7 @@ static bn_status index_names(bn_gguf *g)
     for (int64_t i = 0; i < g->n_kv; i++) {
         size_t *slot = probe(g->kv_hash, g->kv_mask, g->kvs[i].key, kv_name, g);
         if (*slot) {
-            describe(shown, sizeof shown, (const uint8_t *)g->kvs[i].key, strlen(g->kvs[i].key));
+            bn_gguf_describe(shown, sizeof shown, g->kvs[i].key, strlen(g->kvs[i].key));
             return bn_fail(BN_E_FORMAT, "metadata key '%s' appears twice (entries %zu and %lld)", shown, *slot - 1,
                            (long long)i);
         }
@@ -506,7 +507,7 @@ static bn_status index_names(bn_gguf *g)
     for (int64_t i = 0; i < g->n_tensors; i++) {
         size_t *slot = probe(g->t_hash, g->t_mask, g->tensors[i].name, tensor_name, g);
         if (*slot) {
-            describe(shown, sizeof shown, (const uint8_t *)g->tensors[i].name, strlen(g->tensors[i].name));
+            bn_gguf_describe(shown, sizeof shown, g->tensors[i].name, strlen(g->tensors[i].name));
             return bn_fail(BN_E_FORMAT, "tensor name '%s' appears twice (tensors %zu and %lld)", shown, *slot - 1,
                            (long long)i);
         }
@@ -529,7 +530,7 @@ static bn_status check_data(bn_gguf *g)
         bn_gguf_tensor *t = &g->tensors[i];
         uint64_t room = g->data_start <= g->size ? g->size - g->data_start : 0;
         if (t->offset > room || t->n_bytes > room - t->offset) {
-            describe(name, sizeof name, (const uint8_t *)t->name, strlen(t->name));
+            bn_gguf_describe(name, sizeof name, t->name, strlen(t->name));
             return bn_fail(BN_E_FORMAT,
                            "tensor '%s': data [offset %llu, %llu bytes] runs past the end of the file (size %llu, "
                            "data section from %llu)", name, (unsigned long long)t->offset,
@@ -550,8 +551,8 @@ static bn_status check_data(bn_gguf *g)
     for (int64_t i = 1; i < g->n_tensors; i++) {
         const bn_gguf_tensor *a = order[i - 1], *b = order[i];
         if (a->offset + a->n_bytes > b->offset) {
-            describe(name, sizeof name, (const uint8_t *)a->name, strlen(a->name));
-            describe(other, sizeof other, (const uint8_t *)b->name, strlen(b->name));
+            bn_gguf_describe(name, sizeof name, a->name, strlen(a->name));
+            bn_gguf_describe(other, sizeof other, b->name, strlen(b->name));
             st = bn_fail(BN_E_FORMAT, "tensor '%s' [offset %llu, %llu bytes] overlaps tensor '%s' [offset %llu]", name,
                          (unsigned long long)a->offset, (unsigned long long)a->n_bytes, other,
                          (unsigned long long)b->offset);
@@ -570,7 +571,7 @@ static bn_status parse(bn_gguf *g)
                        (unsigned long long)g->size, GGUF_HEADER_BYTES);
     if (memcmp(g->base, "GGUF", 4) != 0) {
         char shown[16];
-        describe(shown, sizeof shown, g->base, 4);
+        bn_gguf_describe(shown, sizeof shown, g->base, 4);
         return bn_fail(BN_E_FORMAT, "bad magic '%s' (bytes %02x %02x %02x %02x): not a GGUF file", shown, g->base[0],
                        g->base[1], g->base[2], g->base[3]);
     }

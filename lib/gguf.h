@@ -68,6 +68,9 @@ const bn_gguf_kv *bn_gguf_find(const bn_gguf *g, const char *key);  /* NULL if a
 int64_t bn_gguf_n_tensors(const bn_gguf *g);
 const bn_gguf_tensor *bn_gguf_tensor_at(const bn_gguf *g, int64_t i);
 const bn_gguf_tensor *bn_gguf_find_tensor(const bn_gguf *g, const char *name);  /* NULL if absent */
+/* A name or string from a file, for a message: cut to cap - 1 bytes with
+ * "..." and non-printable bytes as '?', since the file may be hostile. */
+void bn_gguf_describe(char *dst, size_t cap, const void *str, uint64_t len);
 
 /* Typed getters; each fails with bn_fail() naming the key: BN_E_NOT_FOUND or BN_E_TYPE. */
 bn_status bn_gguf_get_int(const bn_gguf *g, const char *key, int64_t *out);   /* any integer or bool */

@@ -207,7 +207,7 @@ static bn_status load_vector(bn_model *m, const char *name, int64_t n, int requi
     if (t->type != BN_TYPE_F32 && t->type != BN_TYPE_F16 && t->type != BN_TYPE_BF16)
         return bn_fail(BN_E_UNSUPPORTED, "tensor '%s': type %s is not supported for a norm (F32, F16, BF16)", name,
                        bn_type_get(t->type)->name);
-    if (!dst && t->type == BN_TYPE_F32) {
+    if (!dst && t->type == BN_TYPE_F32 && (uintptr_t)t->data % _Alignof(float) == 0) {  /* general.alignment may be 1 */
         *out = (const float *)t->data;
         return BN_OK;
     }
@@ -228,9 +228,10 @@ static bn_status load_dense(bn_model *m, const bn_gguf_tensor *t, int64_t cols, 
         return bn_fail(BN_E_UNSUPPORTED, "tensor '%s': type %s is not supported for embeddings or the output head "
                        "(F32, F16, BF16, Q8_0, Q4_K, Q6_K)", t->name, bn_type_get(t->type)->name);
     }
-    if ((int64_t)t->ne[0] != cols || t->ne[2] != 1 || t->ne[3] != 1)
-        return bn_fail(BN_E_FORMAT, "tensor '%s' has row length %llu, expected %lld", t->name,
-                       (unsigned long long)t->ne[0], (long long)cols);
+    if ((int64_t)t->ne[0] != cols || t->ne[1] < 2 || t->ne[1] > INT32_MAX || t->ne[2] != 1 || t->ne[3] != 1)
+        return bn_fail(BN_E_FORMAT, "tensor '%s' has shape [%llu, %llu, %llu, %llu], expected [%lld, n_vocab] with "
+                       "n_vocab in 2..%d", t->name, (unsigned long long)t->ne[0], (unsigned long long)t->ne[1],
+                       (unsigned long long)t->ne[2], (unsigned long long)t->ne[3], (long long)cols, INT32_MAX);
     out->type = t->type;
     out->data = t->data;
     out->rows = (int64_t)t->ne[1];
@@ -304,11 +305,40 @@ static bn_status move_head(bn_model *m, int tied)
     return BN_OK;
 }
 
+/* The layers the file holds against block_count, before anything is
+ * sized from the hyperparameters: a block_count too large (up to 2^30
+ * passes the range check) or too small (layers silently left out) and an
+ * n_ff that the matrices disagree with are format errors, not allocations. */
+static bn_status check_layers(const bn_model *m)
+{
+    const bn_hparams *hp = &m->hp;
+    char name[96];
+    const bn_gguf_tensor *t;
+    snprintf(name, sizeof name, "blk.%d.attn_norm.weight", hp->n_layer - 1);
+    if (!bn_gguf_find_tensor(m->gguf, name))
+        return bn_fail(BN_E_FORMAT, "%s.block_count is %d but tensor '%s' is missing", m->arch_name, hp->n_layer, name);
+    for (int64_t i = 0; i < bn_gguf_n_tensors(m->gguf); i++) {
+        const char *tn = bn_gguf_tensor_at(m->gguf, i)->name;
+        long layer;
+        char *end;
+        if (strncmp(tn, "blk.", 4) || (layer = strtol(tn + 4, &end, 10)) < hp->n_layer || *end != '.')
+            continue;
+        char shown[96];
+        bn_gguf_describe(shown, sizeof shown, tn, strlen(tn));
+        return bn_fail(BN_E_FORMAT, "tensor '%s' is past the %d layers of %s.block_count", shown, hp->n_layer,
+                       m->arch_name);
+    }
+    snprintf(name, sizeof name, "blk.0.ffn_down.weight");
+    return find_tensor(m, name, hp->n_ff, hp->n_embd, 1, &t);
+}
+
 static bn_status load_tensors(bn_model *m, int quantize_head)
 {
     const bn_hparams *hp = &m->hp;
     int64_t E = hp->n_embd, F = hp->n_ff, KV = (int64_t)hp->head_dim * hp->n_head_kv;
     bn_status st;
+    if ((st = check_layers(m)) != BN_OK)
+        return st;
     const bn_gguf_tensor *t = bn_gguf_find_tensor(m->gguf, "token_embd.weight");
     if (!t)
         return bn_fail(BN_E_FORMAT, "tensor 'token_embd.weight' is missing (architecture %s)", m->arch_name);
@@ -434,14 +464,16 @@ BN_API bn_status bn_model_open(const char *path, const bn_model_params *params, 
             st = bn_fail(BN_E_FORMAT, "metadata key 'general.architecture' is missing");
         goto fail;
     }
+    char shown[72];
+    bn_gguf_describe(shown, sizeof shown, arch.ptr, arch.len);
     for (size_t i = 0; i < sizeof arch_names / sizeof arch_names[0]; i++)
         if (arch.len == strlen(arch_names[i].name) && !memcmp(arch.ptr, arch_names[i].name, arch.len)) {
             m->arch = arch_names[i].arch;
             m->arch_name = arch_names[i].name;
         }
     if (!m->arch_name) {
-        st = bn_fail(BN_E_UNSUPPORTED, "architecture '%.*s' is not supported (bitnet-b1.58, bitnet-25, bitnet, llama)",
-                     (int)(arch.len > 64 ? 64 : arch.len), arch.ptr);
+        st = bn_fail(BN_E_UNSUPPORTED, "architecture '%s' is not supported (bitnet-b1.58, bitnet-25, bitnet, llama)",
+                     shown);
         goto fail;
     }
     if ((st = read_hparams(m)) != BN_OK || (st = load_tensors(m, p.quantize_head)) != BN_OK ||
@@ -459,7 +491,9 @@ BN_API bn_status bn_model_open(const char *path, const bn_model_params *params, 
     return BN_OK;
 fail:
     bn_model_free(m);  /* sets no error: the message of the failure stays */
-    return st;
+    /* a missing key or one of the wrong type is a malformed file to the
+     * caller (the message names the key) */
+    return st == BN_E_NOT_FOUND || st == BN_E_TYPE ? BN_E_FORMAT : st;
 }
 
 BN_API void bn_model_free(bn_model *m)

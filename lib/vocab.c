@@ -289,8 +289,9 @@ static bn_status read_pre(bn_vocab *v, const bn_gguf *g, const bn_logger *lg)
         v->pre = BN_PRE_DEFAULT;
     } else {
         v->pre = BN_PRE_DEFAULT;
-        bn_log(lg, BN_LOG_WARN, "tokenizer: unknown pre-tokenizer '%.*s'; using 'default' (tokens may differ)",
-               (int)(s.len > 64 ? 64 : s.len), s.ptr);
+        char shown[72];
+        bn_gguf_describe(shown, sizeof shown, s.ptr, s.len);
+        bn_log(lg, BN_LOG_WARN, "tokenizer: unknown pre-tokenizer '%s'; using 'default' (tokens may differ)", shown);
     }
 #undef IS
     /* llama.cpp: these pre-tokenizers take a whole word that is a token as is,
@@ -608,9 +609,11 @@ static bn_status read_model(bn_vocab *v, const bn_gguf *g)
         v->type = BN_VOCAB_BPE;
     else if (s.len == 5 && !memcmp(s.ptr, "llama", 5))
         v->type = BN_VOCAB_SPM;
-    else
-        return bn_fail(BN_E_UNSUPPORTED, "tokenizer.ggml.model '%.*s' is not supported (gpt2, llama)",
-                       (int)(s.len > 64 ? 64 : s.len), s.ptr);
+    else {
+        char shown[72];
+        bn_gguf_describe(shown, sizeof shown, s.ptr, s.len);
+        return bn_fail(BN_E_UNSUPPORTED, "tokenizer.ggml.model '%s' is not supported (gpt2, llama)", shown);
+    }
     return BN_OK;
 }
 

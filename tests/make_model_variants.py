@@ -13,10 +13,13 @@ import gguf_read  # noqa: E402
 from gguf_write import GGUFWriter, ARRAY  # noqa: E402
 
 
-def rewrite(src, dst, drop=(), reshape=None, meta=None, data=None, retype=None):
-    """Copies a GGUF with tensors dropped, reshaped or given new bytes, and metadata changed."""
+def rewrite(src, dst, drop=(), reshape=None, meta=None, data=None, retype=None, alignment=None, first=()):
+    """Copies a GGUF with tensors dropped, reshaped or given new bytes, metadata
+    changed, another alignment, and extra tensors (name, ne, type, bytes) first."""
     g = gguf_read.read_gguf(src)
-    w = GGUFWriter(alignment=g.alignment)
+    w = GGUFWriter(alignment=alignment or g.alignment)
+    for t in first:
+        w.add_tensor(*t)
     meta = meta or {}
     for key, (vtype, v) in g.meta.items():
         if key == 'general.alignment':
@@ -65,6 +68,20 @@ def main():
     rewrite(v, p('no-arch.gguf'), meta={'general.architecture': (8, None)})
     rewrite(v, p('missing-hparam.gguf'), meta={'bitnet-b1.58.block_count': (4, None)})
     rewrite(v, p('bad-heads.gguf'), meta={'bitnet-b1.58.attention.head_count': (4, 3)})
+    # block_count against the layers the file holds, n_ff against the matrices
+    rewrite(v, p('fewer-blocks.gguf'), meta={'bitnet-b1.58.block_count': (4, 1)})
+    rewrite(v, p('huge-blocks.gguf'), meta={'bitnet-b1.58.block_count': (4, 1 << 30)})
+    rewrite(v, p('huge-ff.gguf'), meta={'bitnet-b1.58.feed_forward_length': (4, 1 << 30)})
+    rewrite(v, p('arch-int.gguf'), meta={'general.architecture': (4, 7)})
+    rewrite(v, p('one-token.gguf'), reshape={'token_embd.weight': [256, 1]},
+            data={'token_embd.weight': bytes(g.tensors['token_embd.weight'].data)[:512]})
+    # general.alignment = 1 with the F32 norms at offsets that are not a
+    # multiple of 4: loads (copying them), and gives the logits of valid.gguf
+    for pad in range(1, 4):
+        rewrite(v, p('align1.gguf'), alignment=1, first=[('pad', [pad], 24, bytes(pad))])
+        a = gguf_read.read_gguf(p('align1.gguf'))
+        if (a.data_offset + a.tensors['output_norm.weight'].offset) % 4:
+            break
     rewrite(v, p('norm-q8.gguf'), retype={'output_norm.weight': 8},
             reshape={'output_norm.weight': [256]},
             data={'output_norm.weight': bytes(34 * 8)})

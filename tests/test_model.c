@@ -119,6 +119,11 @@ static void test_refusals(void **state)
     expect_refusal("no-arch.gguf", BN_E_FORMAT, "general.architecture");
     expect_refusal("missing-hparam.gguf", BN_E_FORMAT, "block_count");
     expect_refusal("bad-heads.gguf", BN_E_FORMAT, "head_count");
+    expect_refusal("fewer-blocks.gguf", BN_E_FORMAT, "blk.1.");
+    expect_refusal("huge-blocks.gguf", BN_E_FORMAT, "block_count");  /* not out of memory */
+    expect_refusal("huge-ff.gguf", BN_E_FORMAT, "blk.0.ffn_down.weight");
+    expect_refusal("arch-int.gguf", BN_E_FORMAT, "general.architecture");
+    expect_refusal("one-token.gguf", BN_E_FORMAT, "token_embd.weight");
     expect_refusal("norm-q8.gguf", BN_E_UNSUPPORTED, "output_norm.weight");
     expect_refusal("tq2-mixed-scales.gguf", BN_E_UNSUPPORTED, "blk.0.ffn_gate.weight");
     expect_refusal("does-not-exist.gguf", BN_E_IO, "does-not-exist.gguf");
@@ -368,6 +373,21 @@ static void test_read_and_mapped_agree(void **state)
     }
 }
 
+/* A file with general.alignment = 1, its tensors (the F32 norms among them)
+ * at offsets that are not multiples of 4, gives the logits of the same
+ * model aligned (the sanitizer build sees any misaligned read). */
+static void test_unaligned_file(void **state)
+{
+    (void)state;
+    bn_model *a = open_model("valid.gguf", BN_CPU_AUTO), *b = open_model("align1.gguf", BN_CPU_AUTO);
+    float *la = run(a, 1, 64, 0), *lb = run(b, 1, 64, 0);
+    assert_memory_equal(la, lb, 12 * 300 * sizeof(float));
+    free(la);
+    free(lb);
+    bn_model_free(a);
+    bn_model_free(b);
+}
+
 /* Every kernel level the CPU has gives bit-identical logits to scalar. */
 static void test_levels_agree(void **state)
 {
@@ -538,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_norm_types),
         cmocka_unit_test(test_levels_agree),
         cmocka_unit_test(test_read_and_mapped_agree),
+        cmocka_unit_test(test_unaligned_file),
         cmocka_unit_test(test_generate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
