@@ -325,24 +325,27 @@ static void test_code3_and_types(void **state)
     bn_model_free(t);
 }
 
+/* Two files of the same model give the same logits, bit for bit. */
+static void expect_same_logits(const char *name_a, const char *name_b)
+{
+    bn_model *a = open_model(name_a, BN_CPU_AUTO), *b = open_model(name_b, BN_CPU_AUTO);
+    float *la = run(a, 1, 64, 0), *lb = run(b, 1, 64, 0);
+    assert_memory_equal(la, lb, 12 * 300 * sizeof(float));
+    assert_mostly_nonzero(la);
+    free(la);
+    free(lb);
+    bn_model_free(a);
+    bn_model_free(b);
+}
+
 /* Norms stored as F16 or BF16 give the logits of the same values stored as
  * F32 (the layers' norms are converted into the weight arena, the output
  * norm into a buffer of its own). */
 static void test_norm_types(void **state)
 {
     (void)state;
-    static const char *const pairs[][2] = { { "norm-f16.gguf", "norm-f16-as-f32.gguf" },
-                                            { "norm-bf16.gguf", "norm-bf16-as-f32.gguf" } };
-    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
-        bn_model *a = open_model(pairs[i][0], BN_CPU_AUTO), *b = open_model(pairs[i][1], BN_CPU_AUTO);
-        float *la = run(a, 1, 64, 0), *lb = run(b, 1, 64, 0);
-        assert_memory_equal(la, lb, 12 * 300 * sizeof(float));
-        assert_mostly_nonzero(la);
-        free(la);
-        free(lb);
-        bn_model_free(a);
-        bn_model_free(b);
-    }
+    expect_same_logits("norm-f16.gguf", "norm-f16-as-f32.gguf");
+    expect_same_logits("norm-bf16.gguf", "norm-bf16-as-f32.gguf");
 }
 
 /* A file read into memory gives the logits a mapped one does, with the head
@@ -379,13 +382,7 @@ static void test_read_and_mapped_agree(void **state)
 static void test_unaligned_file(void **state)
 {
     (void)state;
-    bn_model *a = open_model("valid.gguf", BN_CPU_AUTO), *b = open_model("align1.gguf", BN_CPU_AUTO);
-    float *la = run(a, 1, 64, 0), *lb = run(b, 1, 64, 0);
-    assert_memory_equal(la, lb, 12 * 300 * sizeof(float));
-    free(la);
-    free(lb);
-    bn_model_free(a);
-    bn_model_free(b);
+    expect_same_logits("valid.gguf", "align1.gguf");
 }
 
 /* Every kernel level the CPU has gives bit-identical logits to scalar. */

@@ -243,9 +243,15 @@ static void test_params_size_protocol(void **state)
         bn_gen_params p;
         unsigned char future[16];
     } big;
-    memset(&big, 0, sizeof big);
-    bn_gen_params_init(&big.p);
-    big.p.size = sizeof big;
+    /* what the init macro does for a struct of a newer header: the caller's
+     * size, and zeros where the library has no fields, so that one set by
+     * the caller is seen and refused */
+    memset(&big, 0xff, sizeof big);
+    bn_gen_params_init_sized(&big.p, sizeof big);
+    assert_int_equal(big.p.size, sizeof big);
+    assert_int_equal(big.p.top_k, 40);
+    for (size_t i = 0; i < sizeof big.future; i++)
+        assert_int_equal(big.future[i], 0);
     bn_sampler *s = NULL;
     assert_int_equal(bn_sampler_new(&big.p, &s), BN_OK);
     bn_sampler_free(s);
@@ -267,18 +273,6 @@ static void test_params_size_protocol(void **state)
     old.size = 3;
     assert_int_equal(bn_sampler_new(&old, &s), BN_E_INVALID_ARG);
 
-    /* the init macro passes the caller's size and zeroes what the library
-     * does not know, so a newer header's field set by the caller is seen */
-    memset(&big, 0xff, sizeof big);
-    bn_gen_params_init_sized(&big.p, sizeof big);
-    assert_int_equal(big.p.size, sizeof big);
-    assert_int_equal(big.p.top_k, 40);
-    for (size_t i = 0; i < sizeof big.future; i++)
-        assert_int_equal(big.future[i], 0);
-    assert_int_equal(bn_sampler_new(&big.p, &s), BN_OK);
-    bn_sampler_free(s);
-    big.future[0] = 1;
-    assert_int_equal(bn_sampler_new(&big.p, &s), BN_E_INVALID_ARG);
     bn_gen_params mine;
     bn_gen_params_init(&mine);
     assert_int_equal(mine.size, sizeof mine);
