@@ -3,6 +3,7 @@
  * Drives generation step by step (bn_eval, bn_sampler, bn_ctx_token_text)
  * rather than through bn_generate, so that it can time the prompt and the
  * generated tokens separately and keep a chat's context between turns. */
+#include <ctype.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -220,7 +221,7 @@ static int run_info(const cli_settings *cs, const bn_model *m)
     static const char *const keys[] = { "tokenizer.ggml.model", "tokenizer.ggml.pre" };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         if (bn_model_meta_str(m, keys[i], &s, &len) == BN_OK)
-            printf("  %-16s %.*s\n", keys[i] + 14, (int)len, s);
+            printf("  %-16s %.*s\n", keys[i] + strlen("tokenizer.ggml."), (int)len, s);
     }
     printf("  %-16s %d\n", "vocabulary", (int)bn_model_n_vocab(m));
     print_token(m, "bos", bn_token_bos(m));
@@ -415,7 +416,15 @@ static int run_chat(const cli_settings *cs, bn_ctx *ctx, bn_sampler *smp, float 
     text fmt = { 0 }, held = { 0 }, reply = { 0 };
     char *line = NULL;
     size_t line_cap = 0;
+    char *file_prompt = NULL;
     const char *first = cs->prompt;
+    if (cs->prompt_file) {  /* wins over -p, as without -cnv */
+        if (!(file_prompt = read_file(cs->prompt_file))) {
+            fprintf(stderr, "bitnet-cli: cannot read the prompt file %s\n", cs->prompt_file);
+            return 1;
+        }
+        first = file_prompt;
+    }
     int interactive = isatty(STDIN_FILENO);
     int rc = 0;
     bn_status st = BN_OK;
@@ -477,8 +486,19 @@ static int run_chat(const cli_settings *cs, bn_ctx *ctx, bn_sampler *smp, float 
             rc = fail("generating", st);
             break;
         }
-        if (text_append(&held, reply.data ? reply.data : "", reply.len) != 0 ||
-            chat_add(&c, "assistant", reply.data ? reply.data : "", reply.len) != 0)
+        /* The reply as the templates write it back (bitnet and llama3 trim a
+         * message's whitespace): then the formatted conversation still
+         * starts with what was evaluated, and the next turn adds only its
+         * own text instead of evaluating the whole conversation again. */
+        const char *r = reply.data ? reply.data : "";
+        size_t r_len = reply.len;
+        while (r_len && isspace((unsigned char)r[0])) {
+            r++;
+            r_len--;
+        }
+        while (r_len && isspace((unsigned char)r[r_len - 1]))
+            r_len--;
+        if (text_append(&held, r, r_len) != 0 || chat_add(&c, "assistant", r, r_len) != 0)
             goto oom;
         /* Evaluate what the template puts after the reply (its end-of-turn
          * marker), so the context matches the formatted conversation. */
@@ -503,6 +523,7 @@ done:
     free(held.data);
     free(reply.data);
     free(line);
+    free(file_prompt);
     return rc;
 }
 

@@ -49,13 +49,20 @@ static char *read_file(const char *path, size_t *len)
         if (got == 0)
             break;
     }
+    int failed = ferror(f);  /* a directory, a read error: not an empty text */
     fclose(f);
+    if (failed) {
+        free(buf);
+        return NULL;
+    }
     *len = n;
     return buf;
 }
 
 static int parse_int(const char *s, long lo, long hi, long *out)
 {
+    if (!s)  /* the option was last: no value */
+        return 0;
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
@@ -81,12 +88,10 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--quantize-head")) {
             quantize_head = 1;
             continue;
-        } else if (!v) {
-            ok = 0;
         } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
-            model_path = v;
+            ok = (model_path = v) != NULL;
         } else if (!strcmp(a, "-f") || !strcmp(a, "--file")) {
-            text_path = v;
+            ok = (text_path = v) != NULL;
         } else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) {
             ok = parse_int(v, 8, 1 << 20, &n_ctx);
         } else if (!strcmp(a, "--chunks")) {
@@ -96,7 +101,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "-b") || !strcmp(a, "--batch-size")) {
             ok = parse_int(v, 1, 4096, &n_batch);
         } else if (!strcmp(a, "--cpu")) {
-            ok = ex_parse_cpu_level(v, &cpu) == 0;
+            ok = v && ex_parse_cpu_level(v, &cpu) == 0;
         } else {
             fprintf(stderr, "bitnet-perplexity: unknown option '%s'\n", a);
             usage(stderr);

@@ -39,6 +39,7 @@ typedef struct cli_option {
     size_t offset;           /* of the field in cli_settings */
     const char *metavar;
     const char *help;
+    double lo, hi;           /* the values a number may take (FLT_MIN as lo: above 0) */
 } cli_option;
 
 /* Defaults: the library's parameter defaults plus the CLI's own. */

@@ -1,5 +1,6 @@
 /* bitnet-cli's option table and command-line parsing. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,43 +14,48 @@
 #define OFF(field) offsetof(cli_settings, field)
 
 static const cli_option options[] = {
-    { "-m", "--model", "model", CLI_STR, OFF(model), "FILE", "model file (GGUF)" },
-    { "-p", "--prompt", "prompt", CLI_STR, OFF(prompt), "TEXT", "prompt (in -cnv mode: the first user message)" },
-    { "-f", "--file", "file", CLI_STR, OFF(prompt_file), "FILE", "read the prompt from FILE (wins over -p)" },
+    { "-m", "--model", "model", CLI_STR, OFF(model), "FILE", "model file (GGUF)", 0, 0 },
+    { "-p", "--prompt", "prompt", CLI_STR, OFF(prompt), "TEXT", "prompt (in -cnv mode: the first user message)", 0, 0 },
+    { "-f", "--file", "file", CLI_STR, OFF(prompt_file), "FILE", "read the prompt from FILE (wins over -p)", 0, 0 },
     { "-n", "--n-predict", "n_predict", CLI_INT, OFF(gen.n_predict), "N",
-      "tokens to generate, -1 = until the context is full (default 128)" },
+      "tokens to generate, -1 = until the context is full (default 128)", -1, INT32_MAX },
     { "-t", "--threads", "threads", CLI_INT, OFF(ctx_params.n_threads), "N",
-      "threads (default: the CPUs online)" },
+      "threads, 0 = the CPUs online (default)", 0, 1024 },
     { "-c", "--ctx-size", "ctx_size", CLI_UINT, OFF(ctx_params.n_ctx), "N",
-      "context length in tokens (default: min(training length, 4096))" },
+      "context length in tokens (default: min(training length, 4096))", 0, UINT32_MAX },
     { "-b", "--batch-size", "batch_size", CLI_UINT, OFF(ctx_params.n_batch), "N",
-      "prompt tokens per weight pass (default 64)" },
-    { "-temp", "--temp", "temp", CLI_FLOAT, OFF(gen.temperature), "T", "temperature, 0 = greedy (default 0.8)" },
-    { NULL, "--top-k", "top_k", CLI_INT, OFF(gen.top_k), "N", "top-k sampling, 0 = off (default 40)" },
-    { NULL, "--top-p", "top_p", CLI_FLOAT, OFF(gen.top_p), "P", "top-p sampling, 1 = off (default 0.95)" },
-    { NULL, "--min-p", "min_p", CLI_FLOAT, OFF(gen.min_p), "P", "min-p sampling, 0 = off (default 0.05)" },
+      "prompt tokens per weight pass (default 64)", 0, 4096 },
+    { "-temp", "--temp", "temp", CLI_FLOAT, OFF(gen.temperature), "T", "temperature, 0 = greedy (default 0.8)", 0,
+      INFINITY },
+    { NULL, "--top-k", "top_k", CLI_INT, OFF(gen.top_k), "N", "top-k sampling, 0 = off (default 40)", 0,
+      INT32_MAX },
+    { NULL, "--top-p", "top_p", CLI_FLOAT, OFF(gen.top_p), "P", "top-p sampling, 1 = off (default 0.95)",
+      FLT_MIN, 1 },
+    { NULL, "--min-p", "min_p", CLI_FLOAT, OFF(gen.min_p), "P", "min-p sampling, 0 = off (default 0.05)", 0,
+      1 },
     { NULL, "--repeat-penalty", "repeat_penalty", CLI_FLOAT, OFF(gen.repeat_penalty), "X",
-      "repetition penalty, 1 = off (default 1.0)" },
+      "repetition penalty, 1 = off (default 1.0)", FLT_MIN, INFINITY },
     { NULL, "--repeat-last-n", "repeat_last_n", CLI_INT, OFF(gen.repeat_last_n), "N",
-      "tokens the penalty looks back over (default 64)" },
-    { "-s", "--seed", "seed", CLI_SEED, OFF(seed), "N", "sampling seed, -1 = from the clock (default 0x5eed)" },
+      "tokens the penalty looks back over (default 64)", 0, 1 << 20 },
+    { "-s", "--seed", "seed", CLI_SEED, OFF(seed), "N", "sampling seed, -1 = from the clock (default 0x5eed)", 0, 0 },
     { "-cnv", "--conversation", "conversation", CLI_FLAG, OFF(conversation), NULL,
-      "chat: read user turns from stdin, answer with the model's chat template" },
-    { "-sys", "--system", "system", CLI_STR, OFF(system), "TEXT", "system message for -cnv" },
+      "chat: read user turns from stdin, answer with the model's chat template", 0, 0 },
+    { "-sys", "--system", "system", CLI_STR, OFF(system), "TEXT", "system message for -cnv", 0, 0 },
     { NULL, "--chat-template", "chat_template", CLI_STR, OFF(chat_template), "NAME",
-      "bitnet, llama3, falcon3 or llama2 instead of the model's own" },
+      "bitnet, llama3, falcon3 or llama2 instead of the model's own", 0, 0 },
     { NULL, "--cpu", "cpu", CLI_STR, OFF(cpu), "LEVEL",
-      "kernel level: auto, scalar, avx2, avx512, neon, dotprod (default auto)" },
+      "kernel level: auto, scalar, avx2, avx512, neon, dotprod (default auto)", 0, 0 },
     { NULL, "--quantize-head", "quantize_head", CLI_FLAG, OFF(quantize_head), NULL,
-      "quantize an F16/BF16/F32 output head to int8 rows at load: faster decode, slightly different logits" },
-    { NULL, "--no-mmap", "no_mmap", CLI_FLAG, OFF(no_mmap), NULL, "read the model into memory instead of mapping it" },
+      "quantize an F16/BF16/F32 output head to int8 rows at load: faster decode, slightly different logits", 0, 0 },
+    { NULL, "--no-mmap", "no_mmap", CLI_FLAG, OFF(no_mmap), NULL, "read the model into memory instead of mapping it",
+      0, 0 },
     { NULL, "--info", "info", CLI_FLAG, OFF(info), NULL,
-      "print the model's architecture, hyperparameters, tensors and tokenizer, then exit" },
-    { "-v", "--verbose", "verbose", CLI_FLAG, OFF(verbose), NULL, "let the library log informational messages" },
+      "print the model's architecture, hyperparameters, tensors and tokenizer, then exit", 0, 0 },
+    { "-v", "--verbose", "verbose", CLI_FLAG, OFF(verbose), NULL, "let the library log informational messages", 0, 0 },
     { NULL, "--config", NULL, CLI_STR, OFF(config), "FILE.yaml",
-      "read settings from a YAML mapping (keys as listed below); flags override it" },
-    { NULL, "--version", NULL, CLI_FLAG, OFF(version), NULL, "print the library version and exit" },
-    { "-h", "--help", NULL, CLI_FLAG, OFF(help), NULL, "show this help and exit" },
+      "read settings from a YAML mapping (keys as listed below); flags override it", 0, 0 },
+    { NULL, "--version", NULL, CLI_FLAG, OFF(version), NULL, "print the library version and exit", 0, 0 },
+    { "-h", "--help", NULL, CLI_FLAG, OFF(help), NULL, "show this help and exit", 0, 0 },
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -59,8 +65,6 @@ void cli_settings_init(cli_settings *s)
     bn_model_params_init(&s->model_params);
     bn_ctx_params_init(&s->ctx_params);
     bn_gen_params_init(&s->gen);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    s->ctx_params.n_threads = cpus > 0 ? (int)(cpus < 64 ? cpus : 64) : 1;
 }
 
 void cli_settings_free(cli_settings *s)
@@ -86,7 +90,7 @@ static int parse_integer(const char *value, long long min, long long max, long l
 {
     char *end;
     errno = 0;
-    long long v = strtoll(value, &end, 0);
+    long long v = strtoll(value, &end, 10);  /* "010" is ten, as llama.cpp reads it */
     if (errno || end == value || *end != '\0' || v < min || v > max)
         return -1;
     *out = v;
@@ -109,18 +113,15 @@ int cli_option_set(cli_settings *s, const cli_option *opt, const char *value, ch
         return 0;
     }
     case CLI_INT:
-        if (parse_integer(value, -1, INT32_MAX, &v) != 0) {
-            snprintf(err, cap, "'%s' is not an integer from -1 to %d", value, INT32_MAX);
-            return -1;
-        }
-        *(int32_t *)field = (int32_t)v;
-        return 0;
     case CLI_UINT:
-        if (parse_integer(value, 0, UINT32_MAX, &v) != 0) {
-            snprintf(err, cap, "'%s' is not an integer from 0 to %u", value, (unsigned)UINT32_MAX);
+        if (parse_integer(value, (long long)opt->lo, (long long)opt->hi, &v) != 0) {
+            snprintf(err, cap, "'%s' is not an integer from %.0f to %.0f", value, opt->lo, opt->hi);
             return -1;
         }
-        *(uint32_t *)field = (uint32_t)v;
+        if (opt->type == CLI_INT)
+            *(int32_t *)field = (int32_t)v;
+        else
+            *(uint32_t *)field = (uint32_t)v;
         return 0;
     case CLI_SEED:
         if (parse_integer(value, -1, INT64_MAX, &v) != 0) {
@@ -134,8 +135,12 @@ int cli_option_set(cli_settings *s, const cli_option *opt, const char *value, ch
         char *end;
         errno = 0;
         float f = strtof(value, &end);
-        if (errno || end == value || *end != '\0' || !isfinite(f) || f < 0.0f) {
-            snprintf(err, cap, "'%s' is not a non-negative number", value);
+        if (errno || end == value || *end != '\0' || !isfinite(f) || f < opt->lo || f > opt->hi) {
+            char above[32], below[32] = "";
+            snprintf(above, sizeof above, opt->lo == FLT_MIN ? "above 0" : "of at least %g", opt->lo);
+            if (!isinf(opt->hi))
+                snprintf(below, sizeof below, " and at most %g", opt->hi);
+            snprintf(err, cap, "'%s' is not a number %s%s", value, above, below);
             return -1;
         }
         *(float *)field = f;
@@ -231,9 +236,13 @@ static int parse_pass(cli_settings *s, int argc, char **argv, int config_only, c
 
 int cli_parse_args(cli_settings *s, int argc, char **argv, char *err, size_t cap)
 {
-    if (parse_pass(s, argc, argv, 1, err, cap) != 0)
+    if (parse_pass(s, argc, argv, 1, err, cap) != 0 || parse_pass(s, argc, argv, 0, err, cap) != 0)
         return -1;
-    return parse_pass(s, argc, argv, 0, err, cap);
+    if (s->ctx_params.n_threads == 0) {  /* the default, or -t 0 */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        s->ctx_params.n_threads = cpus > 0 ? (int)(cpus < 64 ? cpus : 64) : 1;
+    }
+    return 0;
 }
 
 void cli_print_help(const char *argv0)

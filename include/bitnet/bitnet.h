@@ -232,7 +232,7 @@ typedef struct bn_ctx_params {
     uint32_t n_ctx;      /* KV cache length in tokens; 0 (default) = min(training length, 4096);
                           * longer than the training length works and logs a warning */
     int n_threads;       /* worker threads including the caller; 0 (default) = 1 */
-    uint32_t n_batch;    /* tokens evaluated per weight pass in prefill; 0 (default) = 64 */
+    uint32_t n_batch;    /* tokens evaluated per weight pass in prefill; 0 (default) = 64; at most 4096 */
 } bn_ctx_params;
 
 BN_API void bn_ctx_params_init(bn_ctx_params *params);

@@ -19,6 +19,9 @@ expect "bad integer" 2 "--n-predict: 'many' is not an integer" -- -m x.gguf -n m
 expect "missing value" 2 '-t needs a value' -- -m x.gguf -t
 expect "missing model file" 1 'nonexistent\.gguf' -- -m "$tmp/nonexistent.gguf" -p hi
 expect "bad cpu level" 2 "unknown level 'pentium'" -- -m x.gguf --cpu pentium
+expect "threads out of range" 2 "--threads: '-1' is not an integer from 0 to 1024" -- -m x.gguf -t -1
+expect "top-p of 0" 2 "--top-p: '0' is not a number above 0 and at most 1" -- -m x.gguf --top-p 0
+expect "batch over the limit" 2 "--batch-size: '8192' is not an integer from 0 to 4096" -- -m x.gguf -b 8192
 
 printf 'model: x.gguf\nn_predict: 8\n' > "$tmp/good.yaml"
 "$cli" --config "$tmp/good.yaml" --help > /dev/null 2> "$tmp/err"
@@ -26,7 +29,7 @@ if grep -q 'without libyaml' "$tmp/err"; then
   expect "--config without libyaml" 2 'built without libyaml' -- --config "$tmp/good.yaml"
 else
   printf 'model: x.gguf\nn_predict: 8\ntemp: warm\n' > "$tmp/c1.yaml"
-  expect "yaml bad value" 2 'c1\.yaml:3:7: temp: .warm. is not a non-negative number' -- --config "$tmp/c1.yaml"
+  expect "yaml bad value" 2 'c1\.yaml:3:7: temp: .warm. is not a number of at least 0' -- --config "$tmp/c1.yaml"
   printf 'model: x.gguf\n  topk: 3\n' > "$tmp/c2.yaml"
   expect "yaml syntax error" 2 'c2\.yaml:2:[0-9]+: ' -- --config "$tmp/c2.yaml"
   printf 'model: x.gguf\ntopk: 3\n' > "$tmp/c3.yaml"
@@ -45,7 +48,7 @@ if ! /usr/bin/python3 "$tools/gen_model.py" "$model" --arch bitnet-b1.58 --type 
 fi
 expect "--info" 0 'architecture: +bitnet-b1\.58' -- --info "$model"
 for want in 'block_count +[0-9]+' 'token_embd\.weight +[A-Z0-9_]+ +\[' 'blk\.0\.attn_q\.weight +I2_S' \
-            'vocabulary +[0-9]+' 'kernels: +[a-z0-9]+' '^  total '; do
+            'vocabulary +[0-9]+' 'kernels: +[a-z0-9]+' '^  total ' '^  model +[a-z0-9]+$'; do
   grep -Eq -- "$want" "$tmp/out" && ok "--info shows /$want/" || bad "--info lacks /$want/" "$tmp/out"
 done
 
@@ -71,12 +74,31 @@ if run_gen "$tmp/g1" -n 12 -temp 0 -t 1; then
     run_gen "$tmp/p1" --config "$tmp/preset.yaml" -n 5 && grep -Eq 'for 5 tokens' "$tmp/p1.err" &&
       ok "flags override --config" || bad "-n 5 did not override the preset's n_predict: 3" "$tmp/p1.err"
   fi
-  printf 'Hello there.\nAnd again.\n' > "$tmp/turns"
-  if "$cli" -m "$model" -cnv -n 6 -temp 0 -t 1 < "$tmp/turns" > "$tmp/chat" 2> "$tmp/chat.err"; then
-    ok "two-turn chat"
+  run_gen "$tmp/d1" -n 010 -temp 0 && grep -Eq 'for 10 tokens' "$tmp/d1.err" && ok "-n 010 is ten" ||
+    bad "-n 010 did not generate 10 tokens" "$tmp/d1.err"
+  printf 'Hello there.\nAnd again.\nOnce more.\n' > "$tmp/turns"
+  # llama3 trims each message, as the bitnet template does
+  if "$cli" -m "$model" -cnv -n 6 -temp 0 -t 1 --chat-template llama3 < "$tmp/turns" > "$tmp/chat" 2> "$tmp/chat.err"; then
+    ok "three-turn chat"
+    # each turn evaluates only its own text: the tokens evaluated (prompt and
+    # generated, the last of each reply perhaps not) are the context's
+    p=$(sed -nE 's/^prompt: .* for ([0-9]+) tokens.*/\1/p' "$tmp/chat.err")
+    g=$(sed -nE 's/^generation: .* for ([0-9]+) tokens.*/\1/p' "$tmp/chat.err")
+    u=$(sed -nE 's/.*\(([0-9]+) used\).*/\1/p' "$tmp/chat.err")
+    if [[ -n $p && -n $g && -n $u ]] && ((p + g <= u + 3 && p + g >= u)); then
+      ok "chat turns add to the context ($p + $g tokens, $u used)"
+    else
+      bad "chat evaluated $p + $g tokens for $u in the context" "$tmp/chat.err"
+    fi
   else
     bad "chat failed" "$tmp/chat.err"
   fi
+  prompt_file=$tmp/first
+  printf 'From a file.' > "$prompt_file"
+  "$cli" -m "$model" -cnv -n 4 -temp 0 -t 1 -f "$prompt_file" < /dev/null > "$tmp/cf" 2> "$tmp/cf.err" &&
+    grep -Eq 'prompt: .* for [1-9][0-9]* tokens' "$tmp/cf.err" && ok "-f gives chat its first message" ||
+    bad "-cnv ignored -f" "$tmp/cf.err"
+  expect "-cnv with a missing -f" 1 'cannot read the prompt file' -- -m "$model" -cnv -f "$tmp/none"
 else
   bad "greedy generation failed" "$tmp/g1.err"
 fi
