@@ -82,7 +82,8 @@ typedef struct bn_kernels {
     /* Ternary matrix times n_tok quantized activation rows, output rows [r0, r1):
      * y[t*ldy + r] = ((float)isum / act_scale[t]) * w->scale, where
      * isum = sum_k (code(r,k) - 1) * q[t*w->cols + k], computed exactly in int32
-     * (any int8 input, cols up to 2^24). act_sum[t] = sum of q for token t. */
+     * (q in -127..127, as quantize_act makes it; cols up to 2^24).
+     * act_sum[t] = sum of q for token t. */
     void (*tgemm)(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                   const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
 
@@ -137,8 +138,9 @@ typedef struct bn_kernels {
                  float *row, float *out, size_t out_stride, int cold, const void *next, size_t next_bytes);
 
     /* The FFN's gated activation, in place: g[i] = act(g[i]) * u[i], with
-     * BN_GLU_RELU2: r * r with r = g[i] with its sign bit cleared when set
-     * (relu; a NaN stays NaN), then times u[i];
+     * BN_GLU_RELU2: r * r with r = g[i], or +0 when g[i]'s sign bit is set
+     * (relu on the bits: -0 and a NaN with its sign bit set give 0, another
+     * NaN stays NaN), then times u[i];
      * BN_GLU_SILU: (g[i] / (1 + bn_exp_canon(-g[i]))) * u[i].
      * Element by element, the same operations on every ISA. */
     void (*glu)(int act, float *g, const float *u, int64_t n);

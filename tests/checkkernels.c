@@ -140,7 +140,7 @@ static void check_quantize_act(const bn_kernels *k, tally *tl)
     for (size_t si = 0; si < sizeof ns / sizeof ns[0]; si++) {
         int64_t n = ns[si];
         float *x = (float *)xmalloc((size_t)(n + 1) * sizeof *x) + 1;  /* off 16-byte alignment */
-        for (int pat = 0; pat < 9; pat++) {
+        for (int pat = 0; pat < 10; pat++) {
             const char *label = "random";
             for (int64_t i = 0; i < n; i++) {
                 switch (pat) {
@@ -156,6 +156,15 @@ static void check_quantize_act(const bn_kernels *k, tally *tl)
                 case 6: label = "huge"; x[i] = rnd_float(3e38f); break;
                 case 7: label = "nan"; x[i] = (i % 5 == 3) ? NAN : rnd_float(2.0f); break;
                 case 8: label = "inf"; x[i] = (i == n / 2) ? -INFINITY : rnd_float(2.0f); break;
+                case 9: {  /* signalling NaNs (a file's data), which fmaxf would pass on */
+                    label = "snan";
+                    uint32_t snan = 0x7fa00000u | (uint32_t)(i & 0xff);
+                    if (i % 3 == 1)
+                        memcpy(&x[i], &snan, sizeof snan);
+                    else
+                        x[i] = rnd_float(2.0f);
+                    break;
+                }
                 }
             }
             check_quant_one(k, tl, x, n, label);

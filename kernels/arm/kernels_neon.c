@@ -6,15 +6,18 @@
 #include "ggml_types.h"
 #include "scalar/dense_scalar.h"
 
-/* fmaxnm/fminnm return the number when the other operand is a quiet NaN, as
- * fmaxf/fminf do: a NaN input leaves amax alone and quantizes to -127, just as
- * in the scalar code. */
+/* amax by comparison and select, as the scalar code: a NaN input, quiet or
+ * signalling, leaves it alone (fmaxnm would pass a signalling NaN on); the
+ * NaN then quantizes to -127 (fmaxnm/fminnm return the number against a
+ * quiet NaN, as fmaxf/fminf do). */
 void bn_quantize_act_neon(const float *x, int64_t n, int8_t *q, float *scale, int32_t *sum)
 {
     float32x4_t m = vdupq_n_f32(0.0f);
-    for (int64_t i = 0; i < n; i += 4)
-        m = vmaxnmq_f32(m, vabsq_f32(vld1q_f32(x + i)));
-    float amax = vmaxnmvq_f32(m);
+    for (int64_t i = 0; i < n; i += 4) {
+        float32x4_t a = vabsq_f32(vld1q_f32(x + i));
+        m = vbslq_f32(vcgtq_f32(a, m), a, m);
+    }
+    float amax = vmaxnmvq_f32(m);  /* m holds no NaN */
     float s = 127.0f / fmaxf(amax, 1e-5f);
 
     const float32x4_t lo = vdupq_n_f32(-127.0f), hi = vdupq_n_f32(127.0f);
