@@ -20,7 +20,7 @@
  * Threading: a bn_model is immutable once opened and may be shared by any
  * number of threads and contexts. A bn_ctx (and a bn_sampler) is used by one
  * thread at a time. Every function is reentrant; the library keeps no global
- * mutable state besides the CPU feature table, filled once.
+ * mutable state (bn_last_error's message is per thread).
  *
  * Errors: functions return a bn_status; on failure bn_last_error() gives a
  * message naming the problem, kept per thread until that thread's next failure.

@@ -73,8 +73,24 @@ def _int(name: str, value: Any) -> int:
     return value.__index__()
 
 
+def _token(value: Any) -> int:
+    """A token id as C's int32, never wrapped: out of range is INVALID_TOKEN."""
+    t = _int('token', value)
+    if not INT32_MIN <= t <= INT32_MAX:
+        raise BitnetError(Status.INVALID_TOKEN, 'token %d is outside the int32 range' % t)
+    return t
+
+
+def _utf8(name: str, s: Union[str, bytes]) -> bytes:
+    """str as UTF-8 (bytes as they are); a lone surrogate is INVALID_UTF8, as invalid bytes are."""
+    try:
+        return s.encode('utf-8') if isinstance(s, str) else bytes(s)
+    except UnicodeEncodeError as e:
+        raise BitnetError(Status.INVALID_UTF8, '%s is not valid UTF-8: %s' % (name, e)) from None
+
+
 def _cstr(name: str, s: Union[str, bytes]) -> bytes:
-    b = s.encode('utf-8') if isinstance(s, str) else bytes(s)
+    b = _utf8(name, s)
     if b'\0' in b:
         raise _invalid('%s contains a NUL character' % name)
     return b

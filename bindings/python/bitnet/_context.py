@@ -11,9 +11,8 @@ from ctypes import byref, c_float, c_size_t, c_void_p, sizeof
 from typing import Any, Callable, Iterable, Iterator, List, Optional
 
 from . import _lib as L
-from ._common import (INT32_MAX, INT32_MIN, Logits, Message, StopStrings, Tokens, _check, _cstr, _find_stop,
-                      _float_buffer, _gen_params, _int, _invalid, _lib, _logits_out, _np, _stop_holdback,
-                      _token_array, _uint)
+from ._common import (INT32_MAX, Logits, Message, StopStrings, Tokens, _check, _cstr, _find_stop, _float_buffer,
+                      _gen_params, _invalid, _lib, _logits_out, _np, _stop_holdback, _token, _token_array, _uint)
 from ._errors import BitnetError, Status
 from ._model import Model
 
@@ -89,7 +88,7 @@ class Sampler:
 
     def accept(self, token: int) -> None:
         """Records a token in the repetition history (prompt tokens and sampled ones)."""
-        _lib.bn_sampler_accept(self._h, _int('token', token))
+        _lib.bn_sampler_accept(self._h, _token(token))
 
     def reset(self) -> None:
         """Clears the history and restarts the random sequence from the seed."""
@@ -118,6 +117,7 @@ class Context:
 
     def __init__(self, model: Model, *, n_ctx: int = 0, n_threads: int = 0, n_batch: int = 0):
         self._handle: Optional[int] = None
+        self._busy = 0  # inside bn_generate, whose callback may try to close us
         if not isinstance(model, Model):
             raise TypeError('model must be a bitnet.Model, not %s' % type(model).__name__)
         p = L.bn_ctx_params()
@@ -145,7 +145,10 @@ class Context:
         return self._handle is None
 
     def close(self) -> None:
-        """Frees the context now. Idempotent."""
+        """Frees the context now. Idempotent. Raises ``INVALID_ARG`` from inside
+        a :meth:`generate` callback (the call still uses the context)."""
+        if self._busy:
+            raise _invalid('the context is generating: close it after generate returns')
         if self._handle is not None:
             self._handle = None
             self._finalizer()
@@ -209,15 +212,13 @@ class Context:
     def token_text(self, token: int) -> str:
         """Streaming text for a step-wise loop (``bn_ctx_token_text``): feeds a
         token's bytes and returns the complete UTF-8 text they finish (maybe "")."""
-        return self._token_text(_int('token', token)).decode('utf-8', 'replace')
+        return self._token_text(_token(token)).decode('utf-8', 'replace')
 
     def flush_text(self) -> str:
         """Returns what :meth:`token_text` still holds back (incomplete UTF-8 becomes U+FFFD)."""
         return self._token_text(-1).decode('utf-8', 'replace')
 
     def _token_text(self, token: int) -> bytes:
-        if not INT32_MIN <= token <= INT32_MAX:
-            raise BitnetError(Status.INVALID_TOKEN, 'token %d is outside the int32 range' % token)
         cap = 512
         while True:
             buf = ctypes.create_string_buffer(cap)
@@ -269,7 +270,12 @@ class Context:
                 return 1
 
         cb = L.bn_token_fn(on_token)
-        st = _lib.bn_generate(self._h, pb, byref(gp), cb, None)
+        h = self._h
+        self._busy += 1
+        try:
+            st = _lib.bn_generate(h, pb, byref(gp), cb, None)
+        finally:
+            self._busy -= 1
         del keep
         if raised:
             raise raised[0]
@@ -335,12 +341,18 @@ class Context:
                 smp.accept(tok)
                 pending += self._token_text(tok)
                 out = emit(False)
+                i += 1
+                # The context keeps every token shown (bn_generate's rule), so
+                # it is evaluated before its text is handed out; the last one
+                # needs no logits.
+                full = self.n_past >= self.n_ctx
+                last = stopped or full or (0 <= n_predict <= i)
+                if not full:
+                    logits = self.eval([tok], logits=not last)
                 if out:
                     yield out.decode('utf-8', 'replace')
-                if stopped or self.n_past >= self.n_ctx:
+                if last:
                     break
-                logits = self.eval([tok])
-                i += 1
             if not stopped:
                 pending += self._token_text(-1)
                 if pending:

@@ -15,8 +15,8 @@ from ctypes import byref, c_double, c_int64, c_size_t, c_uint64, c_void_p, sizeo
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 from . import _lib as L
-from ._common import (INT32_MAX, INT32_MIN, CpuLevel, Message, Tokens, _check, _cpu_level, _cstr, _int, _invalid,
-                      _last_error, _lib, _token_array)
+from ._common import (CpuLevel, Message, Tokens, _check, _cpu_level, _cstr, _invalid, _last_error, _lib, _token,
+                      _token_array, _uint, _utf8)
 from ._errors import BitnetError, Status
 
 if TYPE_CHECKING:
@@ -58,9 +58,8 @@ class Metadata(Mapping[str, Any]):
         return int(_lib.bn_model_meta_count(self._model._h))
 
     def __iter__(self) -> Iterator[str]:
-        h = self._model._h
-        for i in range(_lib.bn_model_meta_count(h)):
-            k = _lib.bn_model_meta_key(h, i)
+        for i in range(len(self)):
+            k = _lib.bn_model_meta_key(self._model._h, i)  # the handle again each step: the model may close
             if k is not None:
                 yield k.decode('utf-8', 'replace')
 
@@ -72,9 +71,9 @@ class Metadata(Mapping[str, Any]):
         return True
 
     def __getitem__(self, key: str) -> Any:
-        if not isinstance(key, str):
+        if not isinstance(key, str) or '\0' in key:
             raise KeyError(key)
-        h, k = self._model._h, key.encode('utf-8')
+        h, k = self._model._h, key.encode('utf-8', 'surrogatepass')
         ptr, n = c_void_p(), c_size_t()
         st = _lib.bn_model_meta_str(h, k, byref(ptr), byref(n))
         if st == 0:
@@ -104,10 +103,12 @@ class Metadata(Mapping[str, Any]):
 
 
 class _LogState:
-    """What the C log callback needs; never refers to the Model, so the finalizer can hold it."""
+    """What the C log callback needs, kept by the Model (bn_model_free never
+    logs, and the model outlives its contexts, which log through it)."""
 
     def __init__(self, fn: Callable[[int, str], Any]):
         self.fn = fn
+        self.opening = True
         self.error: Optional[BaseException] = None
         self.cfunc = L.bn_log_fn(self._call)
 
@@ -115,11 +116,13 @@ class _LogState:
         try:
             self.fn(level, (msg or b'').decode('utf-8', 'replace'))
         except BaseException as e:  # noqa: B902 - C cannot unwind a Python exception
+            if not self.opening:
+                raise  # ctypes passes it to sys.unraisablehook; none is kept
             if self.error is None:
                 self.error = e
 
 
-def _free_model(handle: int, log_state: Optional[_LogState]) -> None:
+def _free_model(handle: int) -> None:
     _lib.bn_model_free(handle)
 
 
@@ -154,7 +157,7 @@ class Model:
         p = L.bn_model_params()
         _lib.bn_model_params_init_sized(byref(p), sizeof(p))
         p.use_mmap = 1 if use_mmap else 0
-        p.cpu_level = _cpu_level(cpu_level)
+        p.cpu_level = _uint('cpu_level', _cpu_level(cpu_level), 31)
         p.quantize_head = 1 if quantize_head else 0
         log_state = None
         if log is False:
@@ -165,21 +168,25 @@ class Model:
         elif log is not None and log is not True:
             raise TypeError('log must be None, False or a callable(level, message)')
         if log_level is not None:
-            p.log_level = _int('log_level', log_level)
+            p.log_level = _uint('log_level', log_level, 31)
         h = c_void_p()
-        st = _lib.bn_model_open(os.fsencode(self.path), byref(p), byref(h))
+        st = _lib.bn_model_open(_cstr('path', os.fsencode(self.path)), byref(p), byref(h))
         if st != 0:
             err = BitnetError(st, _last_error())
             if log_state is not None and log_state.error is not None:
                 raise log_state.error from err
             raise err
-        # The callback must live as long as the handle: the finalizer holds it.
-        self._finalizer = weakref.finalize(self, _free_model, h.value, log_state)
+        # The callback lives as long as the handle: the finalizer runs before
+        # the model's attributes go (and a context keeps its model alive).
+        self._log_state = log_state
+        self._finalizer = weakref.finalize(self, _free_model, h.value)
         self._handle = h.value
-        if log_state is not None and log_state.error is not None:
-            e, log_state.error = log_state.error, None
-            self.close()
-            raise e
+        if log_state is not None:
+            log_state.opening = False
+            if log_state.error is not None:
+                e, log_state.error = log_state.error, None
+                self.close()
+                raise e
 
     # -- lifetime
     @property
@@ -194,9 +201,12 @@ class Model:
         return self._handle is None
 
     def close(self) -> None:
-        """Frees the model now, closing every context still open on it first. Idempotent."""
+        """Frees the model now, closing every context still open on it first. Idempotent.
+        Raises ``INVALID_ARG`` from inside a callback of one of its contexts' calls."""
         if self._handle is None:
             return
+        if any(c._busy for c in self._contexts):
+            raise _invalid('a context of this model is generating: close the model after the call returns')
         for c in list(self._contexts):
             c.close()
         self._handle = None
@@ -282,12 +292,12 @@ class Model:
 
     def is_eog(self, token: int) -> bool:
         """Whether generation stops at this token (EOS, EOT and other end markers)."""
-        return bool(_lib.bn_token_is_eog(self._h, _int('token', token)))
+        return bool(_lib.bn_token_is_eog(self._h, _token(token)))
 
     def token_text(self, token: int) -> str:
         """The token's vocabulary entry as stored (e.g. ``"Ġthe"``); raises for an invalid id."""
-        t = _int('token', token)
-        s = _lib.bn_token_text(self._h, t) if INT32_MIN <= t <= INT32_MAX else None
+        t = _token(token)
+        s = _lib.bn_token_text(self._h, t)
         if s is None:
             raise BitnetError(Status.INVALID_TOKEN, 'token %d is outside the vocabulary (0..%d)'
                               % (t, self.n_vocab - 1))
@@ -295,9 +305,7 @@ class Model:
 
     def token_to_piece(self, token: int, special: bool = False) -> bytes:
         """The bytes one token stands for (possibly part of a UTF-8 character)."""
-        t = _int('token', token)
-        if not INT32_MIN <= t <= INT32_MAX:
-            raise BitnetError(Status.INVALID_TOKEN, 'token %d is outside the int32 range' % t)
+        t = _token(token)
         flags = L.BN_DETOKENIZE_SPECIAL if special else 0
         cap = 64
         while True:
@@ -318,7 +326,7 @@ class Model:
         that token. ``bytes`` are passed through as they are (invalid UTF-8
         raises ``INVALID_UTF8``).
         """
-        b = text.encode('utf-8') if isinstance(text, str) else bytes(text)
+        b = _utf8('text', text)
         flags = ((L.BN_TOKENIZE_ADD_SPECIAL if add_special else 0) |
                  (L.BN_TOKENIZE_PARSE_SPECIAL if parse_special else 0))
         return self._tokenize(b, flags)

@@ -108,6 +108,14 @@ def test_invalid_tokens(ctx, model):
     assert e.value.status == Status.INVALID_TOKEN
     with pytest.raises(bitnet.BitnetError):
         model.token_text(model.n_vocab)
+    # ids past int32 are refused, never wrapped onto a real token
+    for call in (lambda t: model.is_eog(t), lambda t: model.token_text(t), lambda t: ctx.token_text(t)):
+        with pytest.raises(bitnet.BitnetError) as e:
+            call((1 << 32) + model.eos)
+        assert e.value.status == Status.INVALID_TOKEN
+    with bitnet.Sampler() as s, pytest.raises(bitnet.BitnetError) as e:
+        s.accept((1 << 32) + 7)
+    assert e.value.status == Status.INVALID_TOKEN
     with pytest.raises(TypeError):
         ctx.eval('hello')
     with pytest.raises(TypeError):
@@ -127,6 +135,19 @@ def test_invalid_utf8(model):
     with pytest.raises(bitnet.BitnetError) as e:
         model.tokenize(b'abc\xff\xfe')
     assert e.value.status == Status.INVALID_UTF8
+    with pytest.raises(bitnet.BitnetError) as e:  # a lone surrogate cannot be UTF-8
+        model.tokenize('abc\udc80')
+    assert e.value.status == Status.INVALID_UTF8
+
+
+def test_nul_in_path_and_keys(model_path, model):
+    with pytest.raises(bitnet.BitnetError) as e:  # not the file before the NUL
+        bitnet.Model(model_path + '\0junk', log=False)
+    assert e.value.status == Status.INVALID_ARG
+    assert 'general.architecture' in model.meta
+    assert 'general.architecture\0junk' not in model.meta
+    with pytest.raises(KeyError):
+        model.meta['general.architecture\0junk']
 
 
 def test_context_overflow(model):

@@ -3,6 +3,8 @@ import gc
 import os
 import weakref
 
+import pytest
+
 import bitnet
 
 
@@ -92,3 +94,67 @@ def test_abandoned_stream_frees_its_sampler(model_path):
             c.reset()
         gc.collect()
         assert rss_kb() - rss < 8 * 1024
+
+
+def test_close_inside_a_generate_callback_is_refused(model_path):
+    """The C call still uses the context (and its model): closing them from
+    its callback raises, and generation stops cleanly."""
+    m = bitnet.Model(model_path, log=False)
+    c = bitnet.Context(m, n_ctx=64)
+    for close in (c.close, m.close):
+        with pytest.raises(bitnet.BitnetError, match='generating'):
+            c.generate('The keeper', max_tokens=8, temperature=0, callback=lambda piece, tok: close())
+        assert not c.closed and not m.closed
+        c.reset()
+    assert isinstance(c.generate('The keeper', max_tokens=4, temperature=0), str)
+    m.close()
+    assert c.closed
+
+
+def test_metadata_iterator_after_close(model_path):
+    m = bitnet.Model(model_path, log=False)
+    it = iter(m.meta)
+    next(it)
+    m.close()
+    with pytest.raises(bitnet.BitnetError, match='closed'):
+        next(it)
+
+
+def test_stream_keeps_what_it_showed(model_path):
+    """Leaving a stream keeps every token whose text it yielded, as a
+    generate() callback that stops does (bn_generate's rule)."""
+    with bitnet.Model(model_path, log=False) as m, bitnet.Context(m, n_ctx=128) as c:
+        shown = []
+        c.generate('The keeper', max_tokens=32, temperature=0,
+                   callback=lambda piece, tok: (shown.append(piece) if piece else None) or len(shown) >= 3)
+        n_past = c.n_past
+        c.reset()
+        it = c.stream('The keeper', max_tokens=32, temperature=0)
+        got = [next(it) for _ in range(3)]
+        it.close()
+        assert got == shown
+        assert c.n_past == n_past
+
+
+class Owner:
+    def __init__(self, path):
+        self.model = bitnet.Model(path, log=self.on_log)
+
+    def on_log(self, level, msg):
+        raise RuntimeError(msg)
+
+
+def test_log_callback_does_not_keep_the_model(model_path, monkeypatch):
+    """A bound-method logger makes a cycle the collector frees, and an
+    exception it raises after the open goes to sys.unraisablehook instead
+    of being kept (with its frames) for ever."""
+    import sys
+    raised = []
+    monkeypatch.setattr(sys, 'unraisablehook', lambda u: raised.append(u.exc_value))
+    o = Owner(model_path)
+    ref = weakref.ref(o.model)
+    bitnet.Context(o.model, n_ctx=4096).close()  # longer than training: logs a warning
+    assert raised and isinstance(raised[0], RuntimeError)
+    del o, raised[:]
+    gc.collect()
+    assert ref() is None
