@@ -44,20 +44,19 @@ static bn_status try_bigram(const bn_vocab *v, work *w, int32_t l, int32_t r)
     return bn_merge_heap_push(&w->heap, b);
 }
 
-/* A final symbol: its token, or its bytes as byte tokens (unknown if none). */
+/* A final symbol: its token, or its bytes as byte tokens; one unknown token
+ * for the symbol when a byte has none (as SentencePiece gives one a piece). */
 static bn_status emit(const bn_vocab *v, const char *s, size_t n, bn_tokvec *out)
 {
     int32_t t = bn_vocab_token(v, s, n);
     if (t >= 0)
         return bn_tokvec_push(out, t);
+    for (size_t i = 0; i < n; i++)
+        if (v->byte_sym[(unsigned char)s[i]] < 0)
+            return v->unk >= 0 ? bn_tokvec_push(out, v->unk) : BN_OK;
     bn_status st = BN_OK;
-    for (size_t i = 0; i < n && st == BN_OK; i++) {
-        t = v->byte_sym[(unsigned char)s[i]];
-        if (t < 0)
-            t = v->unk;
-        if (t >= 0)
-            st = bn_tokvec_push(out, t);
-    }
+    for (size_t i = 0; i < n && st == BN_OK; i++)
+        st = bn_tokvec_push(out, v->byte_sym[(unsigned char)s[i]]);
     return st;
 }
 

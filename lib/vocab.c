@@ -282,6 +282,9 @@ static bn_status read_pre(bn_vocab *v, const bn_gguf *g, const bn_logger *lg)
         }
     } else if (IS("llama-bpe") || IS("llama3") || IS("llama-v3") || IS("falcon3") || IS("falcon-h1") ||
                IS("pixtral") || IS("dbrx") || IS("smaug-bpe")) {
+        /* dbrx and smaug-bpe use Llama 3's tiktoken rules, whole-word
+         * tokens first included: their own tokenizers do, while llama.cpp
+         * does not take whole words first for these two names */
         v->pre = BN_PRE_LLAMA3;
     } else if (IS("gpt-2") || IS("phi-2") || IS("mpt") || IS("olmo") || IS("jais")) {
         v->pre = BN_PRE_GPT2;

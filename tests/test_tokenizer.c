@@ -472,6 +472,21 @@ static void test_spm_specifics(void **state)
     assert_int_equal(t[n - 2], 3 + 0x82);
     assert_int_equal(t[n - 1], 3 + 0xAC);
     free(t);
+    /* without those byte tokens the character is one unknown token, not one a byte */
+    bn_model *nb = open_generated("spm-nobyte.gguf");
+    size_t n1;
+    bn_token *t1 = tokenize(nb, "\xE2\x82\xAC", 0, &n1);
+    assert_int_equal(n1, n - 2);
+    assert_int_equal(t1[n1 - 1], 0);
+    free(t1);
+    t1 = tokenize(nb, "a\xE2\x82\xAC\xE2\x82\xAC", 0, &n1);
+    size_t unk = 0;
+    for (size_t i = 0; i < n1; i++)
+        unk += t1[i] == 0;
+    assert_int_equal(unk, 2);
+    assert_int_equal(t1[n1 - 1], 0);
+    free(t1);
+    bn_model_free(nb);
 
     /* pieces: ▁ is a space, <0xNN> is the byte, control tokens are empty */
     char buf[16];

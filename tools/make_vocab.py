@@ -8,6 +8,7 @@ Writes into OUT_DIR:
                     pre 'llama-bpe'), 3 control tokens and a user-defined one
   bpe-nopre.gguf    the same vocabulary without tokenizer.ggml.pre
   spm-small.gguf    SentencePiece style: <unk> <s> </s>, <0xNN> byte tokens, scored pieces
+  spm-nobyte.gguf   the same without the byte tokens of '€' (an unknown character)
   llama3.gguf       the Llama 3 vocabulary from llama3.tiktoken, built as
                     ../shared/tokenizer/README.md describes (only with --tiktoken
                     and when that file exists)
@@ -108,6 +109,12 @@ def main():
     write(os.path.join(args.out_dir, 'bpe-nopre.gguf'), voc_nopre)
     write(os.path.join(args.out_dir, 'spm-small.gguf'), gm.spm_vocab(1024, 1),
           [('tokenizer.ggml.add_bos_token', gw.BOOL, True), ('tokenizer.ggml.add_eos_token', gw.BOOL, False)])
+    # without the byte tokens of '€' (E2 82 AC): the character is unknown
+    nobyte = gm.spm_vocab(1024, 1)
+    for b in (0xE2, 0x82, 0xAC):
+        i = nobyte['tokens'].index('<0x%02X>' % b)
+        nobyte['tokens'][i], nobyte['token_type'][i] = '<unused%02X>' % b, 5
+    write(os.path.join(args.out_dir, 'spm-nobyte.gguf'), nobyte)
     write(os.path.join(args.out_dir, 'bpe-128256-nopre.gguf'), llama3_sized())
     out = os.path.join(args.out_dir, 'llama3.gguf')
     if args.tiktoken and os.path.exists(args.tiktoken):
