@@ -328,8 +328,7 @@ static bn_status check_layers(const bn_model *m)
         return bn_fail(BN_E_FORMAT, "tensor '%s' is past the %d layers of %s.block_count", shown, hp->n_layer,
                        m->arch_name);
     }
-    snprintf(name, sizeof name, "blk.0.ffn_down.weight");
-    return find_tensor(m, name, hp->n_ff, hp->n_embd, 1, &t);
+    return find_tensor(m, "blk.0.ffn_down.weight", hp->n_ff, hp->n_embd, 1, &t);
 }
 
 static bn_status load_tensors(bn_model *m, int quantize_head)
