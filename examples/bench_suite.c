@@ -230,9 +230,10 @@ static int read_models(const suite_reader *sr, yaml_node_t *value, bench_run *ru
         yaml_node_t *item = items[i];
         if (!item)
             continue;
-        if (item->type != YAML_SCALAR_NODE || !*scalar(item)) {
+        if (item->type != YAML_SCALAR_NODE || !*scalar(item) || ex_yaml_is_null(item)) {
             rc = fail_at(sr, item, "'models' lists file paths, found %s",
-                         item->type == YAML_SCALAR_NODE ? "an empty value" : ex_yaml_node_kind(item), "");
+                         item->type == YAML_SCALAR_NODE && !*scalar(item) ? "an empty value" : ex_yaml_node_kind(item),
+                         "");
             break;
         }
         char where[512];

@@ -26,12 +26,23 @@ int ex_parse_cpu_level(const char *name, bn_cpu_level *out)
 
 #ifdef BN_EXAMPLES_HAVE_YAML
 
+int ex_yaml_is_null(const yaml_node_t *node)
+{
+    if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return 0;
+    static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
+    for (size_t i = 0; i < sizeof nulls / sizeof nulls[0]; i++)
+        if (!strcmp((const char *)node->data.scalar.value, nulls[i]))
+            return 1;
+    return 0;
+}
+
 const char *ex_yaml_node_kind(const yaml_node_t *node)
 {
     switch (node->type) {
     case YAML_SEQUENCE_NODE: return "a list";
     case YAML_MAPPING_NODE: return "a mapping";
-    default: return "a scalar";
+    default: return ex_yaml_is_null(node) ? "a null" : "a scalar";
     }
 }
 

@@ -17,7 +17,10 @@ int ex_parse_cpu_level(const char *name, bn_cpu_level *out);
 #ifdef BN_EXAMPLES_HAVE_YAML
 #include <yaml.h>
 
-/* "a list", "a mapping" or "a scalar", for error messages. */
+/* Whether a node is YAML's null: a plain ~, null, Null, NULL or nothing. */
+int ex_yaml_is_null(const yaml_node_t *node);
+
+/* "a list", "a mapping", "a null" or "a scalar", for error messages. */
 const char *ex_yaml_node_kind(const yaml_node_t *node);
 
 /* Parses the first document of a YAML file into *doc (freed with

@@ -150,6 +150,8 @@ else
   expect "suite not a list" 2 'e4\.yaml:1:1: a suite is a list of runs' -- --suite "$tmp/e4.yaml"
   printf -- '- models: [x.gguf]\n   p: 8\n' > "$tmp/e5.yaml"
   expect "suite syntax error" 2 'e5\.yaml:2:[0-9]+: ' -- --suite "$tmp/e5.yaml"
+  printf -- '- models: [x.gguf, ~]\n' > "$tmp/e7.yaml"
+  expect "suite null model" 2 "e7\.yaml:1:20: 'models' lists file paths, found a null" -- --suite "$tmp/e7.yaml"
   printf -- '- models: [%s/absent.gguf]\n' "$tmp" > "$tmp/e6.yaml"
   expect "suite missing model" 1 'e6\.yaml:1:12: .*absent\.gguf: cannot open' -- --suite "$tmp/e6.yaml" -t 1
   # The standard suite parses and plans 2 models x 2 thread counts x (pp128,
