@@ -20,7 +20,7 @@ static const cli_option options[] = {
     { "-n", "--n-predict", "n_predict", CLI_INT, OFF(gen.n_predict), "N",
       "tokens to generate, -1 = until the context is full (default 128)", -1, INT32_MAX },
     { "-t", "--threads", "threads", CLI_INT, OFF(ctx_params.n_threads), "N",
-      "threads, 0 = the CPUs online (default)", 0, 1024 },
+      "threads, 0 = the CPUs online, at most 64 (default)", 0, 1024 },
     { "-c", "--ctx-size", "ctx_size", CLI_UINT, OFF(ctx_params.n_ctx), "N",
       "context length in tokens (default: min(training length, 4096))", 0, UINT32_MAX },
     { "-b", "--batch-size", "batch_size", CLI_UINT, OFF(ctx_params.n_batch), "N",

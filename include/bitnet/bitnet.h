@@ -173,7 +173,7 @@ BN_API uint64_t bn_model_weight_bytes(const bn_model *model);
 
 /* Metadata. Strings are owned by the model and are not NUL-terminated in the
  * file: use *len. Integers of any width and bools read as int64; floats of
- * either width as double. BN_E_NOT_FOUND / BN_E_TYPE on mismatch. */
+ * either width, and integers, as double. BN_E_NOT_FOUND / BN_E_TYPE on mismatch. */
 BN_API int64_t bn_model_meta_count(const bn_model *model);
 BN_API const char *bn_model_meta_key(const bn_model *model, int64_t index);  /* NULL if out of range */
 BN_API bn_status bn_model_meta_str(const bn_model *model, const char *key, const char **str, size_t *len);

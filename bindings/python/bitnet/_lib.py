@@ -9,7 +9,7 @@ The search order is:
 4. the ``libdir`` that ``pkg-config bitnet`` reports.
 
 Only names from ``include/bitnet/bitnet.h`` are used. The struct mirrors here
-must match the header field for field; ``tests/test_layout.py`` compares them
+must match the header field for field; ``tests/test_library.py`` compares them
 with ``tests/abi/layout-lp64.txt``.
 """
 from __future__ import annotations
