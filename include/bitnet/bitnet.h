@@ -53,10 +53,10 @@ extern "C" {
 /* ---------------------------------------------------------------- version */
 
 #define BN_VERSION_MAJOR 0
-#define BN_VERSION_MINOR 1
+#define BN_VERSION_MINOR 2
 #define BN_VERSION_PATCH 0
 #define BN_VERSION_NUMBER (BN_VERSION_MAJOR * 10000 + BN_VERSION_MINOR * 100 + BN_VERSION_PATCH)
-#define BN_VERSION_STRING "0.1.0"
+#define BN_VERSION_STRING "0.2.0"
 /* Bumped together with the SONAME when the ABI breaks (docs/abi.md). */
 #define BN_ABI_VERSION 0
 

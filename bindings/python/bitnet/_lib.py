@@ -25,7 +25,7 @@ from typing import List, Optional
 #: The ABI this binding was written for (``BN_ABI_VERSION``); the library must match it.
 ABI_VERSION = 0
 #: The oldest ``BN_VERSION_NUMBER`` that has every function declared below.
-MIN_VERSION = 100
+MIN_VERSION = 200  # 0.2.0: bn_*_params_init_sized
 
 # ---------------------------------------------------------------- constants
 
