@@ -68,6 +68,20 @@ static inline const uint8_t *bn_f16x2_row(const void *w, size_t row_bytes, int64
     return (const uint8_t *)w + (size_t)(r & ~(int64_t)1) * row_bytes + (size_t)(r & 1) * 32;
 }
 
+/* max |x[i]| over n floats (0 for none), by comparison and select: any NaN,
+ * a signalling one too, leaves the maximum alone, as the x86 max
+ * instructions do (fmaxf would pass a signalling NaN on). The scalar
+ * quantize_act and the int8 head's rows use it. */
+static inline float bn_absmax(const float *x, int64_t n)
+{
+    float m = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        float a = x[i] < 0.0f ? -x[i] : x[i];
+        m = a > m ? a : m;
+    }
+    return m;
+}
+
 /* The FFN activations of bn_kernels.glu. */
 enum { BN_GLU_RELU2, BN_GLU_SILU };
 

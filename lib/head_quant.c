@@ -15,11 +15,7 @@
  * max|w| / 127 (all float32; a zero row gets scale 0). */
 static int32_t quantize_row(const float *w, int64_t n, int8_t *q, float *scale)
 {
-    float amax = 0.0f;  /* a NaN weight, even a signalling one, leaves it alone */
-    for (int64_t i = 0; i < n; i++) {
-        float a = fabsf(w[i]);
-        amax = a > amax ? a : amax;
-    }
+    float amax = bn_absmax(w, n);
     float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
     int32_t sum = 0;
     for (int64_t i = 0; i < n; i++) {

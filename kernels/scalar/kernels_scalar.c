@@ -10,13 +10,7 @@
 
 static void quantize_act(const float *x, int64_t n, int8_t *q, float *scale, int32_t *sum)
 {
-    /* a comparison, not fmaxf: any NaN (signalling ones too) leaves amax
-     * alone, as the x86 max instructions do */
-    float amax = 0.0f;
-    for (int64_t i = 0; i < n; i++) {
-        float a = fabsf(x[i]);
-        amax = a > amax ? a : amax;
-    }
+    float amax = bn_absmax(x, n);
     float s = 127.0f / fmaxf(amax, 1e-5f);
     int32_t total = 0;
     for (int64_t i = 0; i < n; i++) {
