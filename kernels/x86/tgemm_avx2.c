@@ -103,6 +103,7 @@ void bn_tgemm_avx2(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, co
                    const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
 {
     const int64_t cols = w->cols;
+    const size_t all = bn_tmat_bytes(w->rows, cols);
     int64_t r = r0;
     while (r < r1) {
         /* A whole group of rows at a time where the range holds one: its
@@ -111,8 +112,11 @@ void bn_tgemm_avx2(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, co
          * token tile passes over it. */
         int R = r % BN_TGROUP == 0 && r + PR <= r1 ? PR : 1;
         const uint8_t *base = w->codes + bn_tmat_block(cols, r, 0);
+        bn_prefetch pf = bn_prefetch_spread(w->codes, R == PR ? all : 0, bn_tmat_block(cols, r, 0) + (size_t)cols,
+                                            (size_t)cols, (n_tok + PT - 1) / PT);  /* the next group */
         for (int64_t t0 = 0; t0 < n_tok; t0 += PT) {
             int T = n_tok - t0 < PT ? (int)(n_tok - t0) : PT;
+            bn_prefetch_step(&pf);
             int32_t isum[PR][PT];
             tiles[R == PR][T](base, cols, q + t0 * cols, isum);
             for (int i = 0; i < R; i++)

@@ -209,11 +209,15 @@ void bn_tgemm_avx512(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, 
     /* Tokens inner: the groups' blocks stay in cache while every token tile
      * passes over them. The padding rows of a group cost a little work but
      * are never stored. */
+    const size_t pair = (size_t)PG * (size_t)cols, all = bn_tmat_bytes(w->rows, cols);
     for (int64_t row0 = first; row0 < r1; row0 += 4 * PG) {
         const uint8_t *g = w->codes + bn_tmat_block(cols, row0, 0);
         int G = (r1 - row0 + 3) / 4 < PG ? (int)((r1 - row0 + 3) / 4) : PG;
+        bn_prefetch pf = bn_prefetch_spread(w->codes, all, bn_tmat_block(cols, row0, 0) + pair, pair,
+                                            (n_tok + PT - 1) / PT);  /* the next PG groups */
         for (int64_t t0 = 0; t0 < n_tok; t0 += PT) {
             int T = n_tok - t0 < PT ? (int)(n_tok - t0) : PT;
+            bn_prefetch_step(&pf);
             __m512i isum[PG];
             tiles[G][T](g, cols, q + t0 * cols, isum);
             for (int i = 0; i < G; i++)
