@@ -12,11 +12,11 @@
  * token tile: a stream consumed so slowly that the hardware prefetcher does
  * not keep ahead of it, and each group started with cache misses. The
  * kernels prefetch the next group's codes a slice per token tile instead
- * (bn_tgemm_avx512, Zen 4, the 2B-4T matrices in the pool's chunks: 3.5-5%
- * less time at 64 tokens a pass, 8% at 16 and 32). With fewer than four
- * tiles a group the burst cost more than it saved (8% at 4 tokens), so
- * those calls leave it to the hardware. Past the chunk's last group the
- * next rows are usually the thread's next chunk. */
+ * (bn_tgemm_avx512, Zen 4, the 2B-4T matrices in the pool's chunks: 3-5%
+ * less time at 64 tokens a pass, 6-8% at 16 and 32). With fewer than four
+ * tiles a group the burst cost more than it saved (8% more time at 4
+ * tokens), so those calls leave it to the hardware. Past the chunk's last
+ * group the next rows are usually the thread's next chunk. */
 typedef struct bn_prefetch {
     const char *p;
     size_t left, step;
