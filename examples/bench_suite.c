@@ -286,7 +286,7 @@ static int read_run(const suite_reader *sr, yaml_node_t *node, bench_run *run)
             rc = read_ints(sr, k, value, 1, 1024, &run->t);
         } else if (!strcmp(k, "r") || !strcmp(k, "batch")) {
             bench_ints one = { 0 };
-            rc = read_ints(sr, k, value, 1, k[0] == 'r' ? 1000 : 4096, &one);  /* 4096: n_batch's limit */
+            rc = read_ints(sr, k, value, 1, k[0] == 'r' ? 1000 : BN_MAX_BATCH, &one);
             if (rc == 0 && one.n != 1)
                 rc = fail_at(sr, value, "'%s' needs a single integer", k, "");
             if (rc == 0 && k[0] == 'r')

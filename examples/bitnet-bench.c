@@ -392,7 +392,7 @@ static int parse_args(int argc, char **argv, bench_run *run, int *output, const 
             bad = parse_one(v, 1, 1000, &run->reps, err, sizeof err);
         } else if (!strcmp(a, "-b") || !strcmp(a, "--batch-size")) {
             int nb = 0;
-            bad = parse_one(v, 1, 4096, &nb, err, sizeof err);  /* bn_ctx_params.n_batch's limit */
+            bad = parse_one(v, 1, BN_MAX_BATCH, &nb, err, sizeof err);
             run->n_batch = (uint32_t)nb;
         } else if (!strcmp(a, "--mem-mib")) {
             int mib = 0;

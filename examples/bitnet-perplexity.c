@@ -99,7 +99,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
             ok = parse_int(v, 1, 1024, &n_threads);
         } else if (!strcmp(a, "-b") || !strcmp(a, "--batch-size")) {
-            ok = parse_int(v, 1, 4096, &n_batch);
+            ok = parse_int(v, 1, BN_MAX_BATCH, &n_batch);
         } else if (!strcmp(a, "--cpu")) {
             ok = v && ex_parse_cpu_level(v, &cpu) == 0;
         } else {

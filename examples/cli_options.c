@@ -24,7 +24,7 @@ static const cli_option options[] = {
     { "-c", "--ctx-size", "ctx_size", CLI_UINT, OFF(ctx_params.n_ctx), "N",
       "context length in tokens (default: min(training length, 4096))", 0, UINT32_MAX },
     { "-b", "--batch-size", "batch_size", CLI_UINT, OFF(ctx_params.n_batch), "N",
-      "prompt tokens per weight pass (default 64)", 0, 4096 },
+      "prompt tokens per weight pass (default 64)", 0, BN_MAX_BATCH },
     { "-temp", "--temp", "temp", CLI_FLOAT, OFF(gen.temperature), "T", "temperature, 0 = greedy (default 0.8)", 0,
       INFINITY },
     { NULL, "--top-k", "top_k", CLI_INT, OFF(gen.top_k), "N", "top-k sampling, 0 = off (default 40)", 0,

@@ -75,8 +75,8 @@ BN_API bn_status bn_ctx_new(bn_model *model, const bn_ctx_params *params, bn_ctx
     if (p.n_threads < 0 || p.n_threads > 1024)
         return bn_fail(BN_E_INVALID_ARG, "n_threads %d is outside 0..1024", p.n_threads);
     uint32_t n_batch = p.n_batch ? p.n_batch : 64;
-    if (n_batch > 4096)
-        return bn_fail(BN_E_INVALID_ARG, "n_batch %u is larger than 4096", n_batch);
+    if (n_batch > BN_MAX_BATCH)
+        return bn_fail(BN_E_INVALID_ARG, "n_batch %u is larger than %d", n_batch, BN_MAX_BATCH);
     if (n_batch > n_ctx)
         n_batch = n_ctx;
 

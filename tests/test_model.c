@@ -154,6 +154,18 @@ static void test_null_handles(void **state)
     assert_non_null(strstr(bn_last_error(), "logits"));
     assert_int_equal(bn_ctx_n_past(vc), 0);
     bn_ctx_free(vc);
+    /* n_batch's bound: BN_MAX_BATCH is accepted (and cut to n_ctx), one more is refused. */
+    bn_ctx_params cp;
+    bn_ctx_params_init(&cp);
+    cp.n_ctx = 16;
+    cp.n_batch = BN_MAX_BATCH;
+    assert_int_equal(bn_ctx_new(vm, &cp, &vc), BN_OK);
+    bn_ctx_free(vc);
+    cp.n_batch = BN_MAX_BATCH + 1;
+    vc = (bn_ctx *)1;
+    assert_int_equal(bn_ctx_new(vm, &cp, &vc), BN_E_INVALID_ARG);
+    assert_null(vc);
+    assert_non_null(strstr(bn_last_error(), "n_batch 4097 is larger than 4096"));
     bn_model_free(vm);
     size_t n;
     assert_int_equal(bn_tokenize(NULL, "x", 1, 0, NULL, 0, &n), BN_E_INVALID_ARG);

@@ -227,12 +227,15 @@ BN_API const char *bn_token_text(const bn_model *model, bn_token token);
 
 /* ---------------------------------------------------------------- context */
 
+/* The most tokens bn_ctx_params.n_batch may ask for in one weight pass. */
+#define BN_MAX_BATCH 4096
+
 typedef struct bn_ctx_params {
     size_t size;         /* sizeof(bn_ctx_params), set by bn_ctx_params_init */
     uint32_t n_ctx;      /* KV cache length in tokens; 0 (default) = min(training length, 4096);
                           * longer than the training length works and logs a warning */
     int n_threads;       /* worker threads including the caller; 0 (default) = 1 */
-    uint32_t n_batch;    /* tokens evaluated per weight pass in prefill; 0 (default) = 64; at most 4096 */
+    uint32_t n_batch;    /* tokens evaluated per weight pass in prefill; 0 (default) = 64; at most BN_MAX_BATCH */
 } bn_ctx_params;
 
 BN_API void bn_ctx_params_init(bn_ctx_params *params);
