@@ -154,7 +154,7 @@ static void test_null_handles(void **state)
     assert_non_null(strstr(bn_last_error(), "logits"));
     assert_int_equal(bn_ctx_n_past(vc), 0);
     bn_ctx_free(vc);
-    /* n_batch's bound: BN_MAX_BATCH is accepted (and cut to n_ctx), one more is refused. */
+    /* n_batch's bound: BN_MAX_BATCH is accepted (larger than n_ctx too), one more is refused. */
     bn_ctx_params cp;
     bn_ctx_params_init(&cp);
     cp.n_ctx = 16;
