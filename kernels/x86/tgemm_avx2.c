@@ -10,8 +10,10 @@
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-/* Blocks of 128 weights summed in 16-bit lanes before widening: a block adds
- * at most 4 * 512 = 2048 to a lane, so 8 blocks stay within 16384. */
+/* Blocks of 128 weights summed in 16-bit lanes before widening: a prefill
+ * block adds at most 4 * 512 = 2048 to a lane, so 8 blocks stay within 16384;
+ * decode's times-4 lanes take at most 4096 a block, so 8 stay within
+ * -32768 .. 32512 (group_dot). */
 #define FLUSH 8
 
 /* The four 32-weight groups of a block: group g is the 2-bit field at shift
