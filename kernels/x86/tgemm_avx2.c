@@ -143,24 +143,31 @@ static tile_fn *const tiles[2][PT + 1] = {
     {NULL, tile_0x1, tile_0x2, tile_0x3, tile_0x4},
 };
 
+/* A row's output from sum(code * q): the weights are code - 1, so subtract
+ * sum(q) (wrapping, as the scalar int32 arithmetic does), then the scalar
+ * code's division and product. */
+static inline float row_value(int32_t isum, int32_t act_sum, float act_scale, float w_scale)
+{
+    int32_t v = (int32_t)((uint32_t)isum - (uint32_t)act_sum);
+    return ((float)v / act_scale) * w_scale;
+}
+
 void bn_tgemm_avx2(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                    const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
 {
     const int64_t cols = w->cols;
     const size_t all = bn_tmat_bytes(w->rows, cols);
-    int64_t r = r0;
     if (n_tok == 1) {  /* whole groups; rows outside [r0, r1) are computed, not stored */
         for (int64_t row0 = r0 / BN_TGROUP * BN_TGROUP; row0 < r1; row0 += BN_TGROUP) {
             int32_t isum[BN_TGROUP];
             group_dot(w->codes + bn_tmat_block(cols, row0, 0), q, cols / 128, isum);
             for (int i = 0; i < BN_TGROUP; i++)
-                if (row0 + i >= r0 && row0 + i < r1) {
-                    int32_t v = (int32_t)((uint32_t)isum[i] - (uint32_t)act_sum[0]);
-                    y[row0 + i] = ((float)v / act_scale[0]) * w->scale;
-                }
+                if (row0 + i >= r0 && row0 + i < r1)
+                    y[row0 + i] = row_value(isum[i], act_sum[0], act_scale[0], w->scale);
         }
         return;
     }
+    int64_t r = r0;
     while (r < r1) {
         /* A whole group of rows at a time where the range holds one: its
          * blocks are consecutive in memory and share each activation load.
@@ -176,10 +183,8 @@ void bn_tgemm_avx2(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, co
             int32_t isum[PR][PT];
             tiles[R == PR][T](base, cols, q + t0 * cols, isum);
             for (int i = 0; i < R; i++)
-                for (int j = 0; j < T; j++) {
-                    int32_t v = (int32_t)((uint32_t)isum[i][j] - (uint32_t)act_sum[t0 + j]);
-                    y[(t0 + j) * ldy + r + i] = ((float)v / act_scale[t0 + j]) * w->scale;
-                }
+                for (int j = 0; j < T; j++)
+                    y[(t0 + j) * ldy + r + i] = row_value(isum[i][j], act_sum[t0 + j], act_scale[t0 + j], w->scale);
         }
         r += R;
     }
