@@ -43,6 +43,18 @@ static int x86_level(void)
 #define BN_HWCAP_ASIMDDP (1ul << 20)
 #endif
 
+int bn_cpu_prefetch_pays(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d))
+        return 0;
+    return b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu;  /* "GenuineIntel" */
+#else
+    return 0;
+#endif
+}
+
 int bn_cpu_supported_raw(bn_cpu_level level)
 {
     if (level == BN_CPU_SCALAR)

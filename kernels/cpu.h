@@ -8,4 +8,10 @@
  * this build has kernels for it. */
 int bn_cpu_supported_raw(bn_cpu_level level);
 
+/* Whether decode should prefetch its weights in software (kernels_x86.h):
+ * on Intel x86 cores, where one core alone keeps too few misses in flight;
+ * not on AMD's, whose hardware prefetchers keep up and where the hints cost
+ * time. */
+int bn_cpu_prefetch_pays(void);
+
 #endif

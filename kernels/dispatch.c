@@ -8,15 +8,15 @@
 #include "error.h"
 #include "kernels.h"
 
-static const bn_kernels *built(bn_cpu_level level)
+static const bn_kernels *built(bn_cpu_level level, int prefetch)
 {
     switch (level) {
     case BN_CPU_SCALAR: return &bn_kernels_scalar;
 #ifdef BN_HAVE_KERNELS_AVX2
-    case BN_CPU_AVX2: return &bn_kernels_avx2;
+    case BN_CPU_AVX2: return prefetch ? &bn_kernels_avx2_pf : &bn_kernels_avx2;
 #endif
 #ifdef BN_HAVE_KERNELS_AVX512
-    case BN_CPU_AVX512: return &bn_kernels_avx512;
+    case BN_CPU_AVX512: return prefetch ? &bn_kernels_avx512_pf : &bn_kernels_avx512;
 #endif
 #ifdef BN_HAVE_KERNELS_NEON
     case BN_CPU_NEON: return &bn_kernels_neon;
@@ -28,9 +28,14 @@ static const bn_kernels *built(bn_cpu_level level)
     }
 }
 
+const bn_kernels *bn_kernels_variant(bn_cpu_level level, int prefetch)
+{
+    return bn_cpu_supported_raw(level) ? built(level, prefetch) : NULL;
+}
+
 const bn_kernels *bn_kernels_for(bn_cpu_level level)
 {
-    return bn_cpu_supported_raw(level) ? built(level) : NULL;
+    return bn_kernels_variant(level, bn_cpu_prefetch_pays());
 }
 
 BN_API int bn_cpu_supported(bn_cpu_level level)
@@ -73,7 +78,7 @@ bn_status bn_cpu_choose(bn_cpu_level requested, bn_cpu_level *out)
     }
     if (requested == BN_CPU_AUTO)
         requested = bn_cpu_best();
-    if (!built(requested))
+    if (!built(requested, 0))
         return bn_fail(BN_E_UNSUPPORTED, "CPU level %s is not built into this libbitnet",
                        bn_cpu_level_name(requested));
     if (!bn_cpu_supported_raw(requested))

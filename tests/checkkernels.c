@@ -20,6 +20,15 @@
 #include "kernels.h"
 #include "scalar/dense_scalar.h"
 
+/* A table's name in reports: its level, "+pf" for the build with decode's
+ * software prefetch. */
+static const char *table_name(const bn_kernels *k)
+{
+    if (!k->prefetch)
+        return bn_cpu_level_name(k->level);
+    return k->level == BN_CPU_AVX2 ? "avx2+pf" : k->level == BN_CPU_AVX512 ? "avx512+pf" : "unknown+pf";
+}
+
 static uint64_t rng_state;
 
 static uint64_t rnd(void)
@@ -100,7 +109,7 @@ typedef struct {
 static int report_mismatch(tally *tl, const char *level, const char *what)
 {
     if (tl->fails++ == 0)
-        printf("  %-8s %-14s FAILED: %s\n", level, tl->name, what);
+        printf("  %-9s %-14s FAILED: %s\n", level, tl->name, what);
     return 1;
 }
 
@@ -117,16 +126,16 @@ static void check_quant_one(const bn_kernels *k, tally *tl, const float *x, int6
     char msg[256];
     if (memcmp(&s0, &s1, sizeof s0)) {
         snprintf(msg, sizeof msg, "%s n=%" PRId64 ": scale %a != %a", label, n, s1, s0);
-        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+        report_mismatch(tl, table_name(k), msg);
     } else if (sum0 != sum1) {
         snprintf(msg, sizeof msg, "%s n=%" PRId64 ": sum %d != %d", label, n, sum1, sum0);
-        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+        report_mismatch(tl, table_name(k), msg);
     } else {
         for (int64_t i = 0; i < n; i++)
             if (q0[i] != q1[i]) {
                 snprintf(msg, sizeof msg, "%s n=%" PRId64 ": q[%" PRId64 "] = %d, want %d (x = %a)", label, n, i,
                          q1[i], q0[i], x[i]);
-                report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+                report_mismatch(tl, table_name(k), msg);
                 break;
             }
     }
@@ -209,7 +218,7 @@ static void check_to_f16(const bn_kernels *k, tally *tl)
             uint32_t bits;
             memcpy(&bits, &x[i], 4);
             snprintf(msg, sizeof msg, "f32 0x%08x: 0x%04x, want 0x%04x", bits, b[i], a[i]);
-            report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+            report_mismatch(tl, table_name(k), msg);
         }
     }
     free(x);
@@ -251,7 +260,7 @@ static void check_glu(const bn_kernels *k, tally *tl)
                     snprintf(msg, sizeof msg, "%s n %lld: gate %.9g up %.9g -> %.9g, want %.9g",
                              act == BN_GLU_SILU ? "silu" : "relu2", (long long)n, (double)g[i], (double)u[i],
                              (double)b[i], (double)a[i]);
-                    report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+                    report_mismatch(tl, table_name(k), msg);
                     break;
                 }
             if (n == N)
@@ -299,7 +308,7 @@ static void check_attn_one(const bn_kernels *k, tally *tl, int group, int d, uin
     char msg[160];
     if (!canaries_ok(&o1)) {
         snprintf(msg, sizeof msg, "group %d d %d n_kv %u n_tok %u: wrote outside out", group, d, n_kv, n_tok);
-        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+        report_mismatch(tl, table_name(k), msg);
     } else if (memcmp(o0.y, o1.y, out_n * sizeof(float))) {
         size_t i = 0;
         while (!memcmp(&o0.y[i], &o1.y[i], sizeof(float)))
@@ -307,7 +316,7 @@ static void check_attn_one(const bn_kernels *k, tally *tl, int group, int d, uin
         size_t t = i / out_stride, e = i % out_stride;
         snprintf(msg, sizeof msg, "group %d d %d n_kv %u amp %g: token %zu out[head %zu][%zu] = %.9g, want %.9g",
                  group, d, n_kv, (double)amp, t, e / (size_t)d, e % (size_t)d, o1.y[i], o0.y[i]);
-        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+        report_mismatch(tl, table_name(k), msg);
     }
     free(q);
     free(kc);
@@ -399,7 +408,7 @@ static void check_tgemm_one(const bn_kernels *k, tally *tl, int64_t rows, int64_
     char msg[256];
     if (!canaries_ok(&y1)) {
         snprintf(msg, sizeof msg, "%" PRId64 "x%" PRId64 " n_tok=%" PRId64 ": wrote outside y", rows, cols, n_tok);
-        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+        report_mismatch(tl, table_name(k), msg);
     } else if (memcmp(y0.y, y1.y, ny * sizeof(float))) {
         size_t i = 0;
         while (!memcmp(&y0.y[i], &y1.y[i], sizeof(float)))
@@ -409,7 +418,7 @@ static void check_tgemm_one(const bn_kernels *k, tally *tl, int64_t rows, int64_
                  "y[tok %zu][row %zu] = %.9g, want %.9g",
                  rows, cols, n_tok, r0, r1, code_pats[cpat], q_pats[qpat], i / (size_t)ldy, i % (size_t)ldy,
                  y1.y[i], y0.y[i]);
-        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+        report_mismatch(tl, table_name(k), msg);
     }
     free(codes);
     free(q);
@@ -494,7 +503,7 @@ static void check_i8gemm_one(const bn_kernels *k, tally *tl, int64_t rows, int64
     if (!canaries_ok(&y1) || memcmp(y0.y, y1.y, ny * sizeof(float))) {
         snprintf(msg, sizeof msg, "%" PRId64 "x%" PRId64 " n_tok=%" PRId64 " rows [%" PRId64 ",%" PRId64 ") q=%s",
                  rows, cols, n_tok, r0, r1, q_pats[qpat]);
-        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+        report_mismatch(tl, table_name(k), msg);
     }
     free(wq);
     free(q);
@@ -594,7 +603,7 @@ static void check_fgemm_one(const bn_kernels *k, tally *tl, uint32_t type, int64
     if (!canaries_ok(&y1)) {
         snprintf(msg, sizeof msg, "%s %" PRId64 "x%" PRId64 " n_tok=%" PRId64 ": wrote outside y", tt->name, rows, cols,
                  n_tok);
-        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+        report_mismatch(tl, table_name(k), msg);
     } else if (memcmp(y0.y, y1.y, ny * sizeof(float))) {
         size_t i = 0;
         while (!memcmp(&y0.y[i], &y1.y[i], sizeof(float)))
@@ -603,7 +612,7 @@ static void check_fgemm_one(const bn_kernels *k, tally *tl, uint32_t type, int64
                  "%s %" PRId64 "x%" PRId64 " n_tok=%" PRId64 " rows [%" PRId64 ",%" PRId64 "): "
                  "y[tok %zu][row %zu] = %a, want %a",
                  tt->name, rows, cols, n_tok, r0, r1, i / (size_t)ldy, i % (size_t)ldy, y1.y[i], y0.y[i]);
-        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+        report_mismatch(tl, table_name(k), msg);
     }
     free(w - 1);
     free(x);
@@ -661,7 +670,7 @@ static void check_fgemm_pairs_one(const bn_kernels *k, tally *tl, int64_t rows, 
     snprintf(msg, sizeof msg, "%" PRId64 "x%" PRId64 " n_tok=%" PRId64 " rows [%" PRId64 ",%" PRId64 ")", rows, cols,
              n_tok, r0, r1);
     if (!canaries_ok(&got) || memcmp(want.y, got.y, ny * sizeof(float)))
-        report_mismatch(tl, bn_cpu_level_name(k->level), msg);
+        report_mismatch(tl, table_name(k), msg);
     if (memcmp(want.y, sc.y, ny * sizeof(float)))
         report_mismatch(tl, "scalar", msg);
     /* a row of pairs through dequant_row: the tied embedding's lookup */
@@ -670,7 +679,7 @@ static void check_fgemm_pairs_one(const bn_kernels *k, tally *tl, int64_t rows, 
     bn_kernels_scalar.dequant_row(BN_TYPE_F16, w + r * row_bytes, a, cols);
     k->dequant_row(BN_TYPE_F16X2, bn_f16x2_row(wp, row_bytes, r), b, cols);
     if (memcmp(a, b, cols * sizeof *a))
-        report_mismatch(tl, bn_cpu_level_name(k->level), "dequant_row of a row in pairs");
+        report_mismatch(tl, table_name(k), "dequant_row of a row in pairs");
     free(a);
     free(b);
     free(w);
@@ -846,7 +855,7 @@ static void print_bench_row(const char *level, const char *kernel, double s, dou
         snprintf(gbs, sizeof gbs, "%.2f", bytes / s / 1e9);
         snprintf(of, sizeof of, "%.0f%%", 100.0 * bytes / s / mem_bps);
     }
-    printf("%-8s %-26s %12.0f %8s %7s %8.1f %9.1f\n", level, kernel, s * 1e9, gbs, of, ops / s / 1e9, base / s);
+    printf("%-9s %-26s %12.0f %8s %7s %8.1f %9.1f\n", level, kernel, s * 1e9, gbs, of, ops / s / 1e9, base / s);
 }
 
 static void bench(const bn_kernels *const *levels, int n_levels)
@@ -918,11 +927,11 @@ static void bench(const bn_kernels *const *levels, int n_levels)
         attn_ops[i] = 4.0 * ab[i].group * ab[i].d * (double)ab[i].n_kv;  /* a multiply and an add, scores and mixing */
     }
 
-    printf("%-8s %-26s %12s %8s %7s %8s %9s\n", "level", "kernel", "ns/call", "GB/s", "of mem", "GOPS", "x scalar");
+    printf("%-9s %-26s %12s %8s %7s %8s %9s\n", "level", "kernel", "ns/call", "GB/s", "of mem", "GOPS", "x scalar");
     double base[9] = { 0 };
     for (int li = 0; li < n_levels; li++) {
         const bn_kernels *k = levels[li];
-        const char *name = bn_cpu_level_name(k->level);
+        const char *name = table_name(k);
         double budget = k->level == BN_CPU_SCALAR ? 0.5 : 1.5;
         tb.k = hb.k = k;
         double s[9];
@@ -1027,16 +1036,22 @@ int main(int argc, char **argv)
     printf("checkkernels: seed %" PRIu64 " (rerun with --seed to repeat)\n", rng_state);
 
     static const bn_cpu_level all[] = {BN_CPU_SCALAR, BN_CPU_AVX2, BN_CPU_AVX512, BN_CPU_NEON, BN_CPU_DOTPROD};
-    const bn_kernels *levels[5];
+    /* Every table: a level's build without and with decode's software
+     * prefetch, whichever this CPU would get. */
+    const bn_kernels *levels[2 * sizeof all / sizeof all[0]];
     int n_levels = 0, failed = 0;
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (bn_kernels_for(all[i]))
-            levels[n_levels++] = bn_kernels_for(all[i]);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        const bn_kernels *plain = bn_kernels_variant(all[i], 0), *pf = bn_kernels_variant(all[i], 1);
+        if (plain)
+            levels[n_levels++] = plain;
+        if (pf && pf != plain)
+            levels[n_levels++] = pf;
+    }
 
     failed |= check_exp_canon();
     for (int li = 1; li < n_levels; li++) {
         const bn_kernels *k = levels[li];
-        const char *name = bn_cpu_level_name(k->level);
+        const char *name = table_name(k);
         tally tl[8 + sizeof dense_types / sizeof dense_types[0]] = {
             {"quantize_act", 0, 0}, {"tgemm", 0, 0}, {"dequant_row", 0, 0}, {"i8gemm", 0, 0}, {"attn", 0, 0},
             {"to_f16", 0, 0}, {"glu", 0, 0}, {"fgemm F16 in pairs", 0, 0}};
@@ -1086,9 +1101,9 @@ int main(int argc, char **argv)
         }
         for (size_t i = 0; i < sizeof tl / sizeof tl[0]; i++) {
             if (!tl[i].fails)
-                printf("  %-8s %-14s ok (%d cases)\n", name, tl[i].name, tl[i].runs);
+                printf("  %-9s %-14s ok (%d cases)\n", name, tl[i].name, tl[i].runs);
             else
-                printf("  %-8s %-14s FAILED (%d of %d cases)\n", name, tl[i].name, tl[i].fails, tl[i].runs);
+                printf("  %-9s %-14s FAILED (%d of %d cases)\n", name, tl[i].name, tl[i].fails, tl[i].runs);
             failed |= tl[i].fails != 0;
         }
     }

@@ -164,15 +164,17 @@ static void fgemm_blocks(uint32_t type, const uint8_t *w, size_t row_bytes, int6
 /* Decode over F16 rows in pairs: both rows of a pair at once, each in its own
  * chains (the order of etile for each), reading the pair's single stream. A
  * range that starts or ends inside a pair computes the whole pair (its lines
- * hold both rows; the layout pads an odd count) and keeps its rows. */
-static void erows_f16x2(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols, const float *x,
-                        float *y)
+ * hold both rows; the layout pads an odd count) and keeps its rows.
+ * Prefetches `ahead` bytes further where they pay (BN_DECODE_AHEAD). */
+ALWAYS_INLINE void erows_f16x2(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                               const float *x, float *y, size_t ahead)
 {
     for (int64_t r = r0 & ~(int64_t)1; r < r1; r += 2) {
         const uint8_t *pair = bn_f16x2_row(w, row_bytes, r);
         __m256 a[2] = { _mm256_setzero_ps(), _mm256_setzero_ps() }, b[2] = { a[0], a[1] };
         for (int64_t k = 0; k < cols; k += 16) {
             __m256 lo, hi;
+            bn_prefetch_ahead(pair + 4 * k, ahead);
             load16(BN_TYPE_F16, pair + 4 * k, 0, &lo, &hi);
             mac(a, lo, hi, x + k);
             load16(BN_TYPE_F16, pair + 4 * k + 32, 0, &lo, &hi);
@@ -189,7 +191,7 @@ void bn_fgemm_avx2(uint32_t type, const void *w, size_t row_bytes, int64_t r0, i
                    const float *x, int64_t n_tok, float *y, int64_t ldy)
 {
     if (type == BN_TYPE_F16X2 && n_tok == 1) {
-        erows_f16x2(w, row_bytes, r0, r1, cols, x, y);
+        erows_f16x2(w, row_bytes, r0, r1, cols, x, y, 0);
         return;
     }
     switch (type) {
@@ -199,4 +201,14 @@ void bn_fgemm_avx2(uint32_t type, const void *w, size_t row_bytes, int64_t r0, i
     case BN_TYPE_BF16: fgemm_elem(etiles_bf16, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     default: fgemm_blocks(type, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     }
+}
+
+/* Prefetching decode of the F16 head as the loader stores it (kernels_x86.h). */
+void bn_fgemm_avx2_pf(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                      const float *x, int64_t n_tok, float *y, int64_t ldy)
+{
+    if (type == BN_TYPE_F16X2 && n_tok == 1)
+        erows_f16x2(w, row_bytes, r0, r1, cols, x, y, BN_DECODE_AHEAD);
+    else
+        bn_fgemm_avx2(type, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy);
 }

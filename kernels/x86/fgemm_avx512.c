@@ -53,15 +53,24 @@ ALWAYS_INLINE __m512 load16_masked(uint32_t type, const uint8_t *row, int64_t k,
     return _mm512_maskz_loadu_ps(m, (const float *)row + k);
 }
 
+/* Bytes of 16 weights of an element type. */
+ALWAYS_INLINE int64_t bytes16(uint32_t type)
+{
+    return type == BN_TYPE_F32 ? 64 : 32;
+}
+
 /* One row x T tokens of an element type (F32, F16, BF16): each group of 16
- * weights is converted once and serves all T tokens. */
-ALWAYS_INLINE void etile(uint32_t type, const uint8_t *row, int64_t cols, const float *x, int T, float out[4])
+ * weights is converted once and serves all T tokens; decode prefetches
+ * `ahead` bytes further (kernels_x86.h). */
+ALWAYS_INLINE void etile(uint32_t type, const uint8_t *row, int64_t cols, const float *x, int T, float out[4],
+                         size_t ahead)
 {
     __m512 acc[4];
     for (int j = 0; j < T; j++)
         acc[j] = _mm512_setzero_ps();
     const int64_t kn = cols & ~(int64_t)15;
     for (int64_t k = 0; k < kn; k += 16) {
+        bn_prefetch_ahead(row + k / 16 * bytes16(type), ahead);
         __m512 wv = load16(type, row, k);
         for (int j = 0; j < T; j++)
             acc[j] = _mm512_add_ps(acc[j], _mm512_mul_ps(wv, _mm512_loadu_ps(x + j * cols + k)));
@@ -81,7 +90,7 @@ typedef void etile_fn(const uint8_t *row, int64_t cols, const float *x, float ou
 #define ETILE(NAME, TYPE, T)                                                                            \
     static void etile_##NAME##_##T(const uint8_t *row, int64_t cols, const float *x, float out[4])     \
     {                                                                                                   \
-        etile(TYPE, row, cols, x, T, out);                                                              \
+        etile(TYPE, row, cols, x, T, out, 0);                                                           \
     }
 #define ETILES(NAME, TYPE)                                                                              \
     ETILE(NAME, TYPE, 1) ETILE(NAME, TYPE, 2) ETILE(NAME, TYPE, 3) ETILE(NAME, TYPE, 4)                \
@@ -94,32 +103,29 @@ ETILES(bf16, BN_TYPE_BF16)
 
 /* Decode: every row against one token, the row loop around the inlined tile
  * (a call per row of the 128256-row head of 2B-4T cost 2% of decode). */
-#define EROWS(NAME, TYPE)                                                                               \
-    static void erows_##NAME(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,  \
-                             const float *x, float *y)                                                  \
-    {                                                                                                   \
-        for (int64_t r = r0; r < r1; r++) {                                                             \
-            float out[4];                                                                               \
-            etile(TYPE, w + (size_t)r * row_bytes, cols, x, 1, out);                                    \
-            y[r] = out[0];                                                                              \
-        }                                                                                               \
+ALWAYS_INLINE void erows(uint32_t type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                         const float *x, float *y, size_t ahead)
+{
+    for (int64_t r = r0; r < r1; r++) {
+        float out[4];
+        etile(type, w + (size_t)r * row_bytes, cols, x, 1, out, ahead);
+        y[r] = out[0];
     }
-EROWS(f32, BN_TYPE_F32)
-EROWS(f16, BN_TYPE_F16)
-EROWS(bf16, BN_TYPE_BF16)
+}
 
 /* Decode over F16 rows in pairs: both rows of a pair at once, each in its own
  * chain (the order of etile for each), reading the pair's single stream. A
  * range that starts or ends inside a pair computes the whole pair (its lines
  * hold both rows; the layout pads an odd count) and keeps its rows. */
-static void erows_f16x2(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols, const float *x,
-                        float *y)
+ALWAYS_INLINE void erows_f16x2(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                                const float *x, float *y, size_t ahead)
 {
     for (int64_t r = r0 & ~(int64_t)1; r < r1; r += 2) {
         const uint8_t *pair = bn_f16x2_row(w, row_bytes, r);
         __m512 a = _mm512_setzero_ps(), b = a;
         for (int64_t k = 0; k < cols; k += 16) {
             __m512 xv = _mm512_loadu_ps(x + k);
+            bn_prefetch_ahead(pair + 4 * k, ahead);
             a = _mm512_add_ps(a, _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(pair + 4 * k))), xv));
             b = _mm512_add_ps(b, _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(pair + 4 * k + 32))), xv));
         }
@@ -189,16 +195,24 @@ static void fgemm_blocks(uint32_t type, const uint8_t *w, size_t row_bytes, int6
     }
 }
 
+/* Decode over an element type; 0 for other types. */
+ALWAYS_INLINE int decode(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                         const float *x, float *y, size_t ahead)
+{
+    switch (type) {
+    case BN_TYPE_F32: erows(BN_TYPE_F32, w, row_bytes, r0, r1, cols, x, y, ahead); return 1;
+    case BN_TYPE_F16: erows(BN_TYPE_F16, w, row_bytes, r0, r1, cols, x, y, ahead); return 1;
+    case BN_TYPE_BF16: erows(BN_TYPE_BF16, w, row_bytes, r0, r1, cols, x, y, ahead); return 1;
+    case BN_TYPE_F16X2: erows_f16x2(w, row_bytes, r0, r1, cols, x, y, ahead); return 1;
+    }
+    return 0;
+}
+
 void bn_fgemm_avx512(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                      const float *x, int64_t n_tok, float *y, int64_t ldy)
 {
-    if (n_tok == 1)
-        switch (type) {
-        case BN_TYPE_F32: erows_f32(w, row_bytes, r0, r1, cols, x, y); return;
-        case BN_TYPE_F16: erows_f16(w, row_bytes, r0, r1, cols, x, y); return;
-        case BN_TYPE_BF16: erows_bf16(w, row_bytes, r0, r1, cols, x, y); return;
-        case BN_TYPE_F16X2: erows_f16x2(w, row_bytes, r0, r1, cols, x, y); return;
-        }
+    if (n_tok == 1 && decode(type, w, row_bytes, r0, r1, cols, x, y, 0))
+        return;
     switch (type) {
     case BN_TYPE_F32: fgemm_elem(etiles_f32, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     case BN_TYPE_F16: fgemm_elem(etiles_f16, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
@@ -206,4 +220,11 @@ void bn_fgemm_avx512(uint32_t type, const void *w, size_t row_bytes, int64_t r0,
     case BN_TYPE_BF16: fgemm_elem(etiles_bf16, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     default: fgemm_blocks(type, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     }
+}
+
+void bn_fgemm_avx512_pf(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                        const float *x, int64_t n_tok, float *y, int64_t ldy)
+{
+    if (n_tok != 1 || !decode(type, w, row_bytes, r0, r1, cols, x, y, BN_DECODE_AHEAD))
+        bn_fgemm_avx512(type, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy);
 }

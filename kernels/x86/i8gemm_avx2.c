@@ -15,10 +15,12 @@ ALWAYS_INLINE __m256i dot32(__m256i acc, const int8_t *w, const int8_t *q)
     return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
 }
 
-ALWAYS_INLINE int32_t row_dot(const int8_t *w, const int8_t *q, int64_t cols)
+ALWAYS_INLINE int32_t row_dot(const int8_t *w, const int8_t *q, int64_t cols, size_t ahead)
 {
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
     for (int64_t k = 0; k < cols; k += 128) {  /* cols % 128 == 0 */
+        bn_prefetch_ahead(w + k, ahead);
+        bn_prefetch_ahead(w + k + 64, ahead);
         a0 = dot32(a0, w + k, q + k);
         a1 = dot32(a1, w + k + 32, q + k + 32);
         a2 = dot32(a2, w + k + 64, q + k + 64);
@@ -31,8 +33,8 @@ ALWAYS_INLINE int32_t row_dot(const int8_t *w, const int8_t *q, int64_t cols)
     return _mm_cvtsi128_si32(x);
 }
 
-void bn_i8gemm_avx2(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
-                    int64_t n_tok, float *y, int64_t ldy)
+ALWAYS_INLINE void i8gemm(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                          int64_t n_tok, float *y, int64_t ldy, size_t ahead)
 {
     const int8_t *wq = w->q;  /* in locals, as in bn_i8gemm_avx512 */
     const float *wscale = w->scale;
@@ -41,8 +43,21 @@ void bn_i8gemm_avx2(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, 
         const int8_t *row = wq + r * cols;
         float sr = wscale[r];
         for (int64_t t = 0; t < n_tok; t++) {
-            int32_t isum = row_dot(row, q + t * cols, cols);
+            int32_t isum = row_dot(row, q + t * cols, cols, ahead);
             y[t * ldy + r] = ((float)isum / act_scale[t]) * sr;
         }
     }
+}
+
+void bn_i8gemm_avx2(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                    int64_t n_tok, float *y, int64_t ldy)
+{
+    i8gemm(w, r0, r1, q, act_scale, n_tok, y, ldy, 0);
+}
+
+/* Decode prefetches (kernels_x86.h); several tokens read each row from cache. */
+void bn_i8gemm_avx2_pf(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                       int64_t n_tok, float *y, int64_t ldy)
+{
+    i8gemm(w, r0, r1, q, act_scale, n_tok, y, ldy, n_tok == 1 ? BN_DECODE_AHEAD : 0);
 }

@@ -19,14 +19,16 @@ ALWAYS_INLINE __m256i ld(const int8_t *p)
  * two loads, and this stream ran at 0.96 of a plain read loop on Zen 4
  * against 0.88-0.93 with one 512-bit load a line (alternating in one
  * process, 40 rounds; the 512-bit read loop itself reaches only 0.94).
- * No software prefetch: with the head on huge pages it made decode 14%
- * slower (Zen 4); the hardware prefetchers follow the single stream. */
-ALWAYS_INLINE int32_t row_dot(const int8_t *w, const int8_t *q, int64_t cols)
+ * Software prefetch made decode 14% slower on Zen 4 (the hardware
+ * prefetchers follow the single stream): only the _pf build has it. */
+ALWAYS_INLINE int32_t row_dot(const int8_t *w, const int8_t *q, int64_t cols, size_t ahead)
 {
     const __m256i flip = _mm256_set1_epi8((char)0x80);
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
     int64_t k = 0;
     for (; k + 128 <= cols; k += 128) {
+        bn_prefetch_ahead(w + k, ahead);
+        bn_prefetch_ahead(w + k + 64, ahead);
         a0 = _mm256_dpbusd_epi32(a0, _mm256_xor_si256(ld(q + k), flip), ld(w + k));
         a1 = _mm256_dpbusd_epi32(a1, _mm256_xor_si256(ld(q + k + 32), flip), ld(w + k + 32));
         a2 = _mm256_dpbusd_epi32(a2, _mm256_xor_si256(ld(q + k + 64), flip), ld(w + k + 64));
@@ -41,8 +43,8 @@ ALWAYS_INLINE int32_t row_dot(const int8_t *w, const int8_t *q, int64_t cols)
     return _mm_cvtsi128_si32(x);
 }
 
-void bn_i8gemm_avx512(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
-                      int64_t n_tok, float *y, int64_t ldy)
+ALWAYS_INLINE void i8gemm(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                          int64_t n_tok, float *y, int64_t ldy, size_t ahead)
 {
     /* The matrix's fields in locals: the stores to y could alias them for
      * all the compiler knows (-fno-strict-aliasing), and reloading them
@@ -58,8 +60,21 @@ void bn_i8gemm_avx512(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q
         uint32_t bias = (uint32_t)wsum[r] * 128u;
         float sr = wscale[r];
         for (int64_t t = 0; t < n_tok; t++) {
-            int32_t isum = (int32_t)((uint32_t)row_dot(row, q + t * cols, cols) - bias);
+            int32_t isum = (int32_t)((uint32_t)row_dot(row, q + t * cols, cols, ahead) - bias);
             y[t * ldy + r] = ((float)isum / act_scale[t]) * sr;
         }
     }
+}
+
+void bn_i8gemm_avx512(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                      int64_t n_tok, float *y, int64_t ldy)
+{
+    i8gemm(w, r0, r1, q, act_scale, n_tok, y, ldy, 0);
+}
+
+/* Decode prefetches (kernels_x86.h); several tokens read each row from cache. */
+void bn_i8gemm_avx512_pf(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                         int64_t n_tok, float *y, int64_t ldy)
+{
+    i8gemm(w, r0, r1, q, act_scale, n_tok, y, ldy, n_tok == 1 ? BN_DECODE_AHEAD : 0);
 }

@@ -73,14 +73,20 @@ void bn_to_f16_avx2(const float *x, uint16_t *out, int64_t n)
         bn_to_f16_scalar(x + i, out + i, n - i);
 }
 
-const bn_kernels bn_kernels_avx2 = {
-    .level = BN_CPU_AVX2,
-    .quantize_act = bn_quantize_act_avx2,
-    .tgemm = bn_tgemm_avx2,
-    .fgemm = bn_fgemm_avx2,
-    .dequant_row = bn_dequant_row_avx2,
-    .i8gemm = bn_i8gemm_avx2,
-    .to_f16 = bn_to_f16_avx2,
-    .attn = bn_attn_avx2,
-    .glu = bn_glu_avx2,
-};
+/* The table, and its build with decode's software prefetch (kernels_x86.h). */
+#define TABLE(PF, SUFFIX)                  \
+{                                          \
+    .level = BN_CPU_AVX2,                  \
+    .prefetch = PF,                        \
+    .quantize_act = bn_quantize_act_avx2,  \
+    .tgemm = bn_tgemm_avx2##SUFFIX,        \
+    .fgemm = bn_fgemm_avx2##SUFFIX,        \
+    .dequant_row = bn_dequant_row_avx2,    \
+    .i8gemm = bn_i8gemm_avx2##SUFFIX,      \
+    .to_f16 = bn_to_f16_avx2,              \
+    .attn = bn_attn_avx2,                  \
+    .glu = bn_glu_avx2,                    \
+}
+
+const bn_kernels bn_kernels_avx2 = TABLE(0, );
+const bn_kernels bn_kernels_avx2_pf = TABLE(1, _pf);

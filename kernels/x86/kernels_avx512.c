@@ -39,14 +39,20 @@ void bn_quantize_act_avx512(const float *x, int64_t n, int8_t *q, float *scale, 
     *sum = _mm_cvtsi128_si32(t);
 }
 
-const bn_kernels bn_kernels_avx512 = {
-    .level = BN_CPU_AVX512,
-    .quantize_act = bn_quantize_act_avx512,
-    .tgemm = bn_tgemm_avx512,
-    .fgemm = bn_fgemm_avx512,
-    .dequant_row = bn_dequant_row_avx2,  /* AVX-512 implies AVX2 and F16C */
-    .i8gemm = bn_i8gemm_avx512,
-    .to_f16 = bn_to_f16_avx2,
-    .attn = bn_attn_avx512,  /* attn_avx2.c again, with AVX-512VL's 32 registers */
-    .glu = bn_glu_avx2,
-};
+/* The table, and its build with decode's software prefetch (kernels_x86.h). */
+#define TABLE(PF, SUFFIX)                                                            \
+{                                                                                    \
+    .level = BN_CPU_AVX512,                                                          \
+    .prefetch = PF,                                                                  \
+    .quantize_act = bn_quantize_act_avx512,                                          \
+    .tgemm = bn_tgemm_avx512##SUFFIX,                                                \
+    .fgemm = bn_fgemm_avx512##SUFFIX,                                                \
+    .dequant_row = bn_dequant_row_avx2,  /* AVX-512 implies AVX2 and F16C */         \
+    .i8gemm = bn_i8gemm_avx512##SUFFIX,                                              \
+    .to_f16 = bn_to_f16_avx2,                                                        \
+    .attn = bn_attn_avx512,  /* attn_avx2.c again, with AVX-512VL's 32 registers */  \
+    .glu = bn_glu_avx2,                                                              \
+}
+
+const bn_kernels bn_kernels_avx512 = TABLE(0, );
+const bn_kernels bn_kernels_avx512_pf = TABLE(1, _pf);

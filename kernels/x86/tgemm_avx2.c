@@ -55,8 +55,9 @@ ALWAYS_INLINE int32_t hsum(__m256i v)
  * two 16-bit accumulators a row; the first's widened pair sums are exact
  * multiples of 4, and an arithmetic shift takes the factor out.
  * A field adds at most 2 * 8 * 128 = 2048 to a times-4 lane, two a block,
- * so FLUSH = 8 blocks stay within 16 bits (-32768 exactly for all -128). */
-ALWAYS_INLINE void group_dot(const uint8_t *g, const int8_t *q, int64_t nblk, int32_t out[BN_TGROUP])
+ * so FLUSH = 8 blocks stay within 16 bits (-32768 exactly for all -128).
+ * Prefetches `ahead` bytes further where they pay (BN_DECODE_AHEAD). */
+ALWAYS_INLINE void group_dot(const uint8_t *g, const int8_t *q, int64_t nblk, int32_t out[BN_TGROUP], size_t ahead)
 {
     const __m256i m0c = _mm256_set1_epi8(0x0c), m03 = _mm256_set1_epi8(0x03);
     const __m256i ones = _mm256_set1_epi16(1);
@@ -70,6 +71,8 @@ ALWAYS_INLINE void group_dot(const uint8_t *g, const int8_t *q, int64_t nblk, in
             x4[i] = x1[i] = _mm256_setzero_si256();
         for (int64_t b = b0; b < b1; b++) {
             const int8_t *qb = q + 128 * b;
+            bn_prefetch_ahead(g + b * BN_TBLOCK_STRIDE, ahead);
+            bn_prefetch_ahead(g + b * BN_TBLOCK_STRIDE + 64, ahead);
             __m256i q0 = _mm256_loadu_si256((const __m256i *)qb), q1 = _mm256_loadu_si256((const __m256i *)(qb + 32));
             __m256i q2 = _mm256_loadu_si256((const __m256i *)(qb + 64)), q3 = _mm256_loadu_si256((const __m256i *)(qb + 96));
             for (int i = 0; i < BN_TGROUP; i++) {
@@ -152,21 +155,29 @@ static inline float row_value(int32_t isum, int32_t act_sum, float act_scale, fl
     return ((float)v / act_scale) * w_scale;
 }
 
+/* One token, whole groups; rows outside [r0, r1) are computed, not stored. */
+ALWAYS_INLINE void decode(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, float act_scale,
+                          int32_t act_sum, float *y, size_t ahead)
+{
+    const int64_t cols = w->cols;
+    for (int64_t row0 = r0 / BN_TGROUP * BN_TGROUP; row0 < r1; row0 += BN_TGROUP) {
+        int32_t isum[BN_TGROUP];
+        group_dot(w->codes + bn_tmat_block(cols, row0, 0), q, cols / 128, isum, ahead);
+        for (int i = 0; i < BN_TGROUP; i++)
+            if (row0 + i >= r0 && row0 + i < r1)
+                y[row0 + i] = row_value(isum[i], act_sum, act_scale, w->scale);
+    }
+}
+
 void bn_tgemm_avx2(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                    const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
 {
-    const int64_t cols = w->cols;
-    const size_t all = bn_tmat_bytes(w->rows, cols);
-    if (n_tok == 1) {  /* whole groups; rows outside [r0, r1) are computed, not stored */
-        for (int64_t row0 = r0 / BN_TGROUP * BN_TGROUP; row0 < r1; row0 += BN_TGROUP) {
-            int32_t isum[BN_TGROUP];
-            group_dot(w->codes + bn_tmat_block(cols, row0, 0), q, cols / 128, isum);
-            for (int i = 0; i < BN_TGROUP; i++)
-                if (row0 + i >= r0 && row0 + i < r1)
-                    y[row0 + i] = row_value(isum[i], act_sum[0], act_scale[0], w->scale);
-        }
+    if (n_tok == 1) {
+        decode(w, r0, r1, q, act_scale[0], act_sum[0], y, 0);
         return;
     }
+    const int64_t cols = w->cols;
+    const size_t all = bn_tmat_bytes(w->rows, cols);
     int64_t r = r0;
     while (r < r1) {
         /* A whole group of rows at a time where the range holds one: its
@@ -188,4 +199,13 @@ void bn_tgemm_avx2(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, co
         }
         r += R;
     }
+}
+
+void bn_tgemm_avx2_pf(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                      const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
+{
+    if (n_tok == 1)
+        decode(w, r0, r1, q, act_scale[0], act_sum[0], y, BN_DECODE_AHEAD);
+    else
+        bn_tgemm_avx2(w, r0, r1, q, act_scale, act_sum, n_tok, y, ldy);
 }

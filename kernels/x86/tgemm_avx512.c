@@ -40,9 +40,9 @@ ALWAYS_INLINE __m128i group_sums(__m512i r01, __m512i r23)
 /* sum(code * q) of the 4 rows of group g against one token, the decode path.
  * The fields are only masked, never shifted: the accumulator of field f holds
  * its sums times 4^(3 - f), and one arithmetic shift per pass removes the
- * factor exactly. Memory is read in order, 128 bytes a step: the hardware
- * prefetchers keep up without help. */
-ALWAYS_INLINE __m128i group_dot(const uint8_t *g, const int8_t *q, int64_t nblk)
+ * factor exactly. Memory is read in order, 128 bytes a step, with prefetches
+ * `ahead` bytes further where they pay (BN_DECODE_AHEAD). */
+ALWAYS_INLINE __m128i group_dot(const uint8_t *g, const int8_t *q, int64_t nblk, size_t ahead)
 {
     const __m512i m6 = _mm512_set1_epi8((char)0xc0), m4 = _mm512_set1_epi8(0x30);
     const __m512i m2 = _mm512_set1_epi8(0x0c), m0 = _mm512_set1_epi8(0x03);
@@ -53,6 +53,8 @@ ALWAYS_INLINE __m128i group_dot(const uint8_t *g, const int8_t *q, int64_t nblk)
         for (int64_t b = p0; b < p1; b++) {
             const uint8_t *p = g + 128 * b;
             const int8_t *qb = q + 128 * b;
+            bn_prefetch_ahead(p, ahead);
+            bn_prefetch_ahead(p + 64, ahead);
             __m512i w01 = _mm512_loadu_si512(p), w23 = _mm512_loadu_si512(p + 64);
             __m512i x = bcast32(qb);
             a6 = _mm512_dpbusd_epi32(a6, _mm512_and_si512(w01, m6), x);
@@ -193,22 +195,27 @@ ALWAYS_INLINE void store_group4(__m512i isum, const int32_t *act_sum, const floa
         store_rows(v + 4 * j, row0, r0, r1, y + j * ldy);
 }
 
+/* One token: every group that holds any of the rows [r0, r1); the padding
+ * rows of a group cost a little work but are never stored. */
+ALWAYS_INLINE void decode(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, float act_scale,
+                          int32_t act_sum, float *y, size_t ahead)
+{
+    const int64_t cols = w->cols;
+    for (int64_t row0 = r0 / 4 * 4; row0 < r1; row0 += 4)
+        store_group(group_dot(w->codes + bn_tmat_block(cols, row0, 0), q, cols / 128, ahead), act_sum, act_scale,
+                    w->scale, row0, r0, r1, y);
+}
+
 void bn_tgemm_avx512(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                      const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
 {
-    const int64_t cols = w->cols;
-    /* Groups that hold any of the rows: the padding rows of a group cost a
-     * little work but are never stored. */
-    const int64_t first = r0 / 4 * 4;
     if (n_tok == 1) {
-        for (int64_t row0 = first; row0 < r1; row0 += 4)
-            store_group(group_dot(w->codes + bn_tmat_block(cols, row0, 0), q, cols / 128), act_sum[0], act_scale[0],
-                        w->scale, row0, r0, r1, y);
+        decode(w, r0, r1, q, act_scale[0], act_sum[0], y, 0);
         return;
     }
     /* Tokens inner: the groups' blocks stay in cache while every token tile
-     * passes over them. The padding rows of a group cost a little work but
-     * are never stored. */
+     * passes over them. */
+    const int64_t cols = w->cols, first = r0 / 4 * 4;
     const size_t pair = (size_t)PG * (size_t)cols, all = bn_tmat_bytes(w->rows, cols);
     for (int64_t row0 = first; row0 < r1; row0 += 4 * PG) {
         const uint8_t *g = w->codes + bn_tmat_block(cols, row0, 0);
@@ -225,4 +232,13 @@ void bn_tgemm_avx512(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, 
                              ldy);
         }
     }
+}
+
+void bn_tgemm_avx512_pf(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                        const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
+{
+    if (n_tok == 1)
+        decode(w, r0, r1, q, act_scale[0], act_sum[0], y, BN_DECODE_AHEAD);
+    else
+        bn_tgemm_avx512(w, r0, r1, q, act_scale, act_sum, n_tok, y, ldy);
 }
