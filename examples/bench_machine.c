@@ -40,10 +40,19 @@ static uint64_t read_sum_c(const uint8_t *p, size_t n)
 }
 
 #ifdef BENCH_X86
-__attribute__((target("avx2"))) static uint64_t read_sum_avx2(const uint8_t *p, size_t n)
+/* With ahead > 0, a software prefetch into L2 that far ahead of each line. A
+ * Sapphire Rapids core read 12-19% faster so (libbitnet's decode kernels
+ * prefetch there too); a Zen 4 core read slower, so the limit is the better
+ * of the two loops. */
+__attribute__((target("avx2"), always_inline)) static inline uint64_t read_avx2(const uint8_t *p, size_t n,
+                                                                              size_t ahead)
 {
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
     for (size_t i = 0; i < n; i += 128) {
+        if (ahead) {
+            _mm_prefetch((const char *)p + i + ahead, _MM_HINT_T2);
+            _mm_prefetch((const char *)p + i + ahead + 64, _MM_HINT_T2);
+        }
         a0 = _mm256_add_epi64(a0, _mm256_load_si256((const __m256i *)(const void *)(p + i)));
         a1 = _mm256_add_epi64(a1, _mm256_load_si256((const __m256i *)(const void *)(p + i + 32)));
         a2 = _mm256_add_epi64(a2, _mm256_load_si256((const __m256i *)(const void *)(p + i + 64)));
@@ -54,15 +63,30 @@ __attribute__((target("avx2"))) static uint64_t read_sum_avx2(const uint8_t *p, 
     _mm256_storeu_si256((__m256i *)(void *)lane, a0);
     return lane[0] + lane[1] + lane[2] + lane[3];
 }
+
+__attribute__((target("avx2"))) static uint64_t read_sum_avx2(const uint8_t *p, size_t n)
+{
+    return read_avx2(p, n, 0);
+}
+
+__attribute__((target("avx2"))) static uint64_t read_sum_avx2_pf(const uint8_t *p, size_t n)
+{
+    return read_avx2(p, n, 8192);
+}
 #endif
 
-static read_fn pick_read(void)
+/* The read loops to try, best first where known; returns how many. */
+static int pick_reads(read_fn fns[2])
 {
 #ifdef BENCH_X86
-    if (__builtin_cpu_supports("avx2"))
-        return read_sum_avx2;
+    if (__builtin_cpu_supports("avx2")) {
+        fns[0] = read_sum_avx2;
+        fns[1] = read_sum_avx2_pf;
+        return 2;
+    }
 #endif
-    return read_sum_c;
+    fns[0] = read_sum_c;
+    return 1;
 }
 
 /* ------------------------------------------------------------ int8 loops */
@@ -298,15 +322,16 @@ double bench_read_bandwidth(bench_machine *m, int threads)
         return 0;
     worker *ws = calloc((size_t)threads, sizeof *ws);
     double bw = 0;
-    if (ws) {
-        read_fn fn = pick_read();
+    read_fn fns[2];
+    int n_fns = pick_reads(fns);
+    for (int f = 0; ws && f < n_fns; f++) {
         for (int i = 0; i < threads; i++) {
-            ws[i].read = fn;
+            ws[i].read = fns[f];
             ws[i].buf = buf + (size_t)i * slice;
             ws[i].bytes = slice;
         }
         double s = best_of(ws, threads, 5, 0.2);
-        if (s > 0)
+        if (s > 0 && (double)slice * threads / s > bw)
             bw = (double)slice * threads / s;
     }
     free(ws);
