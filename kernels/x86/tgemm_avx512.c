@@ -77,15 +77,19 @@ ALWAYS_INLINE __m128i group_dot(const uint8_t *g, const int8_t *q, int64_t nblk,
     return group_sums(t01, t23);
 }
 
-/* Prefill tile: up to PG groups x PT tokens. Each block is unpacked once
- * (fields shifted down to codes 0..2, so all four fields of a row pair share
- * one accumulator) and serves every token; a code times |q| summed over a
- * block is at most 4 * 4 * 2 * 128 = 4096 a lane, far from overflow. Two
- * groups by four tokens (16 accumulators) measured fastest on Zen 4: 8%
- * faster than one group by eight (each broadcast activation then feeds four
- * products instead of two); three groups or six tokens spill. */
+/* Prefill tile: G groups x T tokens, at most PG x PT. Each block is
+ * unpacked once (fields shifted down to codes 0..2, so all four fields of a
+ * row pair share one accumulator) and serves every token; a code times |q|
+ * summed over a block is at most 4 * 4 * 2 * 128 = 4096 a lane, far from
+ * overflow. The shape that runs fastest depends on the core (16 accumulators
+ * either way; three groups or twelve tokens spill):
+ * - Zen 4: two groups by four tokens, 8% faster than one group by eight
+ *   (each broadcast activation then feeds four products instead of two);
+ * - Sapphire Rapids: one group by eight, 15-20% faster than two by four
+ *   (its shifts share ports 0 and 5 with vpdpbusd, and eight tokens an
+ *   unpacked block halve them per product). */
 #define PG 2
-#define PT 4
+#define PT 8
 
 /* Sums of lanes i and i + s within blocks of 2s lanes of x and y, packed:
  * the sums from x, then those from y (step s = 4, 2, 1 of the reduction). */
@@ -96,7 +100,7 @@ ALWAYS_INLINE __m512i fold(__m512i x, __m512i y, __m512i lo, __m512i hi)
 
 /* The 16 row sums of 4 tokens x 4 rows (token-major) from their 8
  * accumulators: three folds instead of a horizontal sum per token. */
-ALWAYS_INLINE __m512i reduce4(__m512i a[4][2])
+ALWAYS_INLINE __m512i reduce4(__m512i (*a)[2])
 {
     const __m512i lo4 = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
     const __m512i lo2 = _mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29);
@@ -110,14 +114,15 @@ ALWAYS_INLINE __m512i reduce4(__m512i a[4][2])
     return fold(w0, w1, lo1, hi1);
 }
 
-/* out[i]: the 16 row sums of group i (token-major, reduce4's order). */
-ALWAYS_INLINE void tile(const uint8_t *g, int G, int64_t cols, const int8_t *q, int T, __m512i out[PG])
+/* out[i][c]: the 16 row sums of group i and tokens 4c .. 4c + 3
+ * (token-major, reduce4's order). */
+ALWAYS_INLINE void tile(const uint8_t *g, int G, int64_t cols, const int8_t *q, int T, __m512i out[PG][PT / 4])
 {
     const __m512i m3 = _mm512_set1_epi8(3);
     const int64_t nblk = cols / 128;
     __m512i acc[PG][PT][2];
     for (int i = 0; i < G; i++)
-        for (int j = 0; j < PT; j++)
+        for (int j = 0; j < (T + 3) / 4 * 4; j++)
             acc[i][j][0] = acc[i][j][1] = _mm512_setzero_si512();
     for (int64_t b = 0; b < nblk; b++) {
         __m512i w[PG][2];
@@ -139,21 +144,24 @@ ALWAYS_INLINE void tile(const uint8_t *g, int G, int64_t cols, const int8_t *q, 
         }
     }
     for (int i = 0; i < G; i++)
-        out[i] = reduce4(acc[i]);
+        for (int c = 0; c < (T + 3) / 4; c++)
+            out[i][c] = reduce4(&acc[i][4 * c]);
 }
 
-typedef void tile_fn(const uint8_t *g, int64_t cols, const int8_t *q, __m512i out[PG]);
+typedef void tile_fn(const uint8_t *g, int64_t cols, const int8_t *q, __m512i out[PG][PT / 4]);
 
 #define TILE(G, T)                                                                                      \
-    static void tile_##G##_##T(const uint8_t *g, int64_t cols, const int8_t *q, __m512i out[PG])        \
+    static void tile_##G##_##T(const uint8_t *g, int64_t cols, const int8_t *q, __m512i out[PG][PT / 4]) \
     {                                                                                                   \
         tile(g, G, cols, q, T, out);                                                                    \
     }
-TILE(1, 1) TILE(1, 2) TILE(1, 3) TILE(1, 4) TILE(2, 1) TILE(2, 2) TILE(2, 3) TILE(2, 4)
+TILE(1, 1) TILE(1, 2) TILE(1, 3) TILE(1, 4) TILE(1, 5) TILE(1, 6) TILE(1, 7) TILE(1, 8)
+TILE(2, 1) TILE(2, 2) TILE(2, 3) TILE(2, 4)
 
+/* The shapes the two builds use: up to 2 x 4 and 1 x 8. */
 static tile_fn *const tiles[PG + 1][PT + 1] = {
     { NULL },
-    { NULL, tile_1_1, tile_1_2, tile_1_3, tile_1_4 },
+    { NULL, tile_1_1, tile_1_2, tile_1_3, tile_1_4, tile_1_5, tile_1_6, tile_1_7, tile_1_8 },
     { NULL, tile_2_1, tile_2_2, tile_2_3, tile_2_4 },
 };
 
@@ -206,32 +214,39 @@ ALWAYS_INLINE void decode(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t
                     w->scale, row0, r0, r1, y);
 }
 
+/* Several tokens, tiles of up to pg groups x pt tokens. Tokens inner: the
+ * groups' blocks stay in cache while every token tile passes over them. */
+ALWAYS_INLINE void prefill(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                           const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy, int pg, int pt)
+{
+    const int64_t cols = w->cols;
+    const size_t next = (size_t)pg * (size_t)cols, all = bn_tmat_bytes(w->rows, cols);
+    for (int64_t row0 = r0 / 4 * 4; row0 < r1; row0 += 4 * pg) {
+        const uint8_t *g = w->codes + bn_tmat_block(cols, row0, 0);
+        int G = (r1 - row0 + 3) / 4 < pg ? (int)((r1 - row0 + 3) / 4) : pg;
+        bn_prefetch pf = bn_prefetch_spread(w->codes, all, bn_tmat_block(cols, row0, 0) + next, next,
+                                            (n_tok + pt - 1) / pt);  /* the next pg groups */
+        for (int64_t t0 = 0; t0 < n_tok; t0 += pt) {
+            int T = n_tok - t0 < pt ? (int)(n_tok - t0) : pt;
+            bn_prefetch_step(&pf);
+            __m512i isum[PG][PT / 4];
+            tiles[G][T](g, cols, q + t0 * cols, isum);
+            for (int i = 0; i < G; i++)
+                for (int c = 0; 4 * c < T; c++)
+                    store_group4(isum[i][c], act_sum + t0 + 4 * c, act_scale + t0 + 4 * c,
+                                 T - 4 * c < 4 ? T - 4 * c : 4, w->scale, row0 + 4 * i, r0, r1,
+                                 y + (t0 + 4 * c) * ldy, ldy);
+        }
+    }
+}
+
 void bn_tgemm_avx512(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                      const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
 {
-    if (n_tok == 1) {
+    if (n_tok == 1)
         decode(w, r0, r1, q, act_scale[0], act_sum[0], y, 0);
-        return;
-    }
-    /* Tokens inner: the groups' blocks stay in cache while every token tile
-     * passes over them. */
-    const int64_t cols = w->cols, first = r0 / 4 * 4;
-    const size_t pair = (size_t)PG * (size_t)cols, all = bn_tmat_bytes(w->rows, cols);
-    for (int64_t row0 = first; row0 < r1; row0 += 4 * PG) {
-        const uint8_t *g = w->codes + bn_tmat_block(cols, row0, 0);
-        int G = (r1 - row0 + 3) / 4 < PG ? (int)((r1 - row0 + 3) / 4) : PG;
-        bn_prefetch pf = bn_prefetch_spread(w->codes, all, bn_tmat_block(cols, row0, 0) + pair, pair,
-                                            (n_tok + PT - 1) / PT);  /* the next PG groups */
-        for (int64_t t0 = 0; t0 < n_tok; t0 += PT) {
-            int T = n_tok - t0 < PT ? (int)(n_tok - t0) : PT;
-            bn_prefetch_step(&pf);
-            __m512i isum[PG];
-            tiles[G][T](g, cols, q + t0 * cols, isum);
-            for (int i = 0; i < G; i++)
-                store_group4(isum[i], act_sum + t0, act_scale + t0, T, w->scale, row0 + 4 * i, r0, r1, y + t0 * ldy,
-                             ldy);
-        }
-    }
+    else
+        prefill(w, r0, r1, q, act_scale, act_sum, n_tok, y, ldy, 2, 4);
 }
 
 void bn_tgemm_avx512_pf(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
@@ -240,5 +255,5 @@ void bn_tgemm_avx512_pf(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *
     if (n_tok == 1)
         decode(w, r0, r1, q, act_scale[0], act_sum[0], y, BN_DECODE_AHEAD);
     else
-        bn_tgemm_avx512(w, r0, r1, q, act_scale, act_sum, n_tok, y, ldy);
+        prefill(w, r0, r1, q, act_scale, act_sum, n_tok, y, ldy, 1, 8);
 }
