@@ -43,7 +43,7 @@ static int x86_level(void)
 #define BN_HWCAP_ASIMDDP (1ul << 20)
 #endif
 
-int bn_cpu_prefetch_pays(void)
+int bn_cpu_is_intel(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
     unsigned a, b, c, d;

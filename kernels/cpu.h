@@ -8,10 +8,8 @@
  * this build has kernels for it. */
 int bn_cpu_supported_raw(bn_cpu_level level);
 
-/* Whether decode should prefetch its weights in software (kernels_x86.h):
- * on Intel x86 cores, where one core alone keeps too few misses in flight;
- * not on AMD's, whose hardware prefetchers keep up and where the hints cost
- * time. */
-int bn_cpu_prefetch_pays(void);
+/* Whether this is an Intel x86 CPU, whose cores want kernels tuned apart
+ * (kernels_x86.h): decode that prefetches in software, other prefill tiles. */
+int bn_cpu_is_intel(void);
 
 #endif

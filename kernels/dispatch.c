@@ -8,15 +8,15 @@
 #include "error.h"
 #include "kernels.h"
 
-static const bn_kernels *built(bn_cpu_level level, int prefetch)
+static const bn_kernels *built(bn_cpu_level level, int intel)
 {
     switch (level) {
     case BN_CPU_SCALAR: return &bn_kernels_scalar;
 #ifdef BN_HAVE_KERNELS_AVX2
-    case BN_CPU_AVX2: return prefetch ? &bn_kernels_avx2_pf : &bn_kernels_avx2;
+    case BN_CPU_AVX2: return intel ? &bn_kernels_avx2_intel : &bn_kernels_avx2;
 #endif
 #ifdef BN_HAVE_KERNELS_AVX512
-    case BN_CPU_AVX512: return prefetch ? &bn_kernels_avx512_pf : &bn_kernels_avx512;
+    case BN_CPU_AVX512: return intel ? &bn_kernels_avx512_intel : &bn_kernels_avx512;
 #endif
 #ifdef BN_HAVE_KERNELS_NEON
     case BN_CPU_NEON: return &bn_kernels_neon;
@@ -28,14 +28,14 @@ static const bn_kernels *built(bn_cpu_level level, int prefetch)
     }
 }
 
-const bn_kernels *bn_kernels_variant(bn_cpu_level level, int prefetch)
+const bn_kernels *bn_kernels_variant(bn_cpu_level level, int intel)
 {
-    return bn_cpu_supported_raw(level) ? built(level, prefetch) : NULL;
+    return bn_cpu_supported_raw(level) ? built(level, intel) : NULL;
 }
 
 const bn_kernels *bn_kernels_for(bn_cpu_level level)
 {
-    return bn_kernels_variant(level, bn_cpu_prefetch_pays());
+    return bn_kernels_variant(level, bn_cpu_is_intel());
 }
 
 BN_API int bn_cpu_supported(bn_cpu_level level)

@@ -87,7 +87,7 @@ enum { BN_GLU_RELU2, BN_GLU_SILU };
 
 typedef struct bn_kernels {
     bn_cpu_level level;
-    int prefetch;  /* decode kernels prefetch ahead of the hardware (bn_cpu_prefetch_pays) */
+    int intel;  /* the build tuned for Intel cores (bn_cpu_is_intel; kernels_x86.h) */
 
     /* Per-token int8 activation quantization (BitNet b1.58):
      * s = 127 / max(max|x|, 1e-5); q[i] = round-half-even(x[i] * s) clamped to
@@ -161,14 +161,14 @@ typedef struct bn_kernels {
     void (*glu)(int act, float *g, const float *u, int64_t n);
 } bn_kernels;
 
-/* The table for a level, or NULL when this build or CPU lacks it: the
- * prefetching build of the level where the CPU gains from it. */
+/* The table for a level, or NULL when this build or CPU lacks it; on an
+ * Intel CPU, the level's build tuned for Intel cores where it has one. */
 const bn_kernels *bn_kernels_for(bn_cpu_level level);
 
-/* The level's table with (prefetch = 1) or without software prefetch in
- * decode, or NULL when this build or CPU lacks it; the same table both
- * times for levels without such a build. checkkernels tests each. */
-const bn_kernels *bn_kernels_variant(bn_cpu_level level, int prefetch);
+/* The level's build tuned for Intel cores (intel = 1) or for the others, or
+ * NULL when this build or CPU lacks the level; the same table both times for
+ * levels with one build. checkkernels tests every table the CPU can run. */
+const bn_kernels *bn_kernels_variant(bn_cpu_level level, int intel);
 
 /* The level to use for a request (BN_CPU_AUTO: the environment variable
  * BN_CPU, else the best level). BN_E_UNSUPPORTED when this build or CPU lacks
@@ -179,8 +179,8 @@ bn_status bn_cpu_choose(bn_cpu_level requested, bn_cpu_level *out);
 extern const bn_kernels bn_kernels_scalar;
 extern const bn_kernels bn_kernels_avx2;
 extern const bn_kernels bn_kernels_avx512;
-extern const bn_kernels bn_kernels_avx2_pf;
-extern const bn_kernels bn_kernels_avx512_pf;
+extern const bn_kernels bn_kernels_avx2_intel;
+extern const bn_kernels bn_kernels_avx512_intel;
 extern const bn_kernels bn_kernels_neon;
 extern const bn_kernels bn_kernels_dotprod;
 

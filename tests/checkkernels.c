@@ -20,13 +20,13 @@
 #include "kernels.h"
 #include "scalar/dense_scalar.h"
 
-/* A table's name in reports: its level, "+pf" for the build with decode's
- * software prefetch. */
+/* A table's name in reports: its level, with "/intel" for the build tuned
+ * for Intel cores. */
 static const char *table_name(const bn_kernels *k)
 {
-    if (!k->prefetch)
+    if (!k->intel)
         return bn_cpu_level_name(k->level);
-    return k->level == BN_CPU_AVX2 ? "avx2+pf" : k->level == BN_CPU_AVX512 ? "avx512+pf" : "unknown+pf";
+    return k->level == BN_CPU_AVX2 ? "avx2/intel" : k->level == BN_CPU_AVX512 ? "avx512/intel" : "unknown/intel";
 }
 
 static uint64_t rng_state;
@@ -109,7 +109,7 @@ typedef struct {
 static int report_mismatch(tally *tl, const char *level, const char *what)
 {
     if (tl->fails++ == 0)
-        printf("  %-9s %-14s FAILED: %s\n", level, tl->name, what);
+        printf("  %-12s %-14s FAILED: %s\n", level, tl->name, what);
     return 1;
 }
 
@@ -855,7 +855,7 @@ static void print_bench_row(const char *level, const char *kernel, double s, dou
         snprintf(gbs, sizeof gbs, "%.2f", bytes / s / 1e9);
         snprintf(of, sizeof of, "%.0f%%", 100.0 * bytes / s / mem_bps);
     }
-    printf("%-9s %-26s %12.0f %8s %7s %8.1f %9.1f\n", level, kernel, s * 1e9, gbs, of, ops / s / 1e9, base / s);
+    printf("%-12s %-26s %12.0f %8s %7s %8.1f %9.1f\n", level, kernel, s * 1e9, gbs, of, ops / s / 1e9, base / s);
 }
 
 static void bench(const bn_kernels *const *levels, int n_levels)
@@ -927,7 +927,7 @@ static void bench(const bn_kernels *const *levels, int n_levels)
         attn_ops[i] = 4.0 * ab[i].group * ab[i].d * (double)ab[i].n_kv;  /* a multiply and an add, scores and mixing */
     }
 
-    printf("%-9s %-26s %12s %8s %7s %8s %9s\n", "level", "kernel", "ns/call", "GB/s", "of mem", "GOPS", "x scalar");
+    printf("%-12s %-26s %12s %8s %7s %8s %9s\n", "level", "kernel", "ns/call", "GB/s", "of mem", "GOPS", "x scalar");
     double base[9] = { 0 };
     for (int li = 0; li < n_levels; li++) {
         const bn_kernels *k = levels[li];
@@ -1036,16 +1036,16 @@ int main(int argc, char **argv)
     printf("checkkernels: seed %" PRIu64 " (rerun with --seed to repeat)\n", rng_state);
 
     static const bn_cpu_level all[] = {BN_CPU_SCALAR, BN_CPU_AVX2, BN_CPU_AVX512, BN_CPU_NEON, BN_CPU_DOTPROD};
-    /* Every table: a level's build without and with decode's software
-     * prefetch, whichever this CPU would get. */
+    /* Every table: a level's build for other cores and the one tuned for
+     * Intel cores, whichever this CPU would get. */
     const bn_kernels *levels[2 * sizeof all / sizeof all[0]];
     int n_levels = 0, failed = 0;
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        const bn_kernels *plain = bn_kernels_variant(all[i], 0), *pf = bn_kernels_variant(all[i], 1);
+        const bn_kernels *plain = bn_kernels_variant(all[i], 0), *intel = bn_kernels_variant(all[i], 1);
         if (plain)
             levels[n_levels++] = plain;
-        if (pf && pf != plain)
-            levels[n_levels++] = pf;
+        if (intel && intel != plain)
+            levels[n_levels++] = intel;
     }
 
     failed |= check_exp_canon();
@@ -1101,9 +1101,9 @@ int main(int argc, char **argv)
         }
         for (size_t i = 0; i < sizeof tl / sizeof tl[0]; i++) {
             if (!tl[i].fails)
-                printf("  %-9s %-14s ok (%d cases)\n", name, tl[i].name, tl[i].runs);
+                printf("  %-12s %-14s ok (%d cases)\n", name, tl[i].name, tl[i].runs);
             else
-                printf("  %-9s %-14s FAILED (%d of %d cases)\n", name, tl[i].name, tl[i].fails, tl[i].runs);
+                printf("  %-12s %-14s FAILED (%d of %d cases)\n", name, tl[i].name, tl[i].fails, tl[i].runs);
             failed |= tl[i].fails != 0;
         }
     }

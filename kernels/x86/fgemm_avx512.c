@@ -222,7 +222,7 @@ void bn_fgemm_avx512(uint32_t type, const void *w, size_t row_bytes, int64_t r0,
     }
 }
 
-void bn_fgemm_avx512_pf(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+void bn_fgemm_avx512_intel(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                         const float *x, int64_t n_tok, float *y, int64_t ldy)
 {
     if (n_tok != 1 || !decode(type, w, row_bytes, r0, r1, cols, x, y, BN_DECODE_AHEAD))

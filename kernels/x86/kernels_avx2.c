@@ -74,10 +74,10 @@ void bn_to_f16_avx2(const float *x, uint16_t *out, int64_t n)
 }
 
 /* The table, and its build with decode's software prefetch (kernels_x86.h). */
-#define TABLE(PF, SUFFIX)                  \
+#define TABLE(INTEL, SUFFIX)                  \
 {                                          \
     .level = BN_CPU_AVX2,                  \
-    .prefetch = PF,                        \
+    .intel = INTEL,                        \
     .quantize_act = bn_quantize_act_avx2,  \
     .tgemm = bn_tgemm_avx2##SUFFIX,        \
     .fgemm = bn_fgemm_avx2##SUFFIX,        \
@@ -89,4 +89,4 @@ void bn_to_f16_avx2(const float *x, uint16_t *out, int64_t n)
 }
 
 const bn_kernels bn_kernels_avx2 = TABLE(0, );
-const bn_kernels bn_kernels_avx2_pf = TABLE(1, _pf);
+const bn_kernels bn_kernels_avx2_intel = TABLE(1, _intel);

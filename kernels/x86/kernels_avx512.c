@@ -40,10 +40,10 @@ void bn_quantize_act_avx512(const float *x, int64_t n, int8_t *q, float *scale, 
 }
 
 /* The table, and its build with decode's software prefetch (kernels_x86.h). */
-#define TABLE(PF, SUFFIX)                                                            \
+#define TABLE(INTEL, SUFFIX)                                                            \
 {                                                                                    \
     .level = BN_CPU_AVX512,                                                          \
-    .prefetch = PF,                                                                  \
+    .intel = INTEL,                                                                  \
     .quantize_act = bn_quantize_act_avx512,                                          \
     .tgemm = bn_tgemm_avx512##SUFFIX,                                                \
     .fgemm = bn_fgemm_avx512##SUFFIX,                                                \
@@ -55,4 +55,4 @@ void bn_quantize_act_avx512(const float *x, int64_t n, int8_t *q, float *scale, 
 }
 
 const bn_kernels bn_kernels_avx512 = TABLE(0, );
-const bn_kernels bn_kernels_avx512_pf = TABLE(1, _pf);
+const bn_kernels bn_kernels_avx512_intel = TABLE(1, _intel);

@@ -45,15 +45,19 @@ static inline void bn_prefetch_step(bn_prefetch *pf)
     pf->left -= n;
 }
 
-/* Decode streams every weight once, in order. A Sapphire Rapids core keeps
+/* Each x86 level comes in two builds, bn_kernels_<level> (tuned on Zen 4)
+ * and bn_kernels_<level>_intel (tuned on Sapphire Rapids), which dispatch
+ * picks by bn_cpu_is_intel (cpu.h); results are the same bit for bit.
+ *
+ * Decode streams every weight once, in order. A Sapphire Rapids core keeps
  * too few of its own misses in flight for that: the AVX-512 decode GEMV read
  * 8.3 GB/s where a plain read loop read 12.2, and with a prefetch into L2
- * 8 KiB ahead of each line it read as fast as the loop (2B-4T decode 7.0 ->
- * 11.0 t/s on one thread, 13.0 -> 21.0 on two). Zen 4's prefetchers keep up
- * alone, and there the same hints cost 0-14%. So each decode kernel comes in
- * two builds, ahead = 0 and ahead = BN_DECODE_AHEAD, and dispatch picks by
- * bn_cpu_prefetch_pays (cpu.h). A prefetch never faults; one past a matrix's
- * end reads the next tensor's start, or nothing. */
+ * 8 KiB ahead of each line it read as fast as the loop (2B-4T decode 6.2 ->
+ * 10-11.5 t/s on one thread, 12.4 -> 21 on two). Zen 4's prefetchers keep up
+ * alone, and there the same hints cost 0-14%. So the decode kernels take
+ * `ahead`: 0, or BN_DECODE_AHEAD in the Intel build. A prefetch never
+ * faults; one past a matrix's end reads the next tensor's start, or
+ * nothing. */
 #define BN_DECODE_AHEAD 8192
 
 /* Always inlined: as a plain inline function GCC 12 found it free of side
@@ -70,9 +74,9 @@ void bn_tgemm_avx2(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, co
                    const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
 void bn_fgemm_avx2(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                    const float *x, int64_t n_tok, float *y, int64_t ldy);
-void bn_tgemm_avx2_pf(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+void bn_tgemm_avx2_intel(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                       const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
-void bn_fgemm_avx2_pf(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+void bn_fgemm_avx2_intel(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                       const float *x, int64_t n_tok, float *y, int64_t ldy);
 
 void bn_to_f16_avx2(const float *x, uint16_t *out, int64_t n);
@@ -82,11 +86,11 @@ void bn_attn_avx2(const float *q, size_t q_stride, uint32_t n_tok, const uint16_
 void bn_glu_avx2(int act, float *g, const float *u, int64_t n);
 void bn_i8gemm_avx2(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                     int64_t n_tok, float *y, int64_t ldy);
-void bn_i8gemm_avx2_pf(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+void bn_i8gemm_avx2_intel(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                        int64_t n_tok, float *y, int64_t ldy);
 void bn_i8gemm_avx512(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                       int64_t n_tok, float *y, int64_t ldy);
-void bn_i8gemm_avx512_pf(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+void bn_i8gemm_avx512_intel(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                          int64_t n_tok, float *y, int64_t ldy);
 void bn_attn_avx512(const float *q, size_t q_stride, uint32_t n_tok, const uint16_t *k, const uint16_t *v,
                     size_t kv_stride, uint32_t n_kv, int group, int d, float scale, float *scores, size_t sc_stride,
@@ -96,9 +100,9 @@ void bn_tgemm_avx512(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, 
                      const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
 void bn_fgemm_avx512(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                      const float *x, int64_t n_tok, float *y, int64_t ldy);
-void bn_tgemm_avx512_pf(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+void bn_tgemm_avx512_intel(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                         const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
-void bn_fgemm_avx512_pf(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+void bn_fgemm_avx512_intel(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                         const float *x, int64_t n_tok, float *y, int64_t ldy);
 
 #endif
