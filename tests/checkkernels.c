@@ -442,7 +442,8 @@ static void random_range(int64_t rows, int64_t *r0, int64_t *r1)
 static void check_tgemm(const bn_kernels *k, tally *tl)
 {
     static const int64_t colset[] = {128, 256, 384, 512, 640, 1024, 2560, 4096, 6912};
-    static const int64_t tokset[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 64};
+    /* up to and past each tile's token count (4, or 8 in the Intel build) */
+    static const int64_t tokset[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 17, 64};
     /* every token count against a spread of shapes */
     for (size_t ti = 0; ti < sizeof tokset / sizeof tokset[0]; ti++)
         for (int rep = 0; rep < 12; rep++) {
@@ -458,7 +459,7 @@ static void check_tgemm(const bn_kernels *k, tally *tl)
     /* edge patterns: every code pattern against every activation extreme */
     for (int cp = 0; cp < 4; cp++)
         for (int qp = 0; qp < 6; qp++)
-            for (int64_t n_tok = 1; n_tok <= 5; n_tok += 4)
+            for (int64_t n_tok = 1; n_tok <= 9; n_tok += 4)
                 check_tgemm_one(k, tl, 13, 2560, n_tok, cp, qp, 3, 12);
     /* long rows: 16-bit partial sums must widen in time; past 2^16 columns */
     check_tgemm_one(k, tl, 5, 65536 + 128, 1, 2, 4, 0, 5);
@@ -623,7 +624,8 @@ static void check_fgemm_one(const bn_kernels *k, tally *tl, uint32_t type, int64
 static void check_fgemm(const bn_kernels *k, tally *tl, uint32_t type)
 {
     static const int64_t elem_cols[] = {1, 7, 15, 16, 17, 33, 100, 127, 128, 129, 256, 2560};
-    static const int64_t tokset[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 64};
+    /* up to and past each tile's token count (4, or 8 in the Intel build) */
+    static const int64_t tokset[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 17, 64};
     const bn_type_traits *tt = bn_type_get(type);
     for (size_t ti = 0; ti < sizeof tokset / sizeof tokset[0]; ti++)
         for (int rep = 0; rep < 8; rep++) {
