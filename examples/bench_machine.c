@@ -40,6 +40,9 @@ static uint64_t read_sum_c(const uint8_t *p, size_t n)
 }
 
 #ifdef BENCH_X86
+/* libbitnet's decode distance (BN_DECODE_AHEAD in kernels/x86/kernels_x86.h). */
+#define READ_AHEAD 8192
+
 /* With ahead > 0, a software prefetch into L2 that far ahead of each line. A
  * Sapphire Rapids core read 12-19% faster so (libbitnet's decode kernels
  * prefetch there too); a Zen 4 core read slower, so the limit is the better
@@ -71,11 +74,11 @@ __attribute__((target("avx2"))) static uint64_t read_sum_avx2(const uint8_t *p, 
 
 __attribute__((target("avx2"))) static uint64_t read_sum_avx2_pf(const uint8_t *p, size_t n)
 {
-    return read_avx2(p, n, 8192);
+    return read_avx2(p, n, READ_AHEAD);
 }
 #endif
 
-/* The read loops to try, best first where known; returns how many. */
+/* The read loops to try (the bandwidth is the better one's); returns how many. */
 static int pick_reads(read_fn fns[2])
 {
 #ifdef BENCH_X86

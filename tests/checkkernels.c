@@ -442,8 +442,10 @@ static void random_range(int64_t rows, int64_t *r0, int64_t *r1)
 static void check_tgemm(const bn_kernels *k, tally *tl)
 {
     static const int64_t colset[] = {128, 256, 384, 512, 640, 1024, 2560, 4096, 6912};
-    /* up to and past each tile's token count (4, or 8 in the Intel build) */
-    static const int64_t tokset[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 17, 64};
+    /* up to and past each tile's token count (4, or 8 in the Intel build),
+     * a ragged tile after full ones (13, 15), and the Intel build's prefill
+     * prefetch, which starts at four tiles (33) */
+    static const int64_t tokset[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 15, 17, 33, 64};
     /* every token count against a spread of shapes */
     for (size_t ti = 0; ti < sizeof tokset / sizeof tokset[0]; ti++)
         for (int rep = 0; rep < 12; rep++) {
@@ -624,7 +626,7 @@ static void check_fgemm_one(const bn_kernels *k, tally *tl, uint32_t type, int64
 static void check_fgemm(const bn_kernels *k, tally *tl, uint32_t type)
 {
     static const int64_t elem_cols[] = {1, 7, 15, 16, 17, 33, 100, 127, 128, 129, 256, 2560};
-    /* up to and past each tile's token count (4, or 8 in the Intel build) */
+    /* up to and past the tiles' four tokens, several tiles and a ragged one */
     static const int64_t tokset[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 17, 64};
     const bn_type_traits *tt = bn_type_get(type);
     for (size_t ti = 0; ti < sizeof tokset / sizeof tokset[0]; ti++)

@@ -73,7 +73,8 @@ void bn_to_f16_avx2(const float *x, uint16_t *out, int64_t n)
         bn_to_f16_scalar(x + i, out + i, n - i);
 }
 
-/* The table, and its build with decode's software prefetch (kernels_x86.h). */
+/* The table, and its Intel build: decode's software prefetch, and for
+ * AVX-512 prefill tiles of one group by eight tokens (kernels_x86.h). */
 #define TABLE(INTEL, SUFFIX)                  \
 {                                          \
     .level = BN_CPU_AVX2,                  \

@@ -39,7 +39,8 @@ void bn_quantize_act_avx512(const float *x, int64_t n, int8_t *q, float *scale, 
     *sum = _mm_cvtsi128_si32(t);
 }
 
-/* The table, and its build with decode's software prefetch (kernels_x86.h). */
+/* The table, and its Intel build: decode's software prefetch, and for
+ * AVX-512 prefill tiles of one group by eight tokens (kernels_x86.h). */
 #define TABLE(INTEL, SUFFIX)                                                            \
 {                                                                                    \
     .level = BN_CPU_AVX512,                                                          \

@@ -15,8 +15,10 @@
  * (bn_tgemm_avx512, Zen 4, the 2B-4T matrices in the pool's chunks: 3-5%
  * less time at 64 tokens a pass, 6-8% at 16 and 32). With fewer than four
  * tiles a group the burst cost more than it saved (8% more time at 4
- * tokens), so those calls leave it to the hardware. Past the chunk's last
- * group the next rows are usually the thread's next chunk. */
+ * tokens), so those calls leave it to the hardware; the threshold was not
+ * tuned again for the Intel build's 8-token tiles, which so prefetch only
+ * from 25 tokens. Past the chunk's last group the next rows are usually the
+ * thread's next chunk. */
 typedef struct bn_prefetch {
     const char *p;
     size_t left, step;
@@ -55,7 +57,9 @@ static inline void bn_prefetch_step(bn_prefetch *pf)
  * 8 KiB ahead of each line it read as fast as the loop (2B-4T decode 6.2 ->
  * 10-11.5 t/s on one thread, 12.4 -> 21 on two). Zen 4's prefetchers keep up
  * alone, and there the same hints cost 0-14%. So the decode kernels take
- * `ahead`: 0, or BN_DECODE_AHEAD in the Intel build. A prefetch never
+ * `ahead`: 0, or BN_DECODE_AHEAD in the Intel build. (The Intel AVX-512
+ * build also tiles prefill by one group and eight tokens: tgemm_avx512.c.)
+ * A prefetch never
  * faults; one past a matrix's end reads the next tensor's start, or
  * nothing. */
 #define BN_DECODE_AHEAD 8192
