@@ -17,7 +17,12 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define BENCH_X86 1
+#include <cpuid.h>
 #include <immintrin.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #endif
 
 /* ------------------------------------------------------------ read loops */
@@ -139,6 +144,74 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static uint64_t mac_vnni5
     return sum;
 }
 
+/* Whether the CPU has AMX-INT8 and the OS lets this process use it (Linux
+ * asks for the tile state, as libbitnet does before its AMX prefill). */
+static int have_amx(void)
+{
+#ifdef __linux__
+    unsigned a, b, c, d;
+    if (__get_cpuid_max(0, NULL) < 7)
+        return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    if (!((d >> 24) & 1) || !((d >> 25) & 1))  /* AMX-TILE, AMX-INT8 */
+        return 0;
+    __cpuid(1, a, b, c, d);
+    if (!((c >> 27) & 1))  /* OSXSAVE */
+        return 0;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 0x60000) != 0x60000)  /* XTILECFG, XTILEDATA */
+        return 0;
+    return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
+#else
+    return 0;
+#endif
+}
+
+/* tdpbsud: 16 x 16 x 64 s8 x u8 multiply-adds into a tile of int32, on six
+ * accumulator tiles (one A and one B tile, rows of src repeated). */
+#define AMX_TILES 6
+__attribute__((target("amx-tile,amx-int8"))) static uint64_t mac_amx(const int8_t *src, uint64_t iters)
+{
+    struct { uint8_t palette, start_row, reserved[14]; uint16_t colsb[16]; uint8_t rows[16]; } cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) {
+        cfg.colsb[t] = 64;
+        cfg.rows[t] = 16;
+    }
+    _tile_loadconfig(&cfg);
+    _tile_loadd(6, src, 0);
+    _tile_loadd(7, src + 64, 0);
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    _tile_zero(4);
+    _tile_zero(5);
+    for (uint64_t i = 0; i < iters; i++) {
+        _tile_dpbsud(0, 6, 7);
+        _tile_dpbsud(1, 6, 7);
+        _tile_dpbsud(2, 6, 7);
+        _tile_dpbsud(3, 6, 7);
+        _tile_dpbsud(4, 6, 7);
+        _tile_dpbsud(5, 6, 7);
+    }
+    uint32_t out[6][256];
+    _tile_stored(0, out[0], 64);
+    _tile_stored(1, out[1], 64);
+    _tile_stored(2, out[2], 64);
+    _tile_stored(3, out[3], 64);
+    _tile_stored(4, out[4], 64);
+    _tile_stored(5, out[5], 64);
+    _tile_release();
+    uint32_t sum = 0;
+    for (int t = 0; t < 6; t++)
+        for (int i = 0; i < 256; i++)
+            sum += out[t][i];
+    return sum;
+}
+
 /* vpmaddubsw ymm: 32 u8 x s8 multiplies, added in pairs into 16 int16 lanes.
  * Each chain feeds its result back as the unsigned operand, so the compiler
  * cannot hoist the loop-invariant product out of the loop. */
@@ -183,6 +256,12 @@ static mac_fn pick_mac(bn_cpu_level level, double *macs_per_iter, const char **k
             !__builtin_cpu_supports("avx512vnni")) {
             *note = "this CPU lacks AVX-512 VNNI";
             return NULL;
+        }
+        /* libbitnet's prefill uses AMX where it can (kernels/x86/tgemm_amx.c) */
+        if (have_amx()) {
+            *macs_per_iter = AMX_TILES * 16.0 * 16 * 64;
+            *kernel = "tdpbsud (AMX)";
+            return mac_amx;
         }
         *macs_per_iter = MAC_CHAINS * 64.0;
         *kernel = "vpdpbusd zmm";

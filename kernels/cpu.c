@@ -5,6 +5,10 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 static uint64_t xgetbv0(void)
 {
@@ -50,6 +54,24 @@ int bn_cpu_is_intel(void)
     if (!__get_cpuid(0, &a, &b, &c, &d))
         return 0;
     return b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu;  /* "GenuineIntel" */
+#else
+    return 0;
+#endif
+}
+
+int bn_cpu_has_amx(void)
+{
+#if defined(__x86_64__) && defined(__linux__)
+    unsigned a, b, c, d;
+    if (x86_level() < BN_CPU_AVX512)
+        return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    if (!((d >> 24) & 1) || !((d >> 25) & 1))  /* AMX-TILE, AMX-INT8 */
+        return 0;
+    if ((xgetbv0() & 0x60000) != 0x60000)  /* XTILECFG and XTILEDATA state */
+        return 0;
+    enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+    return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
 #else
     return 0;
 #endif

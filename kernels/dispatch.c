@@ -8,15 +8,21 @@
 #include "error.h"
 #include "kernels.h"
 
-static const bn_kernels *built(bn_cpu_level level, int intel)
+static const bn_kernels *built(bn_cpu_level level, int build)
 {
+    int intel = build != BN_BUILD_BASE;
     switch (level) {
     case BN_CPU_SCALAR: return &bn_kernels_scalar;
 #ifdef BN_HAVE_KERNELS_AVX2
     case BN_CPU_AVX2: return intel ? &bn_kernels_avx2_intel : &bn_kernels_avx2;
 #endif
 #ifdef BN_HAVE_KERNELS_AVX512
-    case BN_CPU_AVX512: return intel ? &bn_kernels_avx512_intel : &bn_kernels_avx512;
+    case BN_CPU_AVX512:
+#ifdef BN_HAVE_KERNELS_AMX
+        if (build == BN_BUILD_AMX)
+            return bn_cpu_has_amx() ? &bn_kernels_avx512_amx : NULL;
+#endif
+        return intel ? &bn_kernels_avx512_intel : &bn_kernels_avx512;
 #endif
 #ifdef BN_HAVE_KERNELS_NEON
     case BN_CPU_NEON: return &bn_kernels_neon;
@@ -28,14 +34,17 @@ static const bn_kernels *built(bn_cpu_level level, int intel)
     }
 }
 
-const bn_kernels *bn_kernels_variant(bn_cpu_level level, int intel)
+const bn_kernels *bn_kernels_variant(bn_cpu_level level, int build)
 {
-    return bn_cpu_supported_raw(level) ? built(level, intel) : NULL;
+    return bn_cpu_supported_raw(level) ? built(level, build) : NULL;
 }
 
 const bn_kernels *bn_kernels_for(bn_cpu_level level)
 {
-    return bn_kernels_variant(level, bn_cpu_is_intel());
+    if (!bn_cpu_is_intel())
+        return bn_kernels_variant(level, BN_BUILD_BASE);
+    const bn_kernels *k = level == BN_CPU_AVX512 ? bn_kernels_variant(level, BN_BUILD_AMX) : NULL;
+    return k ? k : bn_kernels_variant(level, BN_BUILD_INTEL);
 }
 
 BN_API int bn_cpu_supported(bn_cpu_level level)

@@ -85,9 +85,14 @@ static inline float bn_absmax(const float *x, int64_t n)
 /* The FFN activations of bn_kernels.glu. */
 enum { BN_GLU_RELU2, BN_GLU_SILU };
 
+/* The builds of an x86 level (kernels_x86.h): for most cores, tuned for
+ * Intel cores (bn_cpu_is_intel), and the latter with AMX-INT8 prefill
+ * (AVX-512 only, bn_cpu_has_amx). Other levels have the first only. */
+enum { BN_BUILD_BASE, BN_BUILD_INTEL, BN_BUILD_AMX, BN_BUILD_COUNT };
+
 typedef struct bn_kernels {
     bn_cpu_level level;
-    int intel;  /* the build tuned for Intel cores (bn_cpu_is_intel; kernels_x86.h) */
+    int build;  /* BN_BUILD_* */
 
     /* Per-token int8 activation quantization (BitNet b1.58):
      * s = 127 / max(max|x|, 1e-5); q[i] = round-half-even(x[i] * s) clamped to
@@ -162,13 +167,14 @@ typedef struct bn_kernels {
 } bn_kernels;
 
 /* The table for a level, or NULL when this build or CPU lacks it; on an
- * Intel CPU, the level's build tuned for Intel cores where it has one. */
+ * Intel CPU, the level's build tuned for Intel cores where it has one, with
+ * AMX where the CPU has it. */
 const bn_kernels *bn_kernels_for(bn_cpu_level level);
 
-/* The level's build tuned for Intel cores (intel = 1) or for the others, or
- * NULL when this build or CPU lacks the level; the same table both times for
- * levels with one build. checkkernels tests every table the CPU can run. */
-const bn_kernels *bn_kernels_variant(bn_cpu_level level, int intel);
+/* A build (BN_BUILD_*) of a level, or NULL when this libbitnet or the CPU
+ * lacks it; the base build for levels without that one. checkkernels tests
+ * every table the CPU can run. */
+const bn_kernels *bn_kernels_variant(bn_cpu_level level, int build);
 
 /* The level to use for a request (BN_CPU_AUTO: the environment variable
  * BN_CPU, else the best level). BN_E_UNSUPPORTED when this build or CPU lacks
@@ -181,6 +187,7 @@ extern const bn_kernels bn_kernels_avx2;
 extern const bn_kernels bn_kernels_avx512;
 extern const bn_kernels bn_kernels_avx2_intel;
 extern const bn_kernels bn_kernels_avx512_intel;
+extern const bn_kernels bn_kernels_avx512_amx;
 extern const bn_kernels bn_kernels_neon;
 extern const bn_kernels bn_kernels_dotprod;
 

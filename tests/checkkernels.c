@@ -21,12 +21,14 @@
 #include "scalar/dense_scalar.h"
 
 /* A table's name in reports: its level, with "/intel" for the build tuned
- * for Intel cores. */
+ * for Intel cores and "/amx" for that build with AMX. */
 static const char *table_name(const bn_kernels *k)
 {
-    if (!k->intel)
-        return bn_cpu_level_name(k->level);
-    return k->level == BN_CPU_AVX2 ? "avx2/intel" : k->level == BN_CPU_AVX512 ? "avx512/intel" : "unknown/intel";
+    if (k->build == BN_BUILD_AMX)
+        return "avx512/amx";
+    if (k->build == BN_BUILD_INTEL)
+        return k->level == BN_CPU_AVX2 ? "avx2/intel" : k->level == BN_CPU_AVX512 ? "avx512/intel" : "unknown/intel";
+    return bn_cpu_level_name(k->level);
 }
 
 static uint64_t rng_state;
@@ -458,11 +460,14 @@ static void check_tgemm(const bn_kernels *k, tally *tl)
             random_range(rows, &r0, &r1);
             check_tgemm_one(k, tl, rows, cols, n_tok, (int)(rnd() % 4), (int)(rnd() % 6), r0, r1);
         }
-    /* edge patterns: every code pattern against every activation extreme */
+    /* edge patterns: every code pattern against every activation extreme,
+     * also through two 16-row blocks and a ragged 32-token tile (AMX) */
     for (int cp = 0; cp < 4; cp++)
-        for (int qp = 0; qp < 6; qp++)
+        for (int qp = 0; qp < 6; qp++) {
             for (int64_t n_tok = 1; n_tok <= 9; n_tok += 4)
                 check_tgemm_one(k, tl, 13, 2560, n_tok, cp, qp, 3, 12);
+            check_tgemm_one(k, tl, 37, 1024, 49, cp, qp, 2, 35);
+        }
     /* long rows: 16-bit partial sums must widen in time; past 2^16 columns */
     check_tgemm_one(k, tl, 5, 65536 + 128, 1, 2, 4, 0, 5);
     check_tgemm_one(k, tl, 5, 65536 + 128, 3, 0, 0, 1, 4);
@@ -470,6 +475,8 @@ static void check_tgemm(const bn_kernels *k, tally *tl)
     /* 2^24 columns: sum(code * q) passes 2^31 and must wrap back exactly */
     check_tgemm_one(k, tl, 2, (int64_t)1 << 24, 1, 2, 1, 0, 2);
     check_tgemm_one(k, tl, 1, (int64_t)1 << 24, 1, 0, 2, 0, 1);
+    /* the same through the AMX tiles (16 tokens): 2 * 127 * cols > 2^31 */
+    check_tgemm_one(k, tl, 1, ((int64_t)1 << 23) + ((int64_t)1 << 17), 16, 2, 1, 0, 1);
 }
 
 /* ---------- fgemm ---------- */
@@ -1040,17 +1047,16 @@ int main(int argc, char **argv)
     printf("checkkernels: seed %" PRIu64 " (rerun with --seed to repeat)\n", rng_state);
 
     static const bn_cpu_level all[] = {BN_CPU_SCALAR, BN_CPU_AVX2, BN_CPU_AVX512, BN_CPU_NEON, BN_CPU_DOTPROD};
-    /* Every table: a level's build for other cores and the one tuned for
-     * Intel cores, whichever this CPU would get. */
-    const bn_kernels *levels[2 * sizeof all / sizeof all[0]];
+    /* Every table the CPU can run: each build of each level, whichever
+     * this CPU would get. */
+    const bn_kernels *levels[BN_BUILD_COUNT * sizeof all / sizeof all[0]];
     int n_levels = 0, failed = 0;
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        const bn_kernels *plain = bn_kernels_variant(all[i], 0), *intel = bn_kernels_variant(all[i], 1);
-        if (plain)
-            levels[n_levels++] = plain;
-        if (intel && intel != plain)
-            levels[n_levels++] = intel;
-    }
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        for (int b = 0; b < BN_BUILD_COUNT; b++) {
+            const bn_kernels *k = bn_kernels_variant(all[i], b);
+            if (k && (b == 0 || k != levels[n_levels - 1]))
+                levels[n_levels++] = k;
+        }
 
     failed |= check_exp_canon();
     for (int li = 1; li < n_levels; li++) {

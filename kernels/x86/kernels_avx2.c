@@ -75,10 +75,10 @@ void bn_to_f16_avx2(const float *x, uint16_t *out, int64_t n)
 
 /* The table, and its Intel build: decode's software prefetch, and for
  * AVX-512 prefill tiles of one group by eight tokens (kernels_x86.h). */
-#define TABLE(INTEL, SUFFIX)                  \
+#define TABLE(BUILD, SUFFIX)                  \
 {                                          \
     .level = BN_CPU_AVX2,                  \
-    .intel = INTEL,                        \
+    .build = BUILD,                        \
     .quantize_act = bn_quantize_act_avx2,  \
     .tgemm = bn_tgemm_avx2##SUFFIX,        \
     .fgemm = bn_fgemm_avx2##SUFFIX,        \
@@ -89,5 +89,5 @@ void bn_to_f16_avx2(const float *x, uint16_t *out, int64_t n)
     .glu = bn_glu_avx2,                    \
 }
 
-const bn_kernels bn_kernels_avx2 = TABLE(0, );
-const bn_kernels bn_kernels_avx2_intel = TABLE(1, _intel);
+const bn_kernels bn_kernels_avx2 = TABLE(BN_BUILD_BASE, );
+const bn_kernels bn_kernels_avx2_intel = TABLE(BN_BUILD_INTEL, _intel);

@@ -39,14 +39,15 @@ void bn_quantize_act_avx512(const float *x, int64_t n, int8_t *q, float *scale, 
     *sum = _mm_cvtsi128_si32(t);
 }
 
-/* The table, and its Intel build: decode's software prefetch, and for
- * AVX-512 prefill tiles of one group by eight tokens (kernels_x86.h). */
-#define TABLE(INTEL, SUFFIX)                                                            \
+/* The table, its Intel build (decode's software prefetch, prefill tiles of
+ * one group by eight tokens) and that build with AMX-INT8 prefill
+ * (kernels_x86.h). */
+#define TABLE(BUILD, TGEMM, SUFFIX)                                                  \
 {                                                                                    \
     .level = BN_CPU_AVX512,                                                          \
-    .intel = INTEL,                                                                  \
+    .build = BUILD,                                                                  \
     .quantize_act = bn_quantize_act_avx512,                                          \
-    .tgemm = bn_tgemm_avx512##SUFFIX,                                                \
+    .tgemm = TGEMM,                                                                  \
     .fgemm = bn_fgemm_avx512##SUFFIX,                                                \
     .dequant_row = bn_dequant_row_avx2,  /* AVX-512 implies AVX2 and F16C */         \
     .i8gemm = bn_i8gemm_avx512##SUFFIX,                                              \
@@ -55,5 +56,8 @@ void bn_quantize_act_avx512(const float *x, int64_t n, int8_t *q, float *scale, 
     .glu = bn_glu_avx2,                                                              \
 }
 
-const bn_kernels bn_kernels_avx512 = TABLE(0, );
-const bn_kernels bn_kernels_avx512_intel = TABLE(1, _intel);
+const bn_kernels bn_kernels_avx512 = TABLE(BN_BUILD_BASE, bn_tgemm_avx512, );
+const bn_kernels bn_kernels_avx512_intel = TABLE(BN_BUILD_INTEL, bn_tgemm_avx512_intel, _intel);
+#ifdef BN_HAVE_KERNELS_AMX
+const bn_kernels bn_kernels_avx512_amx = TABLE(BN_BUILD_AMX, bn_tgemm_amx, _intel);
+#endif
