@@ -212,6 +212,49 @@ __attribute__((target("amx-tile,amx-int8"))) static uint64_t mac_amx(const int8_
     return sum;
 }
 
+/* vpdpbusd ymm (AVX-VNNI, the VEX form): 32 u8 x s8 multiply-adds into 8
+ * int32 lanes. */
+__attribute__((target("avx2,avxvnni"))) static uint64_t mac_avxvnni(const int8_t *src, uint64_t iters)
+{
+    __m256i a = LOAD256(0), b = LOAD256(1);
+    __m256i c0 = LOAD256(2), c1 = LOAD256(3), c2 = LOAD256(4), c3 = LOAD256(5), c4 = LOAD256(6);
+    __m256i c5 = LOAD256(7), c6 = LOAD256(8), c7 = LOAD256(9), c8 = LOAD256(10), c9 = LOAD256(11);
+    __m256i c10 = LOAD256(12), c11 = LOAD256(13);
+    for (uint64_t i = 0; i < iters; i++) {
+        c0 = _mm256_dpbusd_avx_epi32(c0, a, b);
+        c1 = _mm256_dpbusd_avx_epi32(c1, a, b);
+        c2 = _mm256_dpbusd_avx_epi32(c2, a, b);
+        c3 = _mm256_dpbusd_avx_epi32(c3, a, b);
+        c4 = _mm256_dpbusd_avx_epi32(c4, a, b);
+        c5 = _mm256_dpbusd_avx_epi32(c5, a, b);
+        c6 = _mm256_dpbusd_avx_epi32(c6, a, b);
+        c7 = _mm256_dpbusd_avx_epi32(c7, a, b);
+        c8 = _mm256_dpbusd_avx_epi32(c8, a, b);
+        c9 = _mm256_dpbusd_avx_epi32(c9, a, b);
+        c10 = _mm256_dpbusd_avx_epi32(c10, a, b);
+        c11 = _mm256_dpbusd_avx_epi32(c11, a, b);
+    }
+    c0 = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(c0, c1), _mm256_add_epi32(c2, c3)),
+                          _mm256_add_epi32(_mm256_add_epi32(c4, c5), _mm256_add_epi32(c6, c7)));
+    c0 = _mm256_add_epi32(c0, _mm256_add_epi32(_mm256_add_epi32(c8, c9), _mm256_add_epi32(c10, c11)));
+    uint32_t lane[8]; /* summed as unsigned: the int32 lanes wrap */
+    _mm256_storeu_si256((__m256i *)(void *)lane, c0);
+    uint32_t sum = 0;
+    for (int i = 0; i < 8; i++)
+        sum += lane[i];
+    return sum;
+}
+
+/* Whether the CPU has AVX-VNNI (cpuid leaf 7, subleaf 1, EAX bit 4). */
+static int have_avxvnni(void)
+{
+    unsigned a, b, c, d;
+    if (__get_cpuid_max(0, NULL) < 7)
+        return 0;
+    __cpuid_count(7, 1, a, b, c, d);
+    return (a >> 4) & 1;
+}
+
 /* vpmaddubsw ymm: 32 u8 x s8 multiplies, added in pairs into 16 int16 lanes.
  * Each chain feeds its result back as the unsigned operand, so the compiler
  * cannot hoist the loop-invariant product out of the loop. */
@@ -271,6 +314,12 @@ static mac_fn pick_mac(bn_cpu_level level, double *macs_per_iter, const char **k
         if (!__builtin_cpu_supports("avx2")) {
             *note = "this CPU lacks AVX2";
             return NULL;
+        }
+        /* libbitnet's ternary products use AVX-VNNI there (tgemm_avxvnni.c) */
+        if (have_avxvnni()) {
+            *macs_per_iter = MAC_CHAINS * 32.0;
+            *kernel = "vpdpbusd ymm (AVX-VNNI)";
+            return mac_avxvnni;
         }
         *macs_per_iter = MAC_CHAINS * 32.0;
         *kernel = "vpmaddubsw ymm";

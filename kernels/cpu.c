@@ -77,6 +77,19 @@ int bn_cpu_has_amx(void)
 #endif
 }
 
+int bn_cpu_has_avxvnni(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a, b, c, d;
+    if (x86_level() < BN_CPU_AVX2)
+        return 0;
+    __cpuid_count(7, 1, a, b, c, d);
+    return (a >> 4) & 1;
+#else
+    return 0;
+#endif
+}
+
 int bn_cpu_supported_raw(bn_cpu_level level)
 {
     if (level == BN_CPU_SCALAR)

@@ -18,4 +18,7 @@ int bn_cpu_is_intel(void);
  * its threads 8 KiB larger, as every AMX user's does. */
 int bn_cpu_has_amx(void);
 
+/* Whether the CPU has AVX2 and AVX-VNNI (the VEX form of vpdpbusd). */
+int bn_cpu_has_avxvnni(void);
+
 #endif

@@ -14,7 +14,12 @@ static const bn_kernels *built(bn_cpu_level level, int build)
     switch (level) {
     case BN_CPU_SCALAR: return &bn_kernels_scalar;
 #ifdef BN_HAVE_KERNELS_AVX2
-    case BN_CPU_AVX2: return intel ? &bn_kernels_avx2_intel : &bn_kernels_avx2;
+    case BN_CPU_AVX2:
+#ifdef BN_HAVE_KERNELS_AVXVNNI
+        if (build == BN_BUILD_AVXVNNI)
+            return bn_cpu_has_avxvnni() ? &bn_kernels_avx2_vnni : NULL;
+#endif
+        return intel ? &bn_kernels_avx2_intel : &bn_kernels_avx2;
 #endif
 #ifdef BN_HAVE_KERNELS_AVX512
     case BN_CPU_AVX512:
@@ -43,7 +48,9 @@ const bn_kernels *bn_kernels_for(bn_cpu_level level)
 {
     if (!bn_cpu_is_intel())
         return bn_kernels_variant(level, BN_BUILD_BASE);
-    const bn_kernels *k = level == BN_CPU_AVX512 ? bn_kernels_variant(level, BN_BUILD_AMX) : NULL;
+    const bn_kernels *k = level == BN_CPU_AVX512 ? bn_kernels_variant(level, BN_BUILD_AMX)
+                        : level == BN_CPU_AVX2   ? bn_kernels_variant(level, BN_BUILD_AVXVNNI)
+                                                 : NULL;
     return k ? k : bn_kernels_variant(level, BN_BUILD_INTEL);
 }
 

@@ -87,8 +87,9 @@ enum { BN_GLU_RELU2, BN_GLU_SILU };
 
 /* The builds of an x86 level (kernels_x86.h): for most cores, tuned for
  * Intel cores (bn_cpu_is_intel), and the latter with AMX-INT8 prefill
- * (AVX-512 only, bn_cpu_has_amx). Other levels have the first only. */
-enum { BN_BUILD_BASE, BN_BUILD_INTEL, BN_BUILD_AMX, BN_BUILD_COUNT };
+ * (AVX-512 only, bn_cpu_has_amx) or with AVX-VNNI ternary products (AVX2
+ * only, bn_cpu_has_avxvnni). Other levels have the first only. */
+enum { BN_BUILD_BASE, BN_BUILD_INTEL, BN_BUILD_AMX, BN_BUILD_AVXVNNI, BN_BUILD_COUNT };
 
 typedef struct bn_kernels {
     bn_cpu_level level;
@@ -186,6 +187,7 @@ extern const bn_kernels bn_kernels_scalar;
 extern const bn_kernels bn_kernels_avx2;
 extern const bn_kernels bn_kernels_avx512;
 extern const bn_kernels bn_kernels_avx2_intel;
+extern const bn_kernels bn_kernels_avx2_vnni;
 extern const bn_kernels bn_kernels_avx512_intel;
 extern const bn_kernels bn_kernels_avx512_amx;
 extern const bn_kernels bn_kernels_neon;

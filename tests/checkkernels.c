@@ -21,11 +21,13 @@
 #include "scalar/dense_scalar.h"
 
 /* A table's name in reports: its level, with "/intel" for the build tuned
- * for Intel cores and "/amx" for that build with AMX. */
+ * for Intel cores, "/amx" and "/vnni" for that build with AMX or AVX-VNNI. */
 static const char *table_name(const bn_kernels *k)
 {
     if (k->build == BN_BUILD_AMX)
         return "avx512/amx";
+    if (k->build == BN_BUILD_AVXVNNI)
+        return "avx2/vnni";
     if (k->build == BN_BUILD_INTEL)
         return k->level == BN_CPU_AVX2 ? "avx2/intel" : k->level == BN_CPU_AVX512 ? "avx512/intel" : "unknown/intel";
     return bn_cpu_level_name(k->level);
@@ -1057,7 +1059,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         for (int b = 0; b < BN_BUILD_COUNT; b++) {
             const bn_kernels *k = bn_kernels_variant(all[i], b);
-            if (k && (b == 0 || k != levels[n_levels - 1]))
+            int seen = 0;
+            for (int j = 0; j < n_levels; j++)
+                seen |= levels[j] == k;
+            if (k && !seen)
                 levels[n_levels++] = k;
         }
 

@@ -73,14 +73,14 @@ void bn_to_f16_avx2(const float *x, uint16_t *out, int64_t n)
         bn_to_f16_scalar(x + i, out + i, n - i);
 }
 
-/* The table, and its Intel build: decode's software prefetch, and for
- * AVX-512 prefill tiles of one group by eight tokens (kernels_x86.h). */
-#define TABLE(BUILD, SUFFIX)                  \
+/* The table, its Intel build (decode's software prefetch, kernels_x86.h)
+ * and that build with AVX-VNNI ternary products. */
+#define TABLE(BUILD, TGEMM, SUFFIX)            \
 {                                          \
     .level = BN_CPU_AVX2,                  \
     .build = BUILD,                        \
     .quantize_act = bn_quantize_act_avx2,  \
-    .tgemm = bn_tgemm_avx2##SUFFIX,        \
+    .tgemm = TGEMM,                        \
     .fgemm = bn_fgemm_avx2##SUFFIX,        \
     .dequant_row = bn_dequant_row_avx2,    \
     .i8gemm = bn_i8gemm_avx2##SUFFIX,      \
@@ -89,5 +89,8 @@ void bn_to_f16_avx2(const float *x, uint16_t *out, int64_t n)
     .glu = bn_glu_avx2,                    \
 }
 
-const bn_kernels bn_kernels_avx2 = TABLE(BN_BUILD_BASE, );
-const bn_kernels bn_kernels_avx2_intel = TABLE(BN_BUILD_INTEL, _intel);
+const bn_kernels bn_kernels_avx2 = TABLE(BN_BUILD_BASE, bn_tgemm_avx2, );
+const bn_kernels bn_kernels_avx2_intel = TABLE(BN_BUILD_INTEL, bn_tgemm_avx2_intel, _intel);
+#ifdef BN_HAVE_KERNELS_AVXVNNI
+const bn_kernels bn_kernels_avx2_vnni = TABLE(BN_BUILD_AVXVNNI, bn_tgemm_avxvnni, _intel);
+#endif

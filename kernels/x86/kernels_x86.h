@@ -106,6 +106,8 @@ void bn_fgemm_avx512(uint32_t type, const void *w, size_t row_bytes, int64_t r0,
                      const float *x, int64_t n_tok, float *y, int64_t ldy);
 void bn_tgemm_avx512_intel(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                         const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
+void bn_tgemm_avxvnni(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                      const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
 void bn_tgemm_amx(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                   const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
 void bn_fgemm_avx512_intel(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,

@@ -1,0 +1,137 @@
+/* AVX-VNNI ternary GEMM over the kernels' layout (bn_tmat in kernels.h), for
+ * the Intel AVX2 build on cores that have the VEX form of vpdpbusd but not
+ * AVX-512 (Alder Lake and later client cores; bn_cpu_has_avxvnni).
+ *
+ * As in the AVX-512 kernel, the codes (0, 1, 2) are vpdpbusd's unsigned
+ * operand and isum = sum(code * q) - sum(q); products go straight into
+ * 32-bit lanes, so nothing is widened or flushed as vpmaddubsw's 16-bit
+ * sums must be, and the lanes wrap exactly as the scalar int32 arithmetic
+ * does. */
+#include <immintrin.h>
+
+#include "x86/kernels_x86.h"
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+ALWAYS_INLINE __m256i load(const void *p)
+{
+    return _mm256_loadu_si256((const __m256i *)p);
+}
+
+/* Wrapping horizontal sum (vector adds, so no signed-overflow UB). */
+ALWAYS_INLINE int32_t hsum(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* A row's output from sum(code * q), as the scalar code computes it. */
+ALWAYS_INLINE float row_value(int32_t isum, int32_t act_sum, float act_scale, float w_scale)
+{
+    int32_t v = (int32_t)((uint32_t)isum - (uint32_t)act_sum);
+    return ((float)v / act_scale) * w_scale;
+}
+
+/* Decode: sum(code * q) of the four rows of the group at g against one
+ * token. One shift a block brings the fields at shifts 6 and 4 down to 2 and
+ * 0; masks with 0x0c and 0x03 leave codes times 4 and codes, summed into
+ * two accumulators a row (a times-4 lane gains at most 2 * 4 * 8 * 128 =
+ * 8192 a block, so up to 2^24 columns it stays below 2^30 and the factor
+ * comes out exactly by an arithmetic shift). */
+ALWAYS_INLINE void group_dot(const uint8_t *g, const int8_t *q, int64_t nblk, int32_t out[BN_TGROUP], size_t ahead)
+{
+    const __m256i m0c = _mm256_set1_epi8(0x0c), m03 = _mm256_set1_epi8(0x03);
+    __m256i x4[BN_TGROUP], x1[BN_TGROUP];
+    for (int i = 0; i < BN_TGROUP; i++)
+        x4[i] = x1[i] = _mm256_setzero_si256();
+    for (int64_t b = 0; b < nblk; b++) {
+        const uint8_t *p = g + b * BN_TBLOCK_STRIDE;
+        const int8_t *qb = q + 128 * b;
+        bn_prefetch_ahead(p, ahead);
+        bn_prefetch_ahead(p + 64, ahead);
+        __m256i q0 = load(qb), q1 = load(qb + 32), q2 = load(qb + 64), q3 = load(qb + 96);
+        for (int i = 0; i < BN_TGROUP; i++) {
+            __m256i lo = load(p + 32 * i), hi = _mm256_srli_epi16(lo, 4);
+            x4[i] = _mm256_dpbusd_avx_epi32(x4[i], _mm256_and_si256(hi, m0c), q0);
+            x4[i] = _mm256_dpbusd_avx_epi32(x4[i], _mm256_and_si256(lo, m0c), q2);
+            x1[i] = _mm256_dpbusd_avx_epi32(x1[i], _mm256_and_si256(hi, m03), q1);
+            x1[i] = _mm256_dpbusd_avx_epi32(x1[i], _mm256_and_si256(lo, m03), q3);
+        }
+    }
+    for (int i = 0; i < BN_TGROUP; i++)
+        out[i] = hsum(_mm256_add_epi32(_mm256_srai_epi32(x4[i], 2), x1[i]));
+}
+
+/* Prefill tile: two rows of a group (rows 2h, 2h + 1) by up to PT tokens.
+ * Field by field, each activation load serves both rows: 2 weight
+ * registers, 2 codes, 8 accumulators and an activation fit the 16. */
+#define PT 4
+
+ALWAYS_INLINE void tile(const uint8_t *rows, int64_t cols, const int8_t *q, int T, int32_t out[2][PT])
+{
+    const __m256i m3 = _mm256_set1_epi8(3);
+    __m256i acc[2][PT];
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < T; j++)
+            acc[i][j] = _mm256_setzero_si256();
+    for (int64_t b = 0; b < cols / 128; b++) {
+        __m256i w0 = load(rows + b * BN_TBLOCK_STRIDE), w1 = load(rows + b * BN_TBLOCK_STRIDE + 32);
+        for (int f = 0; f < 4; f++) {
+            __m256i c0 = _mm256_and_si256(_mm256_srli_epi16(w0, 6 - 2 * f), m3);
+            __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(w1, 6 - 2 * f), m3);
+            for (int j = 0; j < T; j++) {
+                __m256i x = load(q + j * cols + 128 * b + 32 * f);
+                acc[0][j] = _mm256_dpbusd_avx_epi32(acc[0][j], c0, x);
+                acc[1][j] = _mm256_dpbusd_avx_epi32(acc[1][j], c1, x);
+            }
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < T; j++)
+            out[i][j] = hsum(acc[i][j]);
+}
+
+typedef void tile_fn(const uint8_t *rows, int64_t cols, const int8_t *q, int32_t out[2][PT]);
+
+#define TILE(T)                                                                              \
+    static void tile_##T(const uint8_t *rows, int64_t cols, const int8_t *q, int32_t out[2][PT]) \
+    {                                                                                        \
+        tile(rows, cols, q, T, out);                                                         \
+    }
+TILE(1) TILE(2) TILE(3) TILE(4)
+
+static tile_fn *const tiles[PT + 1] = { NULL, tile_1, tile_2, tile_3, tile_4 };
+
+void bn_tgemm_avxvnni(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                      const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
+{
+    const int64_t cols = w->cols;
+    if (n_tok == 1) {
+        for (int64_t row0 = r0 / BN_TGROUP * BN_TGROUP; row0 < r1; row0 += BN_TGROUP) {
+            int32_t isum[BN_TGROUP];
+            group_dot(w->codes + bn_tmat_block(cols, row0, 0), q, cols / 128, isum, BN_DECODE_AHEAD);
+            for (int i = 0; i < BN_TGROUP; i++)
+                if (row0 + i >= r0 && row0 + i < r1)
+                    y[row0 + i] = row_value(isum[i], act_sum[0], act_scale[0], w->scale);
+        }
+        return;
+    }
+    /* Tokens outer, rows inner: the tile's activations (4 x cols bytes)
+     * stay in L1 while the call's rows pass, whose codes (the pool's chunks
+     * hold about 16 KiB) stay in L2 for the next token tile. Whole pairs of
+     * rows; one outside [r0, r1) is computed, not stored. */
+    for (int64_t t0 = 0; t0 < n_tok; t0 += PT) {
+        int T = n_tok - t0 < PT ? (int)(n_tok - t0) : PT;
+        for (int64_t r = r0 & ~(int64_t)1; r < r1; r += 2) {
+            int32_t isum[2][PT];
+            tiles[T](w->codes + bn_tmat_block(cols, r, 0), cols, q + t0 * cols, isum);
+            for (int i = 0; i < 2; i++)
+                if (r + i >= r0 && r + i < r1)
+                    for (int j = 0; j < T; j++)
+                        y[(t0 + j) * ldy + r + i] =
+                            row_value(isum[i][j], act_sum[t0 + j], act_scale[t0 + j], w->scale);
+        }
+    }
+}
