@@ -145,7 +145,9 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static uint64_t mac_vnni5
 }
 
 /* Whether the CPU has AMX-INT8 and the OS lets this process use it (Linux
- * asks for the tile state, as libbitnet does before its AMX prefill). */
+ * asks for the tile state, as libbitnet does before its AMX prefill): the
+ * test of bn_cpu_has_amx in kernels/cpu.c, repeated because a tool sees
+ * only the library's public API. */
 static int have_amx(void)
 {
 #ifdef __linux__

@@ -6,6 +6,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #if defined(__linux__)
+#include <errno.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
@@ -71,7 +72,10 @@ int bn_cpu_has_amx(void)
     if ((xgetbv0() & 0x60000) != 0x60000)  /* XTILECFG and XTILEDATA state */
         return 0;
     enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
-    return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+    int saved = errno;  /* a refusal is an answer, not an error of the host's */
+    int granted = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+    errno = saved;
+    return granted;
 #else
     return 0;
 #endif
@@ -82,6 +86,9 @@ int bn_cpu_has_avxvnni(void)
 #if defined(__x86_64__) || defined(__i386__)
     unsigned a, b, c, d;
     if (x86_level() < BN_CPU_AVX2)
+        return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    if (a < 1)  /* no subleaf 1 */
         return 0;
     __cpuid_count(7, 1, a, b, c, d);
     return (a >> 4) & 1;

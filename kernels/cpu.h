@@ -15,7 +15,10 @@ int bn_cpu_is_intel(void);
 /* Whether the CPU has AMX-INT8 and the OS lets this process use the tile
  * state. On Linux that takes asking (arch_prctl ARCH_REQ_XCOMP_PERM), which
  * this does: a process-wide, one-way grant that makes the signal frames of
- * its threads 8 KiB larger, as every AMX user's does. */
+ * its threads 8 KiB larger, as every AMX user's does. Linux refuses it while
+ * a thread has an alternate signal stack too small for such frames, and
+ * after it refuses such stacks (sigaltstack: ENOMEM); a refusal leaves errno
+ * as it was and the Intel build in use (docs/api.md). */
 int bn_cpu_has_amx(void);
 
 /* Whether the CPU has AVX2 and AVX-VNNI (the VEX form of vpdpbusd). */

@@ -8,32 +8,39 @@
 #include "error.h"
 #include "kernels.h"
 
+/* The table of a build of a level in this libbitnet, NULL where it has none
+ * or the CPU lacks the build's extra instructions. */
 static const bn_kernels *built(bn_cpu_level level, int build)
 {
-    int intel = build != BN_BUILD_BASE;
     switch (level) {
-    case BN_CPU_SCALAR: return &bn_kernels_scalar;
+    case BN_CPU_SCALAR: return build == BN_BUILD_BASE ? &bn_kernels_scalar : NULL;
 #ifdef BN_HAVE_KERNELS_AVX2
     case BN_CPU_AVX2:
+        switch (build) {
+        case BN_BUILD_BASE: return &bn_kernels_avx2;
+        case BN_BUILD_INTEL: return &bn_kernels_avx2_intel;
 #ifdef BN_HAVE_KERNELS_AVXVNNI
-        if (build == BN_BUILD_AVXVNNI)
-            return bn_cpu_has_avxvnni() ? &bn_kernels_avx2_vnni : NULL;
+        case BN_BUILD_AVXVNNI: return bn_cpu_has_avxvnni() ? &bn_kernels_avx2_vnni : NULL;
 #endif
-        return intel ? &bn_kernels_avx2_intel : &bn_kernels_avx2;
+        default: return NULL;
+        }
 #endif
 #ifdef BN_HAVE_KERNELS_AVX512
     case BN_CPU_AVX512:
+        switch (build) {
+        case BN_BUILD_BASE: return &bn_kernels_avx512;
+        case BN_BUILD_INTEL: return &bn_kernels_avx512_intel;
 #ifdef BN_HAVE_KERNELS_AMX
-        if (build == BN_BUILD_AMX)
-            return bn_cpu_has_amx() ? &bn_kernels_avx512_amx : NULL;
+        case BN_BUILD_AMX: return bn_cpu_has_amx() ? &bn_kernels_avx512_amx : NULL;
 #endif
-        return intel ? &bn_kernels_avx512_intel : &bn_kernels_avx512;
+        default: return NULL;
+        }
 #endif
 #ifdef BN_HAVE_KERNELS_NEON
-    case BN_CPU_NEON: return &bn_kernels_neon;
+    case BN_CPU_NEON: return build == BN_BUILD_BASE ? &bn_kernels_neon : NULL;
 #endif
 #ifdef BN_HAVE_KERNELS_DOTPROD
-    case BN_CPU_DOTPROD: return &bn_kernels_dotprod;
+    case BN_CPU_DOTPROD: return build == BN_BUILD_BASE ? &bn_kernels_dotprod : NULL;
 #endif
     default: return NULL;
     }
@@ -44,14 +51,15 @@ const bn_kernels *bn_kernels_variant(bn_cpu_level level, int build)
     return bn_cpu_supported_raw(level) ? built(level, build) : NULL;
 }
 
+/* The most specific build the level has for this CPU: on Intel, the one with
+ * AMX or AVX-VNNI, then the Intel build; elsewhere the base one. */
 const bn_kernels *bn_kernels_for(bn_cpu_level level)
 {
-    if (!bn_cpu_is_intel())
-        return bn_kernels_variant(level, BN_BUILD_BASE);
-    const bn_kernels *k = level == BN_CPU_AVX512 ? bn_kernels_variant(level, BN_BUILD_AMX)
-                        : level == BN_CPU_AVX2   ? bn_kernels_variant(level, BN_BUILD_AVXVNNI)
-                                                 : NULL;
-    return k ? k : bn_kernels_variant(level, BN_BUILD_INTEL);
+    static const int order[] = {BN_BUILD_AMX, BN_BUILD_AVXVNNI, BN_BUILD_INTEL, BN_BUILD_BASE};
+    const bn_kernels *k = NULL;
+    for (size_t i = bn_cpu_is_intel() ? 0 : 3; !k && i < sizeof order / sizeof order[0]; i++)
+        k = bn_kernels_variant(level, order[i]);
+    return k;
 }
 
 /* Every build of a level has the same support, so a query never asks the

@@ -172,9 +172,8 @@ typedef struct bn_kernels {
  * AMX where the CPU has it. */
 const bn_kernels *bn_kernels_for(bn_cpu_level level);
 
-/* A build (BN_BUILD_*) of a level, or NULL when this libbitnet or the CPU
- * lacks it; the base build for levels without that one. checkkernels tests
- * every table the CPU can run. */
+/* A build (BN_BUILD_*) of a level, or NULL when this libbitnet, the level
+ * or the CPU lacks it. checkkernels tests every table the CPU can run. */
 const bn_kernels *bn_kernels_variant(bn_cpu_level level, int build);
 
 /* The level to use for a request (BN_CPU_AUTO: the environment variable

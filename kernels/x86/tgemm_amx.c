@@ -23,6 +23,13 @@
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
+/* GCC 12's tile intrinsics hand the compiler only the address:
+ * it is not told that _tile_loadd reads the memory there, nor that
+ * _tile_loadconfig reads all 64 bytes, so it may keep the stores that fill
+ * them in registers, move them past the load, or drop them. This orders
+ * every store before the next tile instruction. */
+#define STORES_DONE() __asm__ volatile("" ::: "memory")
+
 /* One token goes to the AVX-512 decode kernel. Even two tokens ran faster
  * here than in the VNNI tiles (a harness over 2B-4T's matrices from memory:
  * 1.3x at 2 tokens, 1.4x at 4 and 8, 1.7x at 12). */
@@ -58,6 +65,7 @@ static void configure(tile_config *tc, int n0, int n1)
     tc->rows[A0] = tc->rows[C00] = tc->rows[C01] = (uint8_t)n0;
     tc->rows[A1] = tc->rows[C10] = tc->rows[C11] = (uint8_t)(n1 > 0 ? n1 : 1);
     tc->rows[B0] = tc->rows[B1] = 16;
+    STORES_DONE();
     _tile_loadconfig(tc);
 }
 
@@ -135,7 +143,6 @@ ALWAYS_INLINE void block(const bn_tmat *w, const uint8_t *g, int ng, const int8_
 {
     const int64_t cols = w->cols, nblk = cols / 128;
     const int8_t *qa = q + t0 * cols;
-    (void)nt;
     _tile_zero(C00);
     _tile_zero(C01);
     _tile_zero(C10);
@@ -148,6 +155,7 @@ ALWAYS_INLINE void block(const bn_tmat *w, const uint8_t *g, int ng, const int8_
         pack_b(g, cols, b, ng, bt[0]);
         if (ng > 4)
             pack_b(g + 4 * cols, cols, b, ng - 4, bt[1]);
+        STORES_DONE();
         for (int h = 0; h < 2; h++) {
             const int8_t *qk = qa + 128 * b + 64 * h;
             _tile_loadd(A0, qk, cols);
@@ -197,12 +205,15 @@ void bn_tgemm_amx(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, con
                 cfg0 = n0;
                 cfg1 = n1;
             }
-            block(w, g, ng, q, t0, nt, bt, g + 8 * cols, t0 == 0 ? n_next : 0);
+            int fetch = t0 == 0 ? n_next : 0;
+            block(w, g, ng, q, t0, nt, bt, fetch ? g + 8 * cols : NULL, fetch);
             _tile_stored(C00, c[0], 64);
-            _tile_stored(C01, c[1], 64);
-            if (n1 > 0) {
+            if (n1 > 0)
                 _tile_stored(C10, c[2], 64);
-                _tile_stored(C11, c[3], 64);
+            if (ng > 4) {
+                _tile_stored(C01, c[1], 64);
+                if (n1 > 0)
+                    _tile_stored(C11, c[3], 64);
             }
             for (int j = 0; j < 2 && 4 * j < ng; j++) {
                 int64_t rb = row0 + 16 * j;
