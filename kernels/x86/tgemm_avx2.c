@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include "x86/kernels_x86.h"
+#include "x86/tgemm_avx2.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
@@ -36,15 +37,6 @@ ALWAYS_INLINE __m256i block_dot(const __m256i c[4], const int8_t *q)
     __m256i p2 = _mm256_maddubs_epi16(c[2], _mm256_loadu_si256((const __m256i *)(q + 64)));
     __m256i p3 = _mm256_maddubs_epi16(c[3], _mm256_loadu_si256((const __m256i *)(q + 96)));
     return _mm256_add_epi16(_mm256_add_epi16(p0, p1), _mm256_add_epi16(p2, p3));
-}
-
-/* Wrapping horizontal sum (vector adds, so no signed-overflow UB). */
-ALWAYS_INLINE int32_t hsum(__m256i v)
-{
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    return _mm_cvtsi128_si32(s);
 }
 
 /* Decode: sum(code * q) of the four rows of the group at g against one
@@ -89,7 +81,7 @@ ALWAYS_INLINE void group_dot(const uint8_t *g, const int8_t *q, int64_t nblk, in
                                                                _mm256_madd_epi16(x1[i], ones)));
     }
     for (int i = 0; i < BN_TGROUP; i++)
-        out[i] = hsum(acc[i]);
+        out[i] = bn_hsum_epi32(acc[i]);
 }
 
 /* Prefill tile: PR rows x up to PT tokens, the fastest of the tiles tried on
@@ -127,7 +119,7 @@ ALWAYS_INLINE void tile(const uint8_t *w, int64_t cols, const int8_t *q, int R, 
     }
     for (int i = 0; i < R; i++)
         for (int j = 0; j < T; j++)
-            out[i][j] = hsum(acc[i][j]);
+            out[i][j] = bn_hsum_epi32(acc[i][j]);
 }
 
 typedef void tile_fn(const uint8_t *w, int64_t cols, const int8_t *q, int32_t out[PR][PT]);
@@ -146,15 +138,6 @@ static tile_fn *const tiles[2][PT + 1] = {
     {NULL, tile_0x1, tile_0x2, tile_0x3, tile_0x4},
 };
 
-/* A row's output from sum(code * q): the weights are code - 1, so subtract
- * sum(q) (wrapping, as the scalar int32 arithmetic does), then the scalar
- * code's division and product. */
-static inline float row_value(int32_t isum, int32_t act_sum, float act_scale, float w_scale)
-{
-    int32_t v = (int32_t)((uint32_t)isum - (uint32_t)act_sum);
-    return ((float)v / act_scale) * w_scale;
-}
-
 /* One token, whole groups; rows outside [r0, r1) are computed, not stored. */
 ALWAYS_INLINE void decode(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, float act_scale,
                           int32_t act_sum, float *y, size_t ahead)
@@ -165,7 +148,7 @@ ALWAYS_INLINE void decode(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t
         group_dot(w->codes + bn_tmat_block(cols, row0, 0), q, cols / 128, isum, ahead);
         for (int i = 0; i < BN_TGROUP; i++)
             if (row0 + i >= r0 && row0 + i < r1)
-                y[row0 + i] = row_value(isum[i], act_sum, act_scale, w->scale);
+                y[row0 + i] = bn_tgemm_row_value(isum[i], act_sum, act_scale, w->scale);
     }
 }
 
@@ -195,7 +178,8 @@ void bn_tgemm_avx2(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, co
             tiles[R == PR][T](base, cols, q + t0 * cols, isum);
             for (int i = 0; i < R; i++)
                 for (int j = 0; j < T; j++)
-                    y[(t0 + j) * ldy + r + i] = row_value(isum[i][j], act_sum[t0 + j], act_scale[t0 + j], w->scale);
+                    y[(t0 + j) * ldy + r + i] =
+                        bn_tgemm_row_value(isum[i][j], act_sum[t0 + j], act_scale[t0 + j], w->scale);
         }
         r += R;
     }

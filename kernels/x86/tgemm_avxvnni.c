@@ -10,28 +10,13 @@
 #include <immintrin.h>
 
 #include "x86/kernels_x86.h"
+#include "x86/tgemm_avx2.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 ALWAYS_INLINE __m256i load(const void *p)
 {
     return _mm256_loadu_si256((const __m256i *)p);
-}
-
-/* Wrapping horizontal sum (vector adds, so no signed-overflow UB). */
-ALWAYS_INLINE int32_t hsum(__m256i v)
-{
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    return _mm_cvtsi128_si32(s);
-}
-
-/* A row's output from sum(code * q), as the scalar code computes it. */
-ALWAYS_INLINE float row_value(int32_t isum, int32_t act_sum, float act_scale, float w_scale)
-{
-    int32_t v = (int32_t)((uint32_t)isum - (uint32_t)act_sum);
-    return ((float)v / act_scale) * w_scale;
 }
 
 /* Decode: sum(code * q) of the four rows of the group at g against one
@@ -61,7 +46,7 @@ ALWAYS_INLINE void group_dot(const uint8_t *g, const int8_t *q, int64_t nblk, in
         }
     }
     for (int i = 0; i < BN_TGROUP; i++)
-        out[i] = hsum(_mm256_add_epi32(_mm256_srai_epi32(x4[i], 2), x1[i]));
+        out[i] = bn_hsum_epi32(_mm256_add_epi32(_mm256_srai_epi32(x4[i], 2), x1[i]));
 }
 
 /* Prefill tile: two rows of a group (rows 2h, 2h + 1) by up to PT tokens.
@@ -90,7 +75,7 @@ ALWAYS_INLINE void tile(const uint8_t *rows, int64_t cols, const int8_t *q, int 
     }
     for (int i = 0; i < 2; i++)
         for (int j = 0; j < T; j++)
-            out[i][j] = hsum(acc[i][j]);
+            out[i][j] = bn_hsum_epi32(acc[i][j]);
 }
 
 typedef void tile_fn(const uint8_t *rows, int64_t cols, const int8_t *q, int32_t out[2][PT]);
@@ -114,7 +99,7 @@ void bn_tgemm_avxvnni(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q,
             group_dot(w->codes + bn_tmat_block(cols, row0, 0), q, cols / 128, isum, BN_DECODE_AHEAD);
             for (int i = 0; i < BN_TGROUP; i++)
                 if (row0 + i >= r0 && row0 + i < r1)
-                    y[row0 + i] = row_value(isum[i], act_sum[0], act_scale[0], w->scale);
+                    y[row0 + i] = bn_tgemm_row_value(isum[i], act_sum[0], act_scale[0], w->scale);
         }
         return;
     }
@@ -131,7 +116,7 @@ void bn_tgemm_avxvnni(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q,
                 if (r + i >= r0 && r + i < r1)
                     for (int j = 0; j < T; j++)
                         y[(t0 + j) * ldy + r + i] =
-                            row_value(isum[i][j], act_sum[t0 + j], act_scale[t0 + j], w->scale);
+                            bn_tgemm_row_value(isum[i][j], act_sum[t0 + j], act_scale[t0 + j], w->scale);
         }
     }
 }
