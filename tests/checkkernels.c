@@ -335,7 +335,7 @@ static void check_attn_one(const bn_kernels *k, tally *tl, int group, int d, uin
 
 static void check_attn(const bn_kernels *k, tally *tl)
 {
-    static const int groups[] = {1, 2, 3, 4, 5, 8}, dims[] = {1, 2, 3, 5, 6, 7, 8, 12, 15, 64, 80, 97, 100, 128};
+    static const int groups[] = {1, 2, 3, 4, 5, 8}, dims[] = {1, 2, 3, 5, 6, 7, 8, 12, 15, 24, 64, 80, 97, 100, 120, 128};
     static const uint32_t lens[] = {1, 2, 3, 7, 64, 301}, toks[] = {1, 2, 3, 5, 8};
     for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++)
         for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {

@@ -20,7 +20,11 @@
  * heads take four positions (scores) or four chunks (mixing) a pass, up to
  * 16 chains. Over 1056 positions (Zen 4, a kernel harness, d = 128) that took
  * 11% less time for groups of four heads, 17% for three, 12% for two; one
- * head a K/V head gained nothing from longer passes. */
+ * head a K/V head gained nothing from longer passes. Its 512-bit registers
+ * then hold two positions' dot8 lanes (score_heads16) or sixteen output
+ * elements (mix_heads16), the same chains in half the instructions: 1.7-2.0x
+ * faster over 2B-4T's heads at 64-128 tokens and 0-448 positions (Sapphire
+ * Rapids, a kernel harness); eight positions a pass were 30% slower. */
 #ifndef BN_ATTN_FN
 #define BN_ATTN_FN bn_attn_avx2
 #define WIDE 0
@@ -170,6 +174,101 @@ ALWAYS_INLINE void mix_heads(const uint16_t *v, size_t kv_stride, const uint32_t
             _mm256_storeu_ps(out[j] + i0 + 8 * c, o[j][c]);
 }
 
+#if WIDE
+/* Eight floats in both halves of a register (AVX-512F has no float form). */
+ALWAYS_INLINE __m512 bcast8(const float *p)
+{
+    return _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_loadu_pd((const double *)(const void *)p)));
+}
+
+/* score_heads two positions a register: lanes 0-7 are one position's dot8
+ * lanes, 8-15 the next one's, so each lane's chain is the canonical one
+ * (half the multiply-adds and conversions of eight-wide registers). NP2
+ * pairs of positions from p. */
+ALWAYS_INLINE void score_heads16(const float *const *qh, const uint16_t *k, size_t kv_stride, int NP2, int d, int nh,
+                                 float scale, float *const *sc, uint32_t p)
+{
+    const int d8 = d & ~7;
+    __m512 acc[HB][4];
+    for (int j = 0; j < nh; j++)
+        for (int r = 0; r < NP2; r++)
+            acc[j][r] = _mm512_setzero_ps();
+    for (int i = 0; i < d8; i += 8) {
+        __m512 kv[4];
+        for (int r = 0; r < NP2; r++) {
+            const uint16_t *row = k + (p + 2 * r) * kv_stride + i;
+            __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)row);
+            __m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(row + kv_stride));
+            kv[r] = _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1));
+        }
+        for (int j = 0; j < nh; j++) {
+            __m512 qv = bcast8(qh[j] + i);
+            for (int r = 0; r < NP2; r++)
+                acc[j][r] = _mm512_fmadd_ps(qv, kv[r], acc[j][r]);
+        }
+    }
+    for (int r = 0; r < NP2; r++) {
+        const uint16_t *row = k + (p + 2 * r) * kv_stride + d8;
+        __m256 k0 = d8 < d ? load_f16_part(row, d - d8) : _mm256_setzero_ps();
+        __m256 k1 = d8 < d ? load_f16_part(row + kv_stride, d - d8) : _mm256_setzero_ps();
+        for (int j = 0; j < nh; j++) {
+            __m256 a0 = _mm512_castps512_ps256(acc[j][r]);
+            __m256 a1 = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[j][r]), 1));
+            if (d8 < d) {  /* the last d % 8 elements, as score_heads takes them */
+                __m256 qv = _mm256_maskload_ps(qh[j] + d8, part_mask(d - d8));
+                a0 = _mm256_fmadd_ps(qv, k0, a0);
+                a1 = _mm256_fmadd_ps(qv, k1, a1);
+            }
+            sc[j][p + 2 * r] = combine8(a0) * scale;
+            sc[j][p + 2 * r + 1] = combine8(a1) * scale;
+        }
+    }
+}
+
+/* mix_heads sixteen elements a register: each lane is still one output
+ * element's chain over the positions in order, so only the width changes
+ * (half the conversions and multiply-adds of eight-wide chunks). */
+ALWAYS_INLINE __m512 load16(const uint16_t *p)
+{
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)p));
+}
+
+ALWAYS_INLINE void mix_heads16(const uint16_t *v, size_t kv_stride, const uint32_t *n, int nh, int i0, int NC,
+                               float *const *sc, float *const *out, const char *pf, uint32_t pf_lines)
+{
+    __m512 o[HB][6];
+    for (int j = 0; j < nh; j++)
+        for (int c = 0; c < NC; c++)
+            o[j][c] = _mm512_setzero_ps();
+    for (uint32_t p = 0; p < n[0]; p++) {
+        if (p < pf_lines)  /* a line of what the next call reads (see BN_ATTN_FN) */
+            _mm_prefetch(pf + 64 * (size_t)p, _MM_HINT_T1);
+        __m512 vv[6];
+        for (int c = 0; c < NC; c++)
+            vv[c] = load16(v + p * kv_stride + i0 + 16 * c);
+        for (int j = 0; j < nh; j++) {
+            __m512 w = _mm512_set1_ps(sc[j][p]);
+            for (int c = 0; c < NC; c++)
+                o[j][c] = _mm512_fmadd_ps(w, vv[c], o[j][c]);
+        }
+    }
+    for (uint32_t p = n[0]; p < n[nh - 1]; p++) {
+        __m512 vv[6];
+        for (int c = 0; c < NC; c++)
+            vv[c] = load16(v + p * kv_stride + i0 + 16 * c);
+        for (int j = 0; j < nh; j++)
+            if (p < n[j]) {
+                __m512 w = _mm512_set1_ps(sc[j][p]);
+                for (int c = 0; c < NC; c++)
+                    o[j][c] = _mm512_fmadd_ps(w, vv[c], o[j][c]);
+            }
+    }
+    for (int j = 0; j < nh; j++)
+        for (int c = 0; c < NC; c++)
+            _mm512_storeu_ps(out[j] + i0 + 16 * c, o[j][c]);
+}
+#endif
+
 /* The helpers for each head count NH with NP positions (scores) or NC
  * chunks (mixing) as constants, so that their accumulators stay in
  * registers: about eight chains a pass, fewer heads taking more positions or
@@ -192,6 +291,24 @@ typedef void mix_fn(const uint16_t *v, size_t kv_stride, const uint32_t *n, int 
     {                                                                                                   \
         mix_heads(v, kv_stride, n, NH, i0, N, sc, out, pf, pf_lines);                                   \
     }
+#if WIDE
+#define SCORE16(NH, N)                                                                                  \
+    static void score16_##NH##_##N(const float *const *qh, const uint16_t *k, size_t kv_stride, int d,  \
+                                   float scale, float *const *sc, uint32_t p)                           \
+    {                                                                                                   \
+        score_heads16(qh, k, kv_stride, N, d, NH, scale, sc, p);                                        \
+    }
+SCORE16(1, 1) SCORE16(1, 2) SCORE16(1, 3) SCORE16(1, 4) SCORE16(2, 1) SCORE16(2, 2) SCORE16(3, 1) SCORE16(3, 2)
+SCORE16(4, 1) SCORE16(4, 2)
+#define MIX16(NH, N)                                                                                    \
+    static void mix16_##NH##_##N(const uint16_t *v, size_t kv_stride, const uint32_t *n, int i0,        \
+                                 float *const *sc, float *const *out, const char *pf, uint32_t pf_lines) \
+    {                                                                                                   \
+        mix_heads16(v, kv_stride, n, NH, i0, N, sc, out, pf, pf_lines);                                 \
+    }
+MIX16(1, 1) MIX16(1, 2) MIX16(1, 3) MIX16(1, 4) MIX16(1, 5) MIX16(1, 6) MIX16(2, 1) MIX16(2, 2) MIX16(2, 3)
+MIX16(2, 4) MIX16(3, 1) MIX16(3, 2) MIX16(3, 3) MIX16(3, 4) MIX16(4, 1) MIX16(4, 2) MIX16(4, 3) MIX16(4, 4)
+#endif
 SCORE(1, 1) SCORE(1, 2) SCORE(1, 3) SCORE(1, 4) SCORE(1, 5) SCORE(1, 6) SCORE(1, 7) SCORE(1, 8) SCORE(2, 1) SCORE(2, 2)
 SCORE(2, 3) SCORE(2, 4) SCORE(3, 1) SCORE(3, 2) SCORE(3, 3) SCORE(3, 4) SCORE(4, 1) SCORE(4, 2) SCORE(4, 3) SCORE(4, 4)
 MIX(1, 1) MIX(1, 2) MIX(1, 3) MIX(1, 4) MIX(1, 5) MIX(1, 6) MIX(2, 1) MIX(2, 2) MIX(2, 3) MIX(2, 4) MIX(3, 1) MIX(3, 2)
@@ -253,6 +370,15 @@ static mix_fn *const mixes_for[HB + 1][9] = {
     {NULL, mix_3_1, mix_3_2, mix_3_3, mix_3_4}, {NULL, mix_4_1, mix_4_2, mix_4_3, mix_4_4}};
 #if WIDE
 static const int score_pass[HB + 1] = {0, 8, 4, 4, 4}, mix_pass[HB + 1] = {0, 6, 4, 4, 4};
+/* pairs of positions, and sixteen-element chunks, as many a pass as
+ * positions and eight-element chunks */
+static score_fn *const scores16_for[HB + 1][5] = {
+    {NULL}, {NULL, score16_1_1, score16_1_2, score16_1_3, score16_1_4}, {NULL, score16_2_1, score16_2_2},
+    {NULL, score16_3_1, score16_3_2}, {NULL, score16_4_1, score16_4_2}};
+static mix_fn *const mixes16_for[HB + 1][7] = {
+    {NULL}, {NULL, mix16_1_1, mix16_1_2, mix16_1_3, mix16_1_4, mix16_1_5, mix16_1_6},
+    {NULL, mix16_2_1, mix16_2_2, mix16_2_3, mix16_2_4}, {NULL, mix16_3_1, mix16_3_2, mix16_3_3, mix16_3_4},
+    {NULL, mix16_4_1, mix16_4_2, mix16_4_3, mix16_4_4}};
 #else
 static const int score_pass[HB + 1] = {0, 8, 2, 2, 2}, mix_pass[HB + 1] = {0, 6, 2, 1, 2};
 #endif
@@ -306,7 +432,14 @@ void BN_ATTN_FN(const float *q, size_t q_stride, uint32_t n_tok, const uint16_t 
                     if (p + r + ahead < end)
                         prefetch_row(k + (p + r + ahead) * kv_stride, d, cold);
                 }
-                scores_for[nh][n](b.q + j, k, kv_stride, d, scale, b.sc + j, p);
+#if WIDE
+                if (n >= 2) {
+                    scores16_for[nh][n / 2](b.q + j, k, kv_stride, d, scale, b.sc + j, p);
+                    if (n & 1)
+                        scores_for[nh][1](b.q + j, k, kv_stride, d, scale, b.sc + j, p + (uint32_t)n - 1);
+                } else
+#endif
+                    scores_for[nh][n](b.q + j, k, kv_stride, d, scale, b.sc + j, p);
                 for (uint32_t i = 0, l = next_lines(next, next_bytes, pf_done, 8); i < l; i++, pf_done += 64)
                     _mm_prefetch((const char *)next + pf_done, _MM_HINT_T1);
             }
@@ -317,12 +450,23 @@ void BN_ATTN_FN(const float *q, size_t q_stride, uint32_t n_tok, const uint16_t 
     const int d8 = d & ~7;
     for (int h0 = 0; h0 < heads; h0 += HB) {
         block_at(&b, h0, heads, q, q_stride, out, out_stride, scores, sc_stride, n_kv, group, d);
-        int nc = mix_pass[b.nh];
-        for (int i0 = 0; i0 < d8; i0 += 8 * nc) {
+        int nc = mix_pass[b.nh], i0 = 0;
+#if WIDE
+        for (const int d16 = d & ~15; i0 < d16;) {
+            int n = (d16 - i0) / 16 < nc ? (d16 - i0) / 16 : nc;
+            uint32_t lines = next_lines(next, next_bytes, pf_done, n_kv);
+            mixes16_for[b.nh][n](v, kv_stride, b.n, i0, b.sc, b.out, lines ? (const char *)next + pf_done : NULL,
+                                 lines);
+            pf_done += 64 * (size_t)lines;
+            i0 += 16 * n;
+        }
+#endif
+        while (i0 < d8) {
             int n = (d8 - i0) / 8 < nc ? (d8 - i0) / 8 : nc;
             uint32_t lines = next_lines(next, next_bytes, pf_done, n_kv);
             mixes_for[b.nh][n](v, kv_stride, b.n, i0, b.sc, b.out, lines ? (const char *)next + pf_done : NULL, lines);
             pf_done += 64 * (size_t)lines;
+            i0 += 8 * n;
         }
         if (d8 < d) {  /* the last d % 8 elements of each head */
             const int n = d - d8;
