@@ -182,6 +182,7 @@ __attribute__((target("amx-tile,amx-int8"))) static uint64_t mac_amx(const int8_
         cfg.colsb[t] = 64;
         cfg.rows[t] = 16;
     }
+    __asm__ volatile("" ::: "memory");  /* GCC's _tile_loadconfig names 8 of the 64 bytes it reads */
     _tile_loadconfig(&cfg);
     _tile_loadd(6, src, 0);
     _tile_loadd(7, src + 64, 0);
