@@ -877,8 +877,11 @@ static void attn_run(void *arg, int i)
     attn_bench *b = arg;
     size_t at = (size_t)i * b->head_elems;
     size_t gd = (size_t)b->group * (size_t)b->d;
+    int cold = b->n_tok == 1;  /* decode: from memory, and with the next head's K rows to fetch, as in the model */
     b->k->attn(b->q, gd, b->n_tok, b->kc + at, b->vc + at, (size_t)b->d, b->n_kv, b->group, b->d,
-               1.0f / sqrtf((float)b->d), b->scores, b->n_kv + b->n_tok, b->row, b->out, gd, b->n_tok == 1, NULL, 0);
+               1.0f / sqrtf((float)b->d), b->scores, b->n_kv + b->n_tok, b->row, b->out, gd, cold,
+               cold && i + 1 < b->n_heads ? b->kc + at + b->head_elems : NULL,
+               (size_t)b->n_kv * (size_t)b->d * sizeof(uint16_t));
 }
 
 /* An attention bench for one model shape: cache rows for n_heads heads of
