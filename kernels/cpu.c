@@ -60,7 +60,7 @@ int bn_cpu_is_intel(void)
 #endif
 }
 
-int bn_cpu_has_amx(void)
+int bn_cpu_amx_present(void)
 {
 #if defined(__x86_64__) && defined(__linux__)
     unsigned a, b, c, d;
@@ -69,7 +69,16 @@ int bn_cpu_has_amx(void)
     __cpuid_count(7, 0, a, b, c, d);
     if (!((d >> 24) & 1) || !((d >> 25) & 1))  /* AMX-TILE, AMX-INT8 */
         return 0;
-    if ((xgetbv0() & 0x60000) != 0x60000)  /* XTILECFG and XTILEDATA state */
+    return (xgetbv0() & 0x60000) == 0x60000;  /* XTILECFG and XTILEDATA state */
+#else
+    return 0;
+#endif
+}
+
+int bn_cpu_has_amx(void)
+{
+#if defined(__x86_64__) && defined(__linux__)
+    if (!bn_cpu_amx_present())
         return 0;
     enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
     int saved = errno;  /* a refusal is an answer, not an error of the host's */

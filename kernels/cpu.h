@@ -12,6 +12,11 @@ int bn_cpu_supported_raw(bn_cpu_level level);
  * (kernels_x86.h): decode that prefetches in software, other prefill tiles. */
 int bn_cpu_is_intel(void);
 
+/* Whether the CPU has AMX-TILE and AMX-INT8 and the OS enables the tile
+ * state in XCR0 (AVX-512 too), without asking for it: the first half of
+ * bn_cpu_has_amx. */
+int bn_cpu_amx_present(void);
+
 /* Whether the CPU has AMX-INT8 and the OS lets this process use the tile
  * state. On Linux that takes asking (arch_prctl ARCH_REQ_XCOMP_PERM), which
  * this does: a process-wide, one-way grant that makes the signal frames of
