@@ -139,31 +139,41 @@ static void rmsnorm(float *out, const float *x, const float *w, int64_t n, float
         out[i] = x[i] * r * w[i];
 }
 
-/* cos and sin of pos * base^(-2i/d) for the d/2 pairs of a head, angles in
+/* cos of pos * base^(-2i/d) for the d/2 pairs of a head, then their sin; angles in
  * double, so the engine agrees with any careful reference to float rounding.
  * Once per token: every layer and head uses the same table. */
 static void rope_table(float *cs, int d, uint32_t pos, float base)
 {
     for (int i = 0; i < d / 2; i++) {
         double theta = (double)pos * pow((double)base, -2.0 * i / d);
-        cs[2 * i] = (float)cos(theta);
-        cs[2 * i + 1] = (float)sin(theta);
+        cs[i] = (float)cos(theta);
+        cs[d / 2 + i] = (float)sin(theta);
     }
 }
 
-/* Rotates each head's pairs by the table's angles: pairs (i, i + d/2) in
- * NEOX style, (2i, 2i + 1) otherwise. */
+/* Rotates each head's pairs by the table's angles (the cosines, then the
+ * sines): pairs (i, i + d/2) in NEOX style, (2i, 2i + 1) otherwise. Head by
+ * head, so that the compiler vectorizes the pairs (the rotation was 2% of
+ * prefill one pair at a time). */
 static void rope(float *v, int n_heads, int d, const float *tab, int neox)
 {
-    int half = d / 2;
-    for (int i = 0; i < half; i++) {
-        float cs = tab[2 * i], sn = tab[2 * i + 1];
-        int i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
-        for (int h = 0; h < n_heads; h++) {
-            float *p = v + h * d;
-            float x0 = p[i0], x1 = p[i1];
-            p[i0] = x0 * cs - x1 * sn;
-            p[i1] = x0 * sn + x1 * cs;
+    const int half = d / 2;
+    const float *cs = tab, *sn = tab + half;
+    for (int h = 0; h < n_heads; h++) {
+        float *p = v + (size_t)h * d;
+        if (neox) {
+            float *restrict a = p, *restrict b = p + half;
+            for (int i = 0; i < half; i++) {
+                float x0 = a[i], x1 = b[i];
+                a[i] = x0 * cs[i] - x1 * sn[i];
+                b[i] = x0 * sn[i] + x1 * cs[i];
+            }
+        } else {
+            for (int i = 0; i < half; i++) {
+                float x0 = p[2 * i], x1 = p[2 * i + 1];
+                p[2 * i] = x0 * cs[i] - x1 * sn[i];
+                p[2 * i + 1] = x0 * sn[i] + x1 * cs[i];
+            }
         }
     }
 }
