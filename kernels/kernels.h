@@ -165,6 +165,13 @@ typedef struct bn_kernels {
      * BN_GLU_SILU: (g[i] / (1 + bn_exp_canon(-g[i]))) * u[i].
      * Element by element, the same operations on every ISA. */
     void (*glu)(int act, float *g, const float *u, int64_t n);
+
+    /* RMSNorm: out[i] = (x[i] * r) * w[i] in float (out may be x), where
+     * r = (float)(1 / sqrt(ss / n + eps)) in double and ss sums (double)x[i]^2
+     * into 16 lanes (lane = i % 16) in order of i, folded as l[j] += l[j + 8]
+     * and then ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)). The
+     * products are exact in double, so every ISA agrees bit for bit. */
+    void (*rmsnorm)(const float *x, const float *w, int64_t n, float eps, float *out);
 } bn_kernels;
 
 /* The table for a level, or NULL when this build or CPU lacks it; on an

@@ -122,23 +122,6 @@ static void matmul_glu(bn_ctx *c, uint32_t n, const bn_layer *L)
     matmul_run(&j);
 }
 
-/* The sum of squares in double, in eight partial sums of a fixed order (one
- * running sum was a chain of dependent adds: 4% of prefill). */
-static void rmsnorm(float *out, const float *x, const float *w, int64_t n, float eps)
-{
-    double acc[8] = { 0 };
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            acc[j] += (double)x[i + j] * x[i + j];
-    for (; i < n; i++)
-        acc[i % 8] += (double)x[i] * x[i];
-    double ss = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    float r = (float)(1.0 / sqrt(ss / (double)n + eps));
-    for (i = 0; i < n; i++)
-        out[i] = x[i] * r * w[i];
-}
-
 /* cos of pos * base^(-2i/d) for the d/2 pairs of a head, then their sin; angles in
  * double, so the engine agrees with any careful reference to float rounding.
  * Once per token: every layer and head uses the same table. */
@@ -286,7 +269,7 @@ static void stage_token(bn_ctx *c, int il, enum stage s, uint32_t t)
     case ATTN_IN:  /* the previous layer's FFN output joins the residual */
         if (il > 0)
             add_into(x, h, E);
-        rmsnorm(h, x, L->attn_norm, E, hp->norm_eps);
+        k->rmsnorm(x, L->attn_norm, E, hp->norm_eps, h);
         k->quantize_act(h, E, c->qa + t * E, &c->qa_scale[t], &c->qa_sum[t]);
         break;
     case ATTN_ROPE: {
@@ -303,19 +286,19 @@ static void stage_token(bn_ctx *c, int il, enum stage s, uint32_t t)
     case ATTN_OUT: {
         float *a = c->att + t * E;
         if (L->attn_sub_norm)
-            rmsnorm(a, a, L->attn_sub_norm, E, hp->norm_eps);
+            k->rmsnorm(a, L->attn_sub_norm, E, hp->norm_eps, a);
         k->quantize_act(a, E, c->qa + t * E, &c->qa_scale[t], &c->qa_sum[t]);
         break;
     }
     case FFN_IN:
         add_into(x, h, E);
-        rmsnorm(h, x, L->ffn_norm, E, hp->norm_eps);
+        k->rmsnorm(x, L->ffn_norm, E, hp->norm_eps, h);
         k->quantize_act(h, E, c->qa + t * E, &c->qa_scale[t], &c->qa_sum[t]);
         break;
     case FFN_OUT: {  /* the activation was applied with the products (matmul_glu) */
         float *g = c->g + t * F;
         if (L->ffn_sub_norm)
-            rmsnorm(g, g, L->ffn_sub_norm, F, hp->norm_eps);
+            k->rmsnorm(g, L->ffn_sub_norm, F, hp->norm_eps, g);
         k->quantize_act(g, F, c->qa + t * F, &c->qa_scale[t], &c->qa_sum[t]);
         break;
     }
@@ -376,7 +359,7 @@ bn_status bn_forward(bn_ctx *c, const bn_token *tokens, uint32_t n, float *logit
         return BN_OK;
     uint32_t first = all ? 0 : n - 1, rows = all ? n : 1;
     for (uint32_t t = first; t < n; t++)
-        rmsnorm(c->h + (t - first) * E, c->x + t * E, m->output_norm, E, hp->norm_eps);
+        m->kern->rmsnorm(c->x + t * E, m->output_norm, E, hp->norm_eps, c->h + (t - first) * E);
     if (m->head_i8.q)
         quantize_rows(c, c->h, rows, E);
     struct head_job hj = { c, c->h, rows, logits };

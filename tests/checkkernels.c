@@ -231,6 +231,55 @@ static void check_to_f16(const bn_kernels *k, tally *tl)
     free(b);
 }
 
+/* ---------- rmsnorm ---------- */
+
+/* Every length 1..40 and the models' rows, rows of typical, huge, tiny and
+ * zero values (where eps decides the scale), an infinity or NaN now and
+ * then, out of place and in place; equal bits, any NaN matching any NaN. */
+static void check_rmsnorm(const bn_kernels *k, tally *tl)
+{
+    enum { N = 6912 + 7 };
+    float *x = xmalloc(N * sizeof *x), *w = xmalloc(N * sizeof *w);
+    float *a = xmalloc(N * sizeof *a), *b = xmalloc(N * sizeof *b);
+    static const float mags[] = { 1.0f, 30.0f, 1e18f, 1e-20f, 0.0f };
+    for (int64_t n = 1; n <= N; n = n < 40 ? n + 1 : n < 2560 ? 2560 : n < 6912 ? 6912 : N) {
+        for (int m = 0; m < 5; m++) {
+            uint32_t r0 = (uint32_t)rnd();
+            for (int64_t i = 0; i < n; i++) {
+                uint32_t r = (uint32_t)rnd();
+                x[i] = rnd_float(mags[m]);
+                if (m == 1 && r % 997 == 0)
+                    x[i] = (r >> 10) & 1 ? INFINITY : NAN;
+                w[i] = rnd_float(2.0f);
+            }
+            float eps = r0 & 1 ? 1e-5f : 1e-6f;
+            bn_kernels_scalar.rmsnorm(x, w, n, eps, a);
+            int in_place = (r0 >> 1) & 1;
+            if (in_place) {
+                memcpy(b, x, (size_t)n * sizeof *x);
+                k->rmsnorm(b, w, n, eps, b);
+            } else {
+                k->rmsnorm(x, w, n, eps, b);
+            }
+            tl->runs++;
+            for (int64_t i = 0; i < n; i++)
+                if (memcmp(&a[i], &b[i], sizeof a[i]) && !(isnan(a[i]) && isnan(b[i]))) {
+                    char msg[128];
+                    snprintf(msg, sizeof msg, "n %lld scale %g%s: [%lld] %.9g, want %.9g", (long long)n,
+                             (double)mags[m], in_place ? " in place" : "", (long long)i, (double)b[i], (double)a[i]);
+                    report_mismatch(tl, table_name(k), msg);
+                    break;
+                }
+        }
+        if (n == N)
+            break;
+    }
+    free(x);
+    free(w);
+    free(a);
+    free(b);
+}
+
 /* ---------- glu ---------- */
 
 /* Both activations over every length 1..40 and a long row, gates from
@@ -1122,9 +1171,9 @@ int main(int argc, char **argv)
     for (int li = 1; li < n_levels; li++) {
         const bn_kernels *k = levels[li];
         const char *name = table_name(k);
-        tally tl[8 + sizeof dense_types / sizeof dense_types[0]] = {
+        tally tl[9 + sizeof dense_types / sizeof dense_types[0]] = {
             {"quantize_act", 0, 0}, {"tgemm", 0, 0}, {"dequant_row", 0, 0}, {"i8gemm", 0, 0}, {"attn", 0, 0},
-            {"to_f16", 0, 0}, {"glu", 0, 0}, {"fgemm F16 in pairs", 0, 0}};
+            {"to_f16", 0, 0}, {"glu", 0, 0}, {"fgemm F16 in pairs", 0, 0}, {"rmsnorm", 0, 0}};
         check_quantize_act(k, &tl[0]);
         check_tgemm(k, &tl[1]);
         check_i8gemm(k, &tl[3]);
@@ -1132,11 +1181,12 @@ int main(int argc, char **argv)
         check_to_f16(k, &tl[5]);
         check_glu(k, &tl[6]);
         check_fgemm_pairs(k, &tl[7]);
+        check_rmsnorm(k, &tl[8]);
         for (size_t d = 0; d < sizeof dense_types / sizeof dense_types[0]; d++) {
             static char names[sizeof dense_types / sizeof dense_types[0]][24];
             snprintf(names[d], sizeof names[d], "fgemm %s", bn_type_get(dense_types[d])->name);
-            tl[8 + d].name = names[d];
-            check_fgemm(k, &tl[8 + d], dense_types[d]);
+            tl[9 + d].name = names[d];
+            check_fgemm(k, &tl[9 + d], dense_types[d]);
             /* dequant_row of a whole row, the embedding lookup */
             int64_t cols = 2560;
             const bn_type_traits *tt = bn_type_get(dense_types[d]);

@@ -13,4 +13,5 @@ const bn_kernels bn_kernels_dotprod = {
     .to_f16 = bn_to_f16_neon,
     .attn = bn_attn_neon,
     .glu = bn_glu_scalar,
+    .rmsnorm = bn_rmsnorm_scalar,
 };

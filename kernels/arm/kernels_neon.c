@@ -77,4 +77,5 @@ const bn_kernels bn_kernels_neon = {
     .to_f16 = bn_to_f16_neon,
     .attn = bn_attn_neon,
     .glu = bn_glu_scalar,
+    .rmsnorm = bn_rmsnorm_scalar,
 };

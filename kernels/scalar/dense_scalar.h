@@ -58,6 +58,20 @@ static inline void bn_attn_softmax(float *scores, size_t sc_stride, int group, u
     }
 }
 
+/* RMSNorm's scale from its sixteen partial sums of squares (bn_kernels.rmsnorm):
+ * l[j] += l[j + 8], then the fixed tree, then 1 / sqrt(mean + eps) in double. */
+static inline float bn_rms_scale(double l[16], int64_t n, float eps)
+{
+    for (int j = 0; j < 8; j++)
+        l[j] += l[j + 8];
+    double ss = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+    return (float)(1.0 / sqrt(ss / (double)n + eps));
+}
+
+/* bn_kernels.rmsnorm in plain C, the specification (aarch64 uses it too:
+ * the compiler keeps the sixteen sums in vector registers). */
+void bn_rmsnorm_scalar(const float *x, const float *w, int64_t n, float eps, float *out);
+
 /* bn_kernels.glu in plain C (aarch64 uses it too: the compiler vectorizes
  * it with the same operations). */
 void bn_glu_scalar(int act, float *g, const float *u, int64_t n);

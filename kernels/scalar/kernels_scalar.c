@@ -107,4 +107,5 @@ const bn_kernels bn_kernels_scalar = {
     .to_f16 = bn_to_f16_scalar,
     .attn = bn_attn_scalar,
     .glu = bn_glu_scalar,
+    .rmsnorm = bn_rmsnorm_scalar,
 };

@@ -87,6 +87,7 @@ void bn_to_f16_avx2(const float *x, uint16_t *out, int64_t n)
     .to_f16 = bn_to_f16_avx2,              \
     .attn = bn_attn_avx2,                  \
     .glu = bn_glu_avx2,                    \
+    .rmsnorm = bn_rmsnorm_avx2,            \
 }
 
 const bn_kernels bn_kernels_avx2 = TABLE(BN_BUILD_BASE, bn_tgemm_avx2, );

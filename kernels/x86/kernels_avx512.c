@@ -54,6 +54,7 @@ void bn_quantize_act_avx512(const float *x, int64_t n, int8_t *q, float *scale, 
     .to_f16 = bn_to_f16_avx2,                                                        \
     .attn = bn_attn_avx512,  /* attn_avx2.c again, with AVX-512VL's 32 registers */  \
     .glu = bn_glu_avx2,                                                              \
+    .rmsnorm = bn_rmsnorm_avx512,                                                    \
 }
 
 const bn_kernels bn_kernels_avx512 = TABLE(BN_BUILD_BASE, bn_tgemm_avx512, );

@@ -88,6 +88,8 @@ void bn_attn_avx2(const float *q, size_t q_stride, uint32_t n_tok, const uint16_
                   size_t kv_stride, uint32_t n_kv, int group, int d, float scale, float *scores, size_t sc_stride,
                   float *row, float *out, size_t out_stride, int cold, const void *next, size_t next_bytes);
 void bn_glu_avx2(int act, float *g, const float *u, int64_t n);
+void bn_rmsnorm_avx2(const float *x, const float *w, int64_t n, float eps, float *out);
+void bn_rmsnorm_avx512(const float *x, const float *w, int64_t n, float eps, float *out);
 void bn_i8gemm_avx2(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                     int64_t n_tok, float *y, int64_t ldy);
 void bn_i8gemm_avx2_intel(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
