@@ -233,6 +233,16 @@ static void check_to_f16(const bn_kernels *k, tally *tl)
 
 /* ---------- rmsnorm ---------- */
 
+/* The first i where b[i] is not a[i] bit for bit (any NaN matching any
+ * NaN), or -1. */
+static int64_t first_float_mismatch(const float *a, const float *b, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], sizeof a[i]) && !(isnan(a[i]) && isnan(b[i])))
+            return i;
+    return -1;
+}
+
 /* Every length 1..40 and the models' rows, rows of typical, huge, tiny and
  * zero values (where eps decides the scale), an infinity or NaN now and
  * then, out of place and in place; equal bits, any NaN matching any NaN. */
@@ -262,14 +272,13 @@ static void check_rmsnorm(const bn_kernels *k, tally *tl)
                 k->rmsnorm(x, w, n, eps, b);
             }
             tl->runs++;
-            for (int64_t i = 0; i < n; i++)
-                if (memcmp(&a[i], &b[i], sizeof a[i]) && !(isnan(a[i]) && isnan(b[i]))) {
-                    char msg[128];
-                    snprintf(msg, sizeof msg, "n %lld scale %g%s: [%lld] %.9g, want %.9g", (long long)n,
-                             (double)mags[m], in_place ? " in place" : "", (long long)i, (double)b[i], (double)a[i]);
-                    report_mismatch(tl, table_name(k), msg);
-                    break;
-                }
+            int64_t i = first_float_mismatch(a, b, n);
+            if (i >= 0) {
+                char msg[128];
+                snprintf(msg, sizeof msg, "n %lld scale %g%s: [%lld] %.9g, want %.9g", (long long)n, (double)mags[m],
+                         in_place ? " in place" : "", (long long)i, (double)b[i], (double)a[i]);
+                report_mismatch(tl, table_name(k), msg);
+            }
         }
         if (n == N)
             break;
@@ -308,15 +317,14 @@ static void check_glu(const bn_kernels *k, tally *tl)
             bn_kernels_scalar.glu(act, a, u, n);
             k->glu(act, b, u, n);
             tl->runs++;
-            for (int64_t i = 0; i < n; i++)
-                if (memcmp(&a[i], &b[i], sizeof a[i]) && !(isnan(a[i]) && isnan(b[i]))) {
-                    char msg[128];
-                    snprintf(msg, sizeof msg, "%s n %lld: gate %.9g up %.9g -> %.9g, want %.9g",
-                             act == BN_GLU_SILU ? "silu" : "relu2", (long long)n, (double)g[i], (double)u[i],
-                             (double)b[i], (double)a[i]);
-                    report_mismatch(tl, table_name(k), msg);
-                    break;
-                }
+            int64_t i = first_float_mismatch(a, b, n);
+            if (i >= 0) {
+                char msg[128];
+                snprintf(msg, sizeof msg, "%s n %lld: gate %.9g up %.9g -> %.9g, want %.9g",
+                         act == BN_GLU_SILU ? "silu" : "relu2", (long long)n, (double)g[i], (double)u[i], (double)b[i],
+                         (double)a[i]);
+                report_mismatch(tl, table_name(k), msg);
+            }
             if (n == N)
                 break;
         }

@@ -58,14 +58,24 @@ static inline void bn_attn_softmax(float *scores, size_t sc_stride, int group, u
     }
 }
 
-/* RMSNorm's scale from its sixteen partial sums of squares (bn_kernels.rmsnorm):
- * l[j] += l[j + 8], then the fixed tree, then 1 / sqrt(mean + eps) in double. */
-static inline float bn_rms_scale(double l[16], int64_t n, float eps)
+/* RMSNorm's scale (bn_kernels.rmsnorm): elements [i, n) join the sixteen
+ * partial sums of squares (a float squared is exact in double), then
+ * l[j] += l[j + 8], the fixed tree and 1 / sqrt(mean + eps) in double. */
+static inline float bn_rms_scale(double l[16], const float *x, int64_t i, int64_t n, float eps)
 {
+    for (; i < n; i++)
+        l[i % 16] += (double)x[i] * x[i];
     for (int j = 0; j < 8; j++)
         l[j] += l[j + 8];
     double ss = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
     return (float)(1.0 / sqrt(ss / (double)n + eps));
+}
+
+/* out[i] = (x[i] * r) * w[i] for elements [i, n). */
+static inline void bn_rms_apply(const float *x, const float *w, float r, int64_t i, int64_t n, float *out)
+{
+    for (; i < n; i++)
+        out[i] = x[i] * r * w[i];
 }
 
 /* bn_kernels.rmsnorm in plain C, the specification (aarch64 uses it too:

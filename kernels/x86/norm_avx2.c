@@ -18,12 +18,9 @@ void bn_rmsnorm_avx2(const float *x, const float *w, int64_t n, float eps, float
     double l[16];
     for (int j = 0; j < 4; j++)
         _mm256_storeu_pd(l + 4 * j, acc[j]);
-    for (; i < n; i++)
-        l[i % 16] += (double)x[i] * x[i];
-    float r = bn_rms_scale(l, n, eps);
+    float r = bn_rms_scale(l, x, i, n, eps);
     __m256 vr = _mm256_set1_ps(r);
     for (i = 0; i + 8 <= n; i += 8)
         _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vr), _mm256_loadu_ps(w + i)));
-    for (; i < n; i++)
-        out[i] = x[i] * r * w[i];
+    bn_rms_apply(x, w, r, i, n, out);
 }

@@ -18,12 +18,9 @@ void bn_rmsnorm_avx512(const float *x, const float *w, int64_t n, float eps, flo
     double l[16];
     _mm512_storeu_pd(l, lo);
     _mm512_storeu_pd(l + 8, hi);
-    for (; i < n; i++)
-        l[i % 16] += (double)x[i] * x[i];
-    float r = bn_rms_scale(l, n, eps);
+    float r = bn_rms_scale(l, x, i, n, eps);
     __m512 vr = _mm512_set1_ps(r);
     for (i = 0; i + 16 <= n; i += 16)
         _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), vr), _mm512_loadu_ps(w + i)));
-    for (; i < n; i++)
-        out[i] = x[i] * r * w[i];
+    bn_rms_apply(x, w, r, i, n, out);
 }
