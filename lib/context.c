@@ -104,6 +104,8 @@ BN_API bn_status bn_ctx_new(bn_model *model, const bn_ctx_params *params, bn_ctx
     c->g = alloc_array(n_batch, F * sizeof(float), &st);
     c->u = alloc_array(n_batch, F * sizeof(float), &st);
     c->qa = alloc_array(n_batch, widest, &st);
+    if (model->kern->tgemm_tiled)
+        c->qt = alloc_array(1, bn_tile_act_bytes(n_batch, (int64_t)widest), &st);
     c->qa_scale = alloc_array(n_batch, sizeof(float), &st);
     c->qa_sum = alloc_array(n_batch, sizeof(int32_t), &st);
     c->rope = alloc_array(n_batch, (size_t)hp->head_dim * sizeof(float), &st);
@@ -132,6 +134,7 @@ BN_API void bn_ctx_free(bn_ctx *c)
     free(c->g);
     free(c->u);
     free(c->qa);
+    free(c->qt);
     free(c->qa_scale);
     free(c->qa_sum);
     free(c->rope);

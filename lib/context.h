@@ -15,6 +15,7 @@ struct bn_ctx {
     /* scratch for up to n_batch tokens */
     float *x, *h, *q, *k, *v, *att, *g, *u;
     int8_t *qa;
+    int8_t *qt;                   /* qa in tiles (bn_tile_act) where the kernels take them, else NULL */
     float *qa_scale;
     int32_t *qa_sum;
     float *rope;                  /* per token of the batch: (cos, sin) of each rotated pair */

@@ -49,11 +49,33 @@ static int64_t chunk_rows(int64_t cols)
     return rows < 16 ? 16 : rows;
 }
 
+/* Whether a batch of n tokens has its activations in tiles too (c->qt,
+ * filled by the steps that quantize them) for bn_kernels.tgemm_tiled. */
+static int tiled(const bn_ctx *c, uint32_t n)
+{
+    return c->qt && n >= 2;
+}
+
+/* Quantizes token t's row of `cols` activations of a batch of n, into
+ * tiles too where the batch uses them. */
+static void quantize_token(bn_ctx *c, const float *x, int64_t cols, uint32_t t, uint32_t n)
+{
+    int8_t *q = c->qa + t * cols;
+    c->model->kern->quantize_act(x, cols, q, &c->qa_scale[t], &c->qa_sum[t]);
+    if (tiled(c, n))
+        bn_tile_act(q, cols, t, c->qt);
+}
+
 static void project(struct matmul_job *j, int i, int64_t r0, int64_t r1)
 {
     const bn_tmat *w = &j->lin[i]->w;
+    const bn_ctx *c = j->c;
+    const bn_kernels *k = c->model->kern;
     float *y = j->y[i];
-    j->c->model->kern->tgemm(w, r0, r1, j->c->qa, j->c->qa_scale, j->c->qa_sum, j->n, y, w->rows);
+    if (tiled(c, j->n))
+        k->tgemm_tiled(w, r0, r1, c->qa, c->qt, c->qa_scale, c->qa_sum, j->n, y, w->rows);
+    else
+        k->tgemm(w, r0, r1, c->qa, c->qa_scale, c->qa_sum, j->n, y, w->rows);
     if (j->lin[i]->out_scale != 1.0f)
         for (uint32_t t = 0; t < j->n; t++)
             for (int64_t r = r0; r < r1; r++)
@@ -257,7 +279,7 @@ struct stage_job {
     uint32_t n;
 };
 
-static void stage_token(bn_ctx *c, int il, enum stage s, uint32_t t)
+static void stage_token(bn_ctx *c, int il, enum stage s, uint32_t t, uint32_t n)
 {
     const bn_model *m = c->model;
     const bn_hparams *hp = &m->hp;
@@ -270,7 +292,7 @@ static void stage_token(bn_ctx *c, int il, enum stage s, uint32_t t)
         if (il > 0)
             add_into(x, h, E);
         k->rmsnorm(x, L->attn_norm, E, hp->norm_eps, h);
-        k->quantize_act(h, E, c->qa + t * E, &c->qa_scale[t], &c->qa_sum[t]);
+        quantize_token(c, h, E, t, n);
         break;
     case ATTN_ROPE: {
         const float *tab = c->rope + (size_t)t * hp->head_dim;
@@ -287,19 +309,19 @@ static void stage_token(bn_ctx *c, int il, enum stage s, uint32_t t)
         float *a = c->att + t * E;
         if (L->attn_sub_norm)
             k->rmsnorm(a, L->attn_sub_norm, E, hp->norm_eps, a);
-        k->quantize_act(a, E, c->qa + t * E, &c->qa_scale[t], &c->qa_sum[t]);
+        quantize_token(c, a, E, t, n);
         break;
     }
     case FFN_IN:
         add_into(x, h, E);
         k->rmsnorm(x, L->ffn_norm, E, hp->norm_eps, h);
-        k->quantize_act(h, E, c->qa + t * E, &c->qa_scale[t], &c->qa_sum[t]);
+        quantize_token(c, h, E, t, n);
         break;
     case FFN_OUT: {  /* the activation was applied with the products (matmul_glu) */
         float *g = c->g + t * F;
         if (L->ffn_sub_norm)
             k->rmsnorm(g, L->ffn_sub_norm, F, hp->norm_eps, g);
-        k->quantize_act(g, F, c->qa + t * F, &c->qa_scale[t], &c->qa_sum[t]);
+        quantize_token(c, g, F, t, n);
         break;
     }
     }
@@ -311,7 +333,7 @@ static void stage_task(void *arg, int ith, int nth)
     int64_t lo, hi;
     bn_split(j->n, 1, ith, nth, &lo, &hi);
     for (int64_t t = lo; t < hi; t++)
-        stage_token(j->c, j->il, j->s, (uint32_t)t);
+        stage_token(j->c, j->il, j->s, (uint32_t)t, j->n);
 }
 
 static void run_stage(bn_ctx *c, int il, enum stage s, uint32_t n)

@@ -487,6 +487,29 @@ static void fill_q(int8_t *q, int64_t n, int pat)
 static const char *const code_pats[] = {"random", "all0", "all2", "all1"};
 static const char *const q_pats[] = {"random", "+127", "-127", "alt127", "-128", "small"};
 
+/* One tgemm result y against the scalar y0: nothing written outside y, the
+ * AMX tiles released, the same bits. */
+static void tgemm_verdict(const bn_kernels *k, tally *tl, const char *what, const outbuf *y0, const outbuf *y,
+                          size_t ny, int64_t ldy)
+{
+    char msg[320];
+    tl->runs++;
+    if (!canaries_ok(y)) {
+        snprintf(msg, sizeof msg, "%s: wrote outside y", what);
+        report_mismatch(tl, table_name(k), msg);
+    } else if (tiles_in_use()) {
+        snprintf(msg, sizeof msg, "%s: returned with the AMX tiles in use", what);
+        report_mismatch(tl, table_name(k), msg);
+    } else if (memcmp(y0->y, y->y, ny * sizeof(float))) {
+        size_t i = 0;
+        while (!memcmp(&y0->y[i], &y->y[i], sizeof(float)))
+            i++;
+        snprintf(msg, sizeof msg, "%s: y[tok %zu][row %zu] = %.9g, want %.9g", what, i / (size_t)ldy,
+                 i % (size_t)ldy, y->y[i], y0->y[i]);
+        report_mismatch(tl, table_name(k), msg);
+    }
+}
+
 static void check_tgemm_one(const bn_kernels *k, tally *tl, int64_t rows, int64_t cols, int64_t n_tok, int cpat,
                             int qpat, int64_t r0, int64_t r1)
 {
@@ -511,25 +534,21 @@ static void check_tgemm_one(const bn_kernels *k, tally *tl, int64_t rows, int64_
     outbuf y0 = out_new(ny), y1 = out_new(ny);
     bn_kernels_scalar.tgemm(&w, r0, r1, q, scale, sum, n_tok, y0.y, ldy);
     k->tgemm(&w, r0, r1, q, scale, sum, n_tok, y1.y, ldy);
-    tl->runs++;
-    char msg[256];
-    if (!canaries_ok(&y1)) {
-        snprintf(msg, sizeof msg, "%" PRId64 "x%" PRId64 " n_tok=%" PRId64 ": wrote outside y", rows, cols, n_tok);
-        report_mismatch(tl, table_name(k), msg);
-    } else if (tiles_in_use()) {
-        snprintf(msg, sizeof msg, "%" PRId64 "x%" PRId64 " n_tok=%" PRId64 ": returned with the AMX tiles in use",
-                 rows, cols, n_tok);
-        report_mismatch(tl, table_name(k), msg);
-    } else if (memcmp(y0.y, y1.y, ny * sizeof(float))) {
-        size_t i = 0;
-        while (!memcmp(&y0.y[i], &y1.y[i], sizeof(float)))
-            i++;
-        snprintf(msg, sizeof msg,
-                 "%" PRId64 "x%" PRId64 " n_tok=%" PRId64 " rows [%" PRId64 ",%" PRId64 ") codes=%s q=%s: "
-                 "y[tok %zu][row %zu] = %.9g, want %.9g",
-                 rows, cols, n_tok, r0, r1, code_pats[cpat], q_pats[qpat], i / (size_t)ldy, i % (size_t)ldy,
-                 y1.y[i], y0.y[i]);
-        report_mismatch(tl, table_name(k), msg);
+    char what[160];
+    snprintf(what, sizeof what,
+             "%" PRId64 "x%" PRId64 " n_tok=%" PRId64 " rows [%" PRId64 ",%" PRId64 ") codes=%s q=%s", rows, cols,
+             n_tok, r0, r1, code_pats[cpat], q_pats[qpat]);
+    tgemm_verdict(k, tl, what, &y0, &y1, ny, ldy);
+    if (k->tgemm_tiled && n_tok >= 2) {  /* the activations in tiles as well, ending where a fault page begins */
+        guarded qt_buf = guarded_new(bn_tile_act_bytes(n_tok, cols));
+        for (int64_t t = 0; t < n_tok; t++)
+            bn_tile_act(q + t * cols, cols, t, qt_buf.p);
+        outbuf y2 = out_new(ny);
+        k->tgemm_tiled(&w, r0, r1, q, qt_buf.p, scale, sum, n_tok, y2.y, ldy);
+        strncat(what, " (tiled)", sizeof what - strlen(what) - 1);
+        tgemm_verdict(k, tl, what, &y0, &y2, ny, ldy);
+        guarded_free(qt_buf);
+        free(y2.base);
     }
     guarded_free(codes_buf);
     guarded_free(q_buf);
@@ -870,16 +889,21 @@ static double time_passes(bench_fn *fn, void *arg, int n_buf, double budget_s)
 typedef struct {
     const bn_kernels *k;
     bn_tmat w[256];
-    int8_t *q;
+    int8_t *q, *qt;  /* qt: q in tiles (bn_tile_act) */
     float *scale, *y;
     int32_t *sum;
     int64_t n_tok;
 } tg_bench;
 
+/* As the model calls it: with the activations in tiles where the table
+ * takes them. */
 static void tg_run(void *arg, int i)
 {
     tg_bench *b = arg;
-    b->k->tgemm(&b->w[i], 0, b->w[i].rows, b->q, b->scale, b->sum, b->n_tok, b->y, b->w[i].rows);
+    if (b->k->tgemm_tiled && b->n_tok >= 2)
+        b->k->tgemm_tiled(&b->w[i], 0, b->w[i].rows, b->q, b->qt, b->scale, b->sum, b->n_tok, b->y, b->w[i].rows);
+    else
+        b->k->tgemm(&b->w[i], 0, b->w[i].rows, b->q, b->scale, b->sum, b->n_tok, b->y, b->w[i].rows);
 }
 
 /* The output head of a Llama-3-vocabulary model, 128256 x 2560, as F16
@@ -1009,7 +1033,9 @@ static void bench(const bn_kernels *const *levels, int n_levels)
     tg_bench tb = { .q = xmalloc64(64 * cols), .scale = xmalloc(64 * sizeof(float)),
                     .sum = xmalloc(64 * sizeof(int32_t)), .y = xmalloc64(64 * rows * sizeof(float)) };
     fill_q(tb.q, 64 * cols, 0);
+    tb.qt = xmalloc64(bn_tile_act_bytes(64, cols));
     for (int t = 0; t < 64; t++) {
+        bn_tile_act(tb.q + t * cols, cols, t, tb.qt);
         tb.scale[t] = 1.0f;
         tb.sum[t] = 0;
     }
@@ -1102,6 +1128,7 @@ static void bench(const bn_kernels *const *levels, int n_levels)
            "n_tok=64 and n_tok=4 run from cache\n");
     free(codes);
     free(tb.q);
+    free(tb.qt);
     free(tb.scale);
     free(tb.sum);
     free(tb.y);

@@ -42,12 +42,13 @@ void bn_quantize_act_avx512(const float *x, int64_t n, int8_t *q, float *scale, 
 /* The table, its Intel build (decode's software prefetch, prefill tiles of
  * one group by eight tokens) and that build with AMX-INT8 prefill
  * (kernels_x86.h). */
-#define TABLE(BUILD, TGEMM, SUFFIX)                                                  \
+#define TABLE(BUILD, TGEMM, TILED, SUFFIX)                                           \
 {                                                                                    \
     .level = BN_CPU_AVX512,                                                          \
     .build = BUILD,                                                                  \
     .quantize_act = bn_quantize_act_avx512,                                          \
     .tgemm = TGEMM,                                                                  \
+    .tgemm_tiled = TILED,                                                            \
     .fgemm = bn_fgemm_avx512##SUFFIX,                                                \
     .dequant_row = bn_dequant_row_avx2,  /* AVX-512 implies AVX2 and F16C */         \
     .i8gemm = bn_i8gemm_avx512##SUFFIX,                                              \
@@ -57,8 +58,8 @@ void bn_quantize_act_avx512(const float *x, int64_t n, int8_t *q, float *scale, 
     .rmsnorm = bn_rmsnorm_avx512,                                                    \
 }
 
-const bn_kernels bn_kernels_avx512 = TABLE(BN_BUILD_BASE, bn_tgemm_avx512, );
-const bn_kernels bn_kernels_avx512_intel = TABLE(BN_BUILD_INTEL, bn_tgemm_avx512_intel, _intel);
+const bn_kernels bn_kernels_avx512 = TABLE(BN_BUILD_BASE, bn_tgemm_avx512, NULL, );
+const bn_kernels bn_kernels_avx512_intel = TABLE(BN_BUILD_INTEL, bn_tgemm_avx512_intel, NULL, _intel);
 #ifdef BN_HAVE_KERNELS_AMX
-const bn_kernels bn_kernels_avx512_amx = TABLE(BN_BUILD_AMX, bn_tgemm_amx, _intel);
+const bn_kernels bn_kernels_avx512_amx = TABLE(BN_BUILD_AMX, bn_tgemm_amx, bn_tgemm_amx_tiled, _intel);
 #endif

@@ -112,6 +112,8 @@ void bn_tgemm_avxvnni(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q,
                       const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
 void bn_tgemm_amx(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                   const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
+void bn_tgemm_amx_tiled(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const int8_t *qt,
+                        const float *act_scale, const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
 void bn_fgemm_avx512_intel(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                         const float *x, int64_t n_tok, float *y, int64_t ldy);
 

@@ -136,13 +136,27 @@ ALWAYS_INLINE __mmask16 rows_kept(int64_t row0, int64_t r0, int64_t r1)
     return (__mmask16)m;
 }
 
+/* Where the A tiles of a 32-token tile lie: A0 of block b, half h at
+ * first + b * step_b + h * step_h, rows `stride` apart, A1 `a1` further. */
+typedef struct act_tiles {
+    const int8_t *first;
+    int64_t step_b, step_h, a1, stride;
+} act_tiles;
+
+/* Tokens t0 .. of q as rows (cols bytes apart) or as bn_tile_act tiles. */
+static act_tiles act_at(const int8_t *q, const int8_t *qt, int64_t cols, int64_t t0)
+{
+    if (qt)
+        return (act_tiles){ qt + t0 / 16 * (cols / 64) * 1024, 2048, 1024, cols / 64 * 1024, 64 };
+    return (act_tiles){ q + t0 * cols, 128, 64, 16 * cols, cols };
+}
+
 /* Tokens [t0, t0 + nt) (nt <= 32) by the ng groups (ng <= 8) at g, while
  * the codes of the n_next groups at next are prefetched a block a step. */
-ALWAYS_INLINE void block(const bn_tmat *w, const uint8_t *g, int ng, const int8_t *q, int64_t t0, int nt,
-                         uint8_t (*bt)[2048], const uint8_t *next, int n_next)
+ALWAYS_INLINE void block(const bn_tmat *w, const uint8_t *g, int ng, act_tiles a, int nt, uint8_t (*bt)[2048],
+                         const uint8_t *next, int n_next)
 {
     const int64_t cols = w->cols, nblk = cols / 128;
-    const int8_t *qa = q + t0 * cols;
     _tile_zero(C00);
     _tile_zero(C01);
     _tile_zero(C10);
@@ -157,12 +171,12 @@ ALWAYS_INLINE void block(const bn_tmat *w, const uint8_t *g, int ng, const int8_
             pack_b(g + 4 * cols, cols, b, ng - 4, bt[1]);
         STORES_DONE();
         for (int h = 0; h < 2; h++) {
-            const int8_t *qk = qa + 128 * b + 64 * h;
-            _tile_loadd(A0, qk, cols);
+            const int8_t *qk = a.first + a.step_b * b + a.step_h * h;
+            _tile_loadd(A0, qk, a.stride);
             _tile_loadd(B0, bt[0] + 1024 * h, 64);
             _tile_dpbsud(C00, A0, B0);
             if (nt > 16) {
-                _tile_loadd(A1, qk + 16 * cols, cols);
+                _tile_loadd(A1, qk + a.a1, a.stride);
                 _tile_dpbsud(C10, A1, B0);
             }
             if (ng > 4) {
@@ -175,7 +189,7 @@ ALWAYS_INLINE void block(const bn_tmat *w, const uint8_t *g, int ng, const int8_
     }
 }
 
-void bn_tgemm_amx(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+static void tgemm(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const int8_t *qt, const float *act_scale,
                   const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
 {
     if (n_tok < MIN_TOKENS) {
@@ -206,7 +220,7 @@ void bn_tgemm_amx(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, con
                 cfg1 = n1;
             }
             int fetch = t0 == 0 ? n_next : 0;
-            block(w, g, ng, q, t0, nt, bt, fetch ? g + 8 * cols : NULL, fetch);
+            block(w, g, ng, act_at(q, qt, cols, t0), nt, bt, fetch ? g + 8 * cols : NULL, fetch);
             _tile_stored(C00, c[0], 64);
             if (n1 > 0)
                 _tile_stored(C10, c[2], 64);
@@ -226,4 +240,16 @@ void bn_tgemm_amx(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, con
         }
     }
     _tile_release();
+}
+
+void bn_tgemm_amx(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                  const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
+{
+    tgemm(w, r0, r1, q, NULL, act_scale, act_sum, n_tok, y, ldy);
+}
+
+void bn_tgemm_amx_tiled(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const int8_t *qt,
+                        const float *act_scale, const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
+{
+    tgemm(w, r0, r1, q, qt, act_scale, act_sum, n_tok, y, ldy);
 }
