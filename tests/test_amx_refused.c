@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 
 #include "cpu.h"
+#include "test_models.h"
 
 enum { ARCH_GET_XCOMP_PERM = 0x1022, XFEATURE_XTILEDATA = 18 };
 
@@ -46,18 +47,7 @@ static void keep_message(void *user, int level, const char *msg)
 
 static bn_model *open_model(bn_cpu_level level)
 {
-    char path[4096];
-    const char *dir = getenv("BN_TEST_MODELS");
-    snprintf(path, sizeof path, "%s/valid.gguf", dir ? dir : ".");
-    bn_model_params mp;
-    bn_model_params_init(&mp);
-    mp.cpu_level = level;
-    mp.log_fn = keep_message;
-    mp.log_level = BN_LOG_INFO;
-    bn_model *m = NULL;
-    if (bn_model_open(path, &mp, &m) != BN_OK)
-        fail_msg("%s: %s", path, bn_last_error());
-    return m;
+    return open_model_logged("valid.gguf", level, keep_message);
 }
 
 static void eval_logits(bn_model *m, float *logits)

@@ -12,26 +12,11 @@
 #include <cmocka.h>
 
 #include "bitnet/bitnet.h"
-
-static char path_buf[4096];
-
-static const char *model_path(const char *name)
-{
-    const char *dir = getenv("BN_TEST_MODELS");
-    snprintf(path_buf, sizeof path_buf, "%s/%s", dir ? dir : ".", name);
-    return path_buf;
-}
+#include "test_models.h"
 
 static bn_model *open_model(const char *name, bn_cpu_level level)
 {
-    bn_model_params mp;
-    bn_model_params_init(&mp);
-    mp.cpu_level = level;
-    bn_model *m = NULL;
-    bn_status st = bn_model_open(model_path(name), &mp, &m);
-    if (st != BN_OK)
-        fail_msg("%s: %s", name, bn_last_error());
-    return m;
+    return open_model_logged(name, level, NULL);
 }
 
 static bn_ctx *new_ctx(bn_model *m, uint32_t n_ctx, int threads, uint32_t n_batch)
