@@ -4,7 +4,9 @@
  * One TDPBSUD multiplies a tile of 16 tokens x 64 signed activations by a
  * tile of 64 unsigned codes x 16 weight rows into 16 x 16 int32 sums, 16384
  * products where vpdpbusd makes 64. The activations go in as they lie in q
- * (16 rows of 64 bytes, stride cols); the codes must be in the B tile's
+ * (16 rows of 64 bytes, stride cols) or, faster, from the copy in tiles
+ * that the model makes as it quantizes them (bn_tile_act, one contiguous
+ * KiB a tile: bn_tgemm_amx_tiled); the codes must be in the B tile's
  * layout, row kk holding for each weight row the four codes of k = 4kk ..
  * 4kk + 3. In the kernels' layout dword m of a row's 32-byte block holds,
  * in field f (shift 6 - 2f), the codes of k = 32f + 4m .. 32f + 4m + 3:
