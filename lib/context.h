@@ -18,7 +18,7 @@ struct bn_ctx {
     int8_t *qt;                   /* qa in tiles (bn_tile_act) where the kernels take them, else NULL */
     float *qa_scale;
     int32_t *qa_sum;
-    float *rope;                  /* per token of the batch: (cos, sin) of each rotated pair */
+    float *rope;                  /* per token of the batch: the cos of each rotated pair, then the sin */
     float *scores;                /* per thread: n_ctx scores for each head of a K/V group of up to
                                    * BN_ATTN_TOKENS tokens, then one K/V row */
     bn_utf8_stream text;          /* bytes of a character not yet complete (bn_ctx_token_text) */
