@@ -86,12 +86,48 @@ __attribute__((target("avx2"))) static uint64_t read_sum_avx2_pf(const uint8_t *
 {
     return read_avx2(p, n, READ_AHEAD);
 }
+
+/* The same with 512-bit loads, where the CPU has them: on the Sapphire
+ * Rapids class VM they read 2-6% faster than 256-bit ones with the
+ * prefetches and 9% faster without (tools/readwork.c has such loops), and
+ * the limit should be the best read the machine does. */
+__attribute__((target("avx512f"), always_inline)) static inline uint64_t read_avx512(const uint8_t *p, size_t n,
+                                                                                  size_t ahead)
+{
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0;
+    for (size_t i = 0; i < n; i += 128) {
+        if (ahead) {
+            _mm_prefetch((const char *)p + i + ahead, _MM_HINT_T2);
+            _mm_prefetch((const char *)p + i + ahead + 64, _MM_HINT_T2);
+            _mm_prefetch((const char *)p + i + READ_NEAR, _MM_HINT_T0);
+            _mm_prefetch((const char *)p + i + READ_NEAR + 64, _MM_HINT_T0);
+        }
+        a0 = _mm512_add_epi64(a0, _mm512_load_si512(p + i));
+        a1 = _mm512_add_epi64(a1, _mm512_load_si512(p + i + 64));
+    }
+    return (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(a0, a1));
+}
+
+__attribute__((target("avx512f"))) static uint64_t read_sum_avx512(const uint8_t *p, size_t n)
+{
+    return read_avx512(p, n, 0);
+}
+
+__attribute__((target("avx512f"))) static uint64_t read_sum_avx512_pf(const uint8_t *p, size_t n)
+{
+    return read_avx512(p, n, READ_AHEAD);
+}
 #endif
 
 /* The read loops to try (the bandwidth is the better one's); returns how many. */
 static int pick_reads(read_fn fns[2])
 {
 #ifdef BENCH_X86
+    if (__builtin_cpu_supports("avx512f")) {
+        fns[0] = read_sum_avx512;
+        fns[1] = read_sum_avx512_pf;
+        return 2;
+    }
     if (__builtin_cpu_supports("avx2")) {
         fns[0] = read_sum_avx2;
         fns[1] = read_sum_avx2_pf;
