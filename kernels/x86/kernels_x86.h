@@ -64,8 +64,8 @@ static inline void bn_prefetch_step(bn_prefetch *pf)
  *
  * With the L2 prefetch alone, a loop that computes on what it reads lost
  * bandwidth in proportion to its vector work: a read loop with the decode
- * kernel's 8 vpand + 8 vpdpbusd per 128 bytes read 0.84-0.88 of the plain
- * loop, with half of them 0.93, and the kernels 0.82-0.87. Each load then
+ * kernel's 8 vpand + 8 vpdpbusd per 128 bytes read 0.84-0.88 of the same
+ * loop without them, with half of them 0.93, and the kernels 0.82-0.87. Each load then
  * waits on L2, and the work behind it cannot start early. A second prefetch,
  * into L1, BN_DECODE_NEAR ahead, takes that wait out of the loop: the same
  * read loop read 0.97-1.01, and in a harness alternating old and new over
