@@ -105,7 +105,11 @@ __attribute__((target("avx512f"), always_inline)) static inline uint64_t read_av
         a0 = _mm512_add_epi64(a0, _mm512_load_si512(p + i));
         a1 = _mm512_add_epi64(a1, _mm512_load_si512(p + i + 64));
     }
-    return (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(a0, a1));
+    /* in lanes of unsigned words: GCC's _mm512_reduce_add_epi64 adds them
+     * as signed C integers, which may overflow */
+    uint64_t lane[8];
+    _mm512_storeu_si512(lane, _mm512_add_epi64(a0, a1));
+    return lane[0] + lane[1] + lane[2] + lane[3] + lane[4] + lane[5] + lane[6] + lane[7];
 }
 
 __attribute__((target("avx512f"))) static uint64_t read_sum_avx512(const uint8_t *p, size_t n)

@@ -59,7 +59,11 @@ TARGET static inline __attribute__((always_inline)) uint64_t read_loop(const uin
     }
     for (int j = 1; j < 8; j++)
         a[0] = _mm512_add_epi64(a[0], a[j]);
-    return (uint64_t)_mm512_reduce_add_epi64(a[0]);
+    uint64_t lane[8], sum = 0;  /* unsigned: the lanes' sum may wrap */
+    _mm512_storeu_si512(lane, a[0]);
+    for (int j = 0; j < 8; j++)
+        sum += lane[j];
+    return sum;
 }
 
 typedef uint64_t loop_fn(const uint8_t *p);
