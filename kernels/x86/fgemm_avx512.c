@@ -70,7 +70,8 @@ ALWAYS_INLINE void etile(uint32_t type, const uint8_t *row, int64_t cols, const 
         acc[j] = _mm512_setzero_ps();
     const int64_t kn = cols & ~(int64_t)15;
     for (int64_t k = 0; k < kn; k += 16) {
-        bn_prefetch_ahead(row + k / 16 * bytes16(type), ahead);
+        if (bytes16(type) == 64 || (k & 16) == 0)  /* once a 64-byte line */
+            bn_prefetch_ahead(row + k / 16 * bytes16(type), ahead);
         __m512 wv = load16(type, row, k);
         for (int j = 0; j < T; j++)
             acc[j] = _mm512_add_ps(acc[j], _mm512_mul_ps(wv, _mm512_loadu_ps(x + j * cols + k)));
