@@ -65,12 +65,13 @@ static inline void bn_prefetch_step(bn_prefetch *pf)
  * With the L2 prefetch alone, a loop that computes on what it reads lost
  * bandwidth in proportion to its vector work: a read loop with the decode
  * kernel's 8 vpand + 8 vpdpbusd per 128 bytes read 0.84-0.88 of the same
- * loop without them, with half of them 0.93, and the kernels 0.82-0.87. Each load then
- * waits on L2, and the work behind it cannot start early. A second prefetch,
- * into L1, BN_DECODE_NEAR ahead, takes that wait out of the loop: the same
- * read loop read 0.97-1.01, and in a harness alternating old and new over
- * 2B-4T's matrices both decode kernels (ternary and F16 head) ran 1.076x as
- * fast. 1 KiB was slower and 4 KiB no better. */
+ * loop without them, with half of them 0.93, and the kernels 0.82-0.87.
+ * Each load then waits on L2, and the work behind it cannot start early. A
+ * second prefetch, into L1, BN_DECODE_NEAR ahead, takes that wait out of
+ * the loop: the same read loop read 0.97-1.01, and in a harness alternating
+ * old and new over 2B-4T's matrices both decode kernels (ternary and F16
+ * head) ran 1.076x as fast. 1 KiB was slower and 4 KiB no better
+ * (tools/readwork.c repeats the read loops). */
 #define BN_DECODE_AHEAD 8192
 #define BN_DECODE_NEAR 2048
 
