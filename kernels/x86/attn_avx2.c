@@ -99,6 +99,27 @@ static void softmax(float *sc, uint32_t n)
         sc[p] *= inv;
 }
 
+/* combine8 of the eight dot8s of four heads by two positions (acc[j][r]:
+ * head j, position p + r), times scale, into sc[j][p], sc[j][p + 1]: each
+ * step adds the same two values as combine8 (halves, then neighbours
+ * twice), for all eight at once. */
+ALWAYS_INLINE void store_scores8(__m256 (*acc)[8], float scale, float *const *sc, uint32_t p)
+{
+    __m256 x[4];  /* s_i = l_i + l_(i+4) of head j, position p, then p + 1 */
+    for (int j = 0; j < 4; j++)
+        x[j] = _mm256_add_ps(_mm256_permute2f128_ps(acc[j][0], acc[j][1], 0x20),
+                             _mm256_permute2f128_ps(acc[j][0], acc[j][1], 0x31));
+    /* lanes: heads 0-3 at position p, then at p + 1 */
+    __m256 f = _mm256_hadd_ps(_mm256_hadd_ps(x[0], x[1]), _mm256_hadd_ps(x[2], x[3]));
+    f = _mm256_mul_ps(f, _mm256_set1_ps(scale));
+    __m128 at = _mm256_castps256_ps128(f), next = _mm256_extractf128_ps(f, 1);
+    __m128 h01 = _mm_unpacklo_ps(at, next), h23 = _mm_unpackhi_ps(at, next);
+    _mm_storel_pi((__m64 *)(void *)(sc[0] + p), h01);
+    _mm_storeh_pi((__m64 *)(void *)(sc[1] + p), h01);
+    _mm_storel_pi((__m64 *)(void *)(sc[2] + p), h23);
+    _mm_storeh_pi((__m64 *)(void *)(sc[3] + p), h23);
+}
+
 /* Scores of the nh heads whose q rows are qh[0 .. nh - 1] against the NP K
  * rows at positions p .. p + NP - 1, into sc[j][p ..], converted 8 values
  * at a time as they are used: nh x NP independent chains. */
@@ -129,6 +150,10 @@ ALWAYS_INLINE void score_heads(const float *const *qh, const uint16_t *k, size_t
             for (int r = 0; r < NP; r++)
                 acc[j][r] = _mm256_fmadd_ps(qv, kv[r], acc[j][r]);
         }
+    }
+    if (nh == 4 && NP == 2) {  /* the hot shape: eight scores at once */
+        store_scores8(acc, scale, sc, p);
+        return;
     }
     for (int j = 0; j < nh; j++)
         for (int r = 0; r < NP; r++)
@@ -181,6 +206,40 @@ ALWAYS_INLINE __m512 bcast8(const float *p)
     return _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_loadu_pd((const double *)(const void *)p)));
 }
 
+/* The lanes of x and y that lo picks, plus those that hi picks: with the
+ * index pairs (i, i + 4) of each eight, then neighbours twice, combine8's
+ * three steps for every dot8 in x and y at once. */
+ALWAYS_INLINE __m512 fold(__m512 x, __m512 y, __m512i lo, __m512i hi)
+{
+    return _mm512_add_ps(_mm512_permutex2var_ps(x, lo, y), _mm512_permutex2var_ps(x, hi, y));
+}
+
+/* combine8 of the 2 nh NP2 dot8s of nh heads by NP2 pairs of positions
+ * (nh NP2 <= 8; acc[j][r]: head j, positions p + 2r and p + 2r + 1),
+ * times scale, into sc[j][p .. p + 2 NP2 - 1]: three folds instead of a
+ * horizontal sum each, every one adding the same two values as combine8
+ * (absent registers are zeros, whose lanes are dropped). */
+ALWAYS_INLINE void store_scores16(__m512 (*acc)[4], int nh, int NP2, float scale, float *const *sc, uint32_t p)
+{
+    const __m512i lo4 = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i hi4 = _mm512_add_epi32(lo4, _mm512_set1_epi32(4)), odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    __m512 a[8], x[4], y[2];
+    for (int m = 0; m < 8; m++)
+        a[m] = m < nh * NP2 ? acc[m / NP2][m % NP2] : _mm512_setzero_ps();
+    /* s_i = l_i + l_(i+4): four lanes a dot8, a[2k] then a[2k + 1] */
+    for (int k = 0; k < 4; k++)
+        x[k] = fold(a[2 * k], a[2 * k + 1], lo4, hi4);
+    /* s0 + s1 and s2 + s3, then their sum (neighbours both times): lane
+     * 2m + i is a[m]'s position i, so head j's 2 NP2 scores are in order */
+    for (int k = 0; k < 2; k++)
+        y[k] = fold(x[2 * k], x[2 * k + 1], even, odd);
+    float z[16];
+    _mm512_storeu_ps(z, _mm512_mul_ps(fold(y[0], y[1], even, odd), _mm512_set1_ps(scale)));
+    for (int j = 0; j < nh; j++)
+        memcpy(sc[j] + p, z + 2 * NP2 * j, 2 * (size_t)NP2 * sizeof *z);
+}
+
 /* score_heads two positions a register: lanes 0-7 are one position's dot8
  * lanes, 8-15 the next one's, so each lane's chain is the canonical one
  * (half the multiply-adds and conversions of eight-wide registers). NP2
@@ -206,6 +265,10 @@ ALWAYS_INLINE void score_heads16(const float *const *qh, const uint16_t *k, size
             for (int r = 0; r < NP2; r++)
                 acc[j][r] = _mm512_fmadd_ps(qv, kv[r], acc[j][r]);
         }
+    }
+    if (d8 == d) {
+        store_scores16(acc, nh, NP2, scale, sc, p);
+        return;
     }
     for (int r = 0; r < NP2; r++) {
         const uint16_t *row = k + (p + 2 * r) * kv_stride + d8;
