@@ -99,25 +99,26 @@ static void softmax(float *sc, uint32_t n)
         sc[p] *= inv;
 }
 
-/* combine8 of the eight dot8s of four heads by two positions (acc[j][r]:
- * head j, position p + r), times scale, into sc[j][p], sc[j][p + 1]: each
- * step adds the same two values as combine8 (halves, then neighbours
- * twice), for all eight at once. */
-ALWAYS_INLINE void store_scores8(__m256 (*acc)[8], float scale, float *const *sc, uint32_t p)
+/* combine8 of the nh NP dot8s of nh heads by NP positions (4 <= nh NP <=
+ * 8; acc[j][r]: head j, position p + r), times scale, into sc[j][p ..
+ * p + NP - 1]: the halves, then neighbours twice (vhaddps), for all of
+ * them at once, each add of the same two values as combine8's (absent
+ * registers are zeros, whose lanes are dropped). */
+ALWAYS_INLINE void store_scores8(__m256 (*acc)[8], int nh, int NP, float scale, float *const *sc, uint32_t p)
 {
-    __m256 x[4];  /* s_i = l_i + l_(i+4) of head j, position p, then p + 1 */
-    for (int j = 0; j < 4; j++)
-        x[j] = _mm256_add_ps(_mm256_permute2f128_ps(acc[j][0], acc[j][1], 0x20),
-                             _mm256_permute2f128_ps(acc[j][0], acc[j][1], 0x31));
-    /* lanes: heads 0-3 at position p, then at p + 1 */
+    __m256 a[8], x[4];
+    for (int m = 0; m < 8; m++)
+        a[m] = m < nh * NP ? acc[m / NP][m % NP] : _mm256_setzero_ps();
+    for (int k = 0; k < 4; k++)  /* s_i = l_i + l_(i+4) of a[2k], then a[2k + 1] */
+        x[k] = _mm256_add_ps(_mm256_permute2f128_ps(a[2 * k], a[2 * k + 1], 0x20),
+                             _mm256_permute2f128_ps(a[2 * k], a[2 * k + 1], 0x31));
+    /* a[0], a[2], a[4], a[6], then the odd ones; put back in order */
     __m256 f = _mm256_hadd_ps(_mm256_hadd_ps(x[0], x[1]), _mm256_hadd_ps(x[2], x[3]));
-    f = _mm256_mul_ps(f, _mm256_set1_ps(scale));
-    __m128 at = _mm256_castps256_ps128(f), next = _mm256_extractf128_ps(f, 1);
-    __m128 h01 = _mm_unpacklo_ps(at, next), h23 = _mm_unpackhi_ps(at, next);
-    _mm_storel_pi((__m64 *)(void *)(sc[0] + p), h01);
-    _mm_storeh_pi((__m64 *)(void *)(sc[1] + p), h01);
-    _mm_storel_pi((__m64 *)(void *)(sc[2] + p), h23);
-    _mm_storeh_pi((__m64 *)(void *)(sc[3] + p), h23);
+    f = _mm256_permutevar8x32_ps(f, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    float z[8];
+    _mm256_storeu_ps(z, _mm256_mul_ps(f, _mm256_set1_ps(scale)));
+    for (int j = 0; j < nh; j++)
+        memcpy(sc[j] + p, z + NP * j, (size_t)NP * sizeof *z);
 }
 
 /* Scores of the nh heads whose q rows are qh[0 .. nh - 1] against the NP K
@@ -151,8 +152,8 @@ ALWAYS_INLINE void score_heads(const float *const *qh, const uint16_t *k, size_t
                 acc[j][r] = _mm256_fmadd_ps(qv, kv[r], acc[j][r]);
         }
     }
-    if (nh == 4 && NP == 2) {  /* the hot shape: eight scores at once */
-        store_scores8(acc, scale, sc, p);
+    if (nh * NP >= 4) {  /* with fewer, most of the eight would be zeros */
+        store_scores8(acc, nh, NP, scale, sc, p);
         return;
     }
     for (int j = 0; j < nh; j++)
