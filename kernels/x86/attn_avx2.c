@@ -152,7 +152,7 @@ ALWAYS_INLINE void score_heads(const float *const *qh, const uint16_t *k, size_t
                 acc[j][r] = _mm256_fmadd_ps(qv, kv[r], acc[j][r]);
         }
     }
-    if (nh * NP >= 4) {  /* with fewer, most of the eight would be zeros */
+    if (nh * NP >= 4 && nh * NP <= 8) {  /* with fewer, most of the eight would be zeros */
         store_scores8(acc, nh, NP, scale, sc, p);
         return;
     }
@@ -267,7 +267,7 @@ ALWAYS_INLINE void score_heads16(const float *const *qh, const uint16_t *k, size
                 acc[j][r] = _mm512_fmadd_ps(qv, kv[r], acc[j][r]);
         }
     }
-    if (d8 == d) {
+    if (d8 == d && nh * NP2 <= 8) {
         store_scores16(acc, nh, NP2, scale, sc, p);
         return;
     }
