@@ -8,8 +8,11 @@
  * rounds alternate the loops' order and the medians of each loop's rate over
  * bitnet-bench's prefetching read loop (L2, 8 KiB ahead) are printed. The
  * "work" is the ternary decode kernel's per 128 bytes: a vpand and a
- * vpdpbusd for each 64-byte half and each of four (pretend) fields. x86-64
- * with AVX-512 VNNI only. */
+ * vpdpbusd for each 64-byte half and each of four (pretend) fields. The
+ * last two loops also take the activations from L1 as the kernel does:
+ * a 32-byte broadcast a field (four loads a step), or one a pair of fields
+ * (two loads a step, as a group of eight rows would need). x86-64 with
+ * AVX-512 VNNI only. */
 #include <immintrin.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,7 +24,7 @@
 #define BYTES ((size_t)1 << 30)
 #define AHEAD 8192
 #define NEAR 2048
-#define LOOPS 5
+#define LOOPS 7
 
 /* vpdpbusd on a loop-carried accumulator, without the register copies GCC
  * 12 adds around the intrinsic. */
@@ -29,10 +32,20 @@
 
 #define TARGET __attribute__((target("avx2,avx512f,avx512bw,avx512vnni")))
 
-/* hints: 0 none, 1 L2 AHEAD, 2 L2 AHEAD and L1 NEAR; fields: 0, 2 or 4.
+/* Activations for the last two loops: L1-resident, as a token's are. */
+static int8_t act[4096] __attribute__((aligned(64)));
+
+TARGET static inline __attribute__((always_inline)) __m512i act_at(size_t i)
+{
+    return _mm512_broadcast_i64x4(_mm256_load_si256((const __m256i *)(const void *)(act + (i & 4095))));
+}
+
+/* hints: 0 none, 1 L2 AHEAD, 2 L2 AHEAD and L1 NEAR; fields: 0, 2 or 4, or
+ * 4 with activations loaded, 4 (acts 4) or 2 (acts 2) times a step.
  * Inlined into one function per case, so that the accumulators stay in
  * registers. */
-TARGET static inline __attribute__((always_inline)) uint64_t read_loop(const uint8_t *p, int hints, int fields)
+TARGET static inline __attribute__((always_inline)) uint64_t read_loop(const uint8_t *p, int hints, int fields,
+                                                                      int acts)
 {
     const __m512i m = _mm512_set1_epi8(0x33), x = _mm512_set1_epi8(3);
     __m512i a[8];
@@ -52,9 +65,21 @@ TARGET static inline __attribute__((always_inline)) uint64_t read_loop(const uin
             a[0] = _mm512_add_epi64(a[0], w0);
             a[1] = _mm512_add_epi64(a[1], w1);
         }
-        for (int f = 0; f < fields; f++) {
+        for (int f = 0; f < fields && !acts; f++) {
             DPB(a[2 * f], _mm512_and_si512(w0, m), x);
             DPB(a[2 * f + 1], _mm512_and_si512(w1, m), x);
+        }
+        if (acts) {  /* four fields */
+            __m512i y0 = act_at(i), y1 = acts == 4 ? act_at(i + 32) : y0;
+            __m512i y2 = act_at(i + 64), y3 = acts == 4 ? act_at(i + 96) : y2;
+            DPB(a[0], _mm512_and_si512(w0, m), y0);
+            DPB(a[1], _mm512_and_si512(w1, m), y0);
+            DPB(a[2], _mm512_and_si512(w0, m), y1);
+            DPB(a[3], _mm512_and_si512(w1, m), y1);
+            DPB(a[4], _mm512_and_si512(w0, m), y2);
+            DPB(a[5], _mm512_and_si512(w1, m), y2);
+            DPB(a[6], _mm512_and_si512(w0, m), y3);
+            DPB(a[7], _mm512_and_si512(w1, m), y3);
         }
     }
     for (int j = 1; j < 8; j++)
@@ -67,16 +92,18 @@ TARGET static inline __attribute__((always_inline)) uint64_t read_loop(const uin
 }
 
 typedef uint64_t loop_fn(const uint8_t *p);
-#define LOOP(name, hints, fields)                                                                      \
+#define LOOP(name, hints, fields, acts)                                                                \
     TARGET __attribute__((noinline)) static uint64_t name(const uint8_t *p)                            \
     {                                                                                                  \
-        return read_loop(p, hints, fields);                                                            \
+        return read_loop(p, hints, fields, acts);                                                      \
     }
-LOOP(plain, 0, 0)
-LOOP(l2, 1, 0)
-LOOP(l2_work4, 1, 2)
-LOOP(l2_work8, 1, 4)
-LOOP(l2_l1_work8, 2, 4)
+LOOP(plain, 0, 0, 0)
+LOOP(l2, 1, 0, 0)
+LOOP(l2_work4, 1, 2, 0)
+LOOP(l2_work8, 1, 4, 0)
+LOOP(l2_l1_work8, 2, 4, 0)
+LOOP(l2_l1_work8_acts4, 2, 4, 4)
+LOOP(l2_l1_work8_acts2, 2, 4, 2)
 
 static double now(void)
 {
@@ -102,6 +129,8 @@ int main(int argc, char **argv)
         {"4 vpand + 4 vpdpbusd, L2 prefetch", l2_work4},
         {"8 vpand + 8 vpdpbusd, L2 prefetch", l2_work8},
         {"8 vpand + 8 vpdpbusd, L2 and L1 prefetch", l2_l1_work8},
+        {"the same, activations from L1, 4 loads a step", l2_l1_work8_acts4},
+        {"the same, activations from L1, 2 loads a step", l2_l1_work8_acts2},
     };
     int rounds = argc > 1 ? atoi(argv[1]) : 12;
     if (rounds < 1 || rounds > 1000 || !__builtin_cpu_supports("avx512vnni")) {
