@@ -69,7 +69,8 @@ TARGET static inline __attribute__((always_inline)) uint64_t read_loop(const uin
             DPB(a[2 * f], _mm512_and_si512(w0, m), x);
             DPB(a[2 * f + 1], _mm512_and_si512(w1, m), x);
         }
-        if (acts) {  /* four fields */
+        if (acts) {  /* four fields, written out: as a loop with these loads
+                      * in it, GCC 12 kept the accumulators in memory */
             __m512i y0 = act_at(i), y1 = acts == 4 ? act_at(i + 32) : y0;
             __m512i y2 = act_at(i + 64), y3 = acts == 4 ? act_at(i + 96) : y2;
             DPB(a[0], _mm512_and_si512(w0, m), y0);
