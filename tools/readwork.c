@@ -6,7 +6,8 @@
  *
  * Each loop reads one 1 GiB buffer on one thread, 128 bytes a step; the
  * rounds alternate the loops' order and the medians of each loop's rate over
- * bitnet-bench's prefetching read loop (L2, 8 KiB ahead) are printed. The
+ * the one that prefetches into L2 8 KiB ahead are printed (bitnet-bench's
+ * loop until it took the L1 prefetch as well, session 17). The
  * "work" is the ternary decode kernel's per 128 bytes: a vpand and a
  * vpdpbusd for each 64-byte half and each of four (pretend) fields. The
  * last two loops also take the activations from L1 as the kernel does:
@@ -126,7 +127,7 @@ int main(int argc, char **argv)
         loop_fn *fn;
     } loops[LOOPS] = {
         {"no work, no prefetch", plain},
-        {"no work, L2 prefetch (the bench's loop)", l2},
+        {"no work, L2 prefetch (the reference)", l2},
         {"4 vpand + 4 vpdpbusd, L2 prefetch", l2_work4},
         {"8 vpand + 8 vpdpbusd, L2 prefetch", l2_work8},
         {"8 vpand + 8 vpdpbusd, L2 and L1 prefetch", l2_l1_work8},
@@ -155,9 +156,9 @@ int main(int argc, char **argv)
         }
         for (int l = 0; l < LOOPS; l++)
             ratio[l * rounds + r] = rate[l] / rate[1];
-        printf("round %2d: the bench's loop %.2f GB/s\n", r, rate[1] / 1e9);
+        printf("round %2d: the L2-prefetching loop %.2f GB/s\n", r, rate[1] / 1e9);
     }
-    printf("median rate over the bench's loop, %d rounds:\n", rounds);
+    printf("median rate over the L2-prefetching loop, %d rounds:\n", rounds);
     for (int l = 0; l < LOOPS; l++) {
         qsort(ratio + l * rounds, (size_t)rounds, sizeof(double), cmp_double);
         printf("  %.3f  %s\n", ratio[l * rounds + rounds / 2], loops[l].name);
