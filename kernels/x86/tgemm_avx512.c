@@ -22,31 +22,24 @@ ALWAYS_INLINE __m512i bcast32(const int8_t *q)
     return _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)q));
 }
 
-/* The four row sums of a group from two accumulators of two rows each. */
-ALWAYS_INLINE __m128i group_sums(__m512i r01, __m512i r23)
-{
-    __m256i h01 = _mm256_hadd_epi32(_mm512_castsi512_si256(r01), _mm512_extracti64x4_epi64(r01, 1));
-    __m256i h23 = _mm256_hadd_epi32(_mm512_castsi512_si256(r23), _mm512_extracti64x4_epi64(r23, 1));
-    __m256i h = _mm256_hadd_epi32(h01, h23);
-    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-}
-
 /* Blocks per pass of group_dot: a masked (unshifted) code is at most
  * 2 << 6 = 128, so a lane gains at most 4 * 128 * 128 = 65536 a block; 16384
  * blocks stay below 2^31, and the scaled sums are exact multiples when shifted
  * down. */
 #define PASS 16384
 
-/* sum(code * q) of the 4 rows of group g against one token, the decode path.
- * The fields are only masked, never shifted: the accumulator of field f holds
- * its sums times 4^(3 - f), and one arithmetic shift per pass removes the
- * factor exactly. Memory is read in order, 128 bytes a step, with prefetches
- * `ahead` bytes further where they pay (BN_DECODE_AHEAD). */
-ALWAYS_INLINE __m128i group_dot(const uint8_t *g, const int8_t *q, int64_t nblk, size_t ahead)
+/* sum(code * q) of the 4 rows of group g against one token, the decode path,
+ * left as 8 partial sums a row: *t01 holds rows 0 and 1 (lanes 0..7, 8..15),
+ * *t23 rows 2 and 3. The fields are only masked, never shifted: the
+ * accumulator of field f holds its sums times 4^(3 - f), and one arithmetic
+ * shift per pass removes the factor exactly. Memory is read in order, 128
+ * bytes a step, with prefetches `ahead` bytes further where they pay
+ * (BN_DECODE_AHEAD). */
+ALWAYS_INLINE void group_dot(const uint8_t *g, const int8_t *q, int64_t nblk, size_t ahead, __m512i *t01, __m512i *t23)
 {
     const __m512i m6 = _mm512_set1_epi8((char)0xc0), m4 = _mm512_set1_epi8(0x30);
     const __m512i m2 = _mm512_set1_epi8(0x0c), m0 = _mm512_set1_epi8(0x03);
-    __m512i t01 = _mm512_setzero_si512(), t23 = t01;
+    __m512i s01 = _mm512_setzero_si512(), s23 = s01;
     for (int64_t p0 = 0; p0 < nblk; p0 += PASS) {
         int64_t p1 = nblk - p0 < PASS ? nblk : p0 + PASS;
         __m512i a6 = _mm512_setzero_si512(), a4 = a6, a2 = a6, a0 = a6, b6 = a6, b4 = a6, b2 = a6, b0 = a6;
@@ -69,12 +62,13 @@ ALWAYS_INLINE __m128i group_dot(const uint8_t *g, const int8_t *q, int64_t nblk,
             a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(w01, m0), x);
             b0 = _mm512_dpbusd_epi32(b0, _mm512_and_si512(w23, m0), x);
         }
-        t01 = _mm512_add_epi32(t01, _mm512_add_epi32(_mm512_add_epi32(_mm512_srai_epi32(a6, 6), _mm512_srai_epi32(a4, 4)),
+        s01 = _mm512_add_epi32(s01, _mm512_add_epi32(_mm512_add_epi32(_mm512_srai_epi32(a6, 6), _mm512_srai_epi32(a4, 4)),
                                                      _mm512_add_epi32(_mm512_srai_epi32(a2, 2), a0)));
-        t23 = _mm512_add_epi32(t23, _mm512_add_epi32(_mm512_add_epi32(_mm512_srai_epi32(b6, 6), _mm512_srai_epi32(b4, 4)),
+        s23 = _mm512_add_epi32(s23, _mm512_add_epi32(_mm512_add_epi32(_mm512_srai_epi32(b6, 6), _mm512_srai_epi32(b4, 4)),
                                                      _mm512_add_epi32(_mm512_srai_epi32(b2, 2), b0)));
     }
-    return group_sums(t01, t23);
+    *t01 = s01;
+    *t23 = s23;
 }
 
 /* Prefill tile: G groups x T tokens, at most PG x PT. Each block is
@@ -98,8 +92,10 @@ ALWAYS_INLINE __m512i fold(__m512i x, __m512i y, __m512i lo, __m512i hi)
     return _mm512_add_epi32(_mm512_permutex2var_epi32(x, lo, y), _mm512_permutex2var_epi32(x, hi, y));
 }
 
-/* The 16 row sums of 4 tokens x 4 rows (token-major) from their 8
- * accumulators: three folds instead of a horizontal sum per token. */
+/* The 16 row sums of four pairs of accumulators of two rows each, a[j] the
+ * pair of token j of a group (prefill) or of group j (decode), lanes 4j ..
+ * 4j + 3 of the result its rows 0..3: three folds instead of a horizontal
+ * sum per pair. */
 ALWAYS_INLINE __m512i reduce4(__m512i (*a)[2])
 {
     const __m512i lo4 = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
@@ -177,18 +173,8 @@ ALWAYS_INLINE void store_rows(const float *v, int64_t row0, int64_t r0, int64_t 
             y[row0 + i] = v[i];
 }
 
-/* y for one token from the group's four isums, with the scalar code's
- * division and product, four rows an instruction. */
-ALWAYS_INLINE void store_group(__m128i isum, int32_t act_sum, float act_scale, float w_scale, int64_t row0,
-                               int64_t r0, int64_t r1, float *y)
-{
-    __m128 f = _mm_div_ps(_mm_cvtepi32_ps(_mm_sub_epi32(isum, _mm_set1_epi32(act_sum))), _mm_set1_ps(act_scale));
-    float v[4];
-    _mm_storeu_ps(v, _mm_mul_ps(f, _mm_set1_ps(w_scale)));
-    store_rows(v, row0, r0, r1, y);
-}
-
-/* The same for n <= 4 tokens at once from reduce4's token-major sums. */
+/* y for n <= 4 tokens of one group from reduce4's token-major sums, with the
+ * scalar code's subtraction, division and product. */
 ALWAYS_INLINE void store_group4(__m512i isum, const int32_t *act_sum, const float *act_scale, int n, float w_scale,
                                 int64_t row0, int64_t r0, int64_t r1, float *y, int64_t ldy)
 {
@@ -203,15 +189,35 @@ ALWAYS_INLINE void store_group4(__m512i isum, const int32_t *act_sum, const floa
         store_rows(v + 4 * j, row0, r0, r1, y + j * ldy);
 }
 
-/* One token: every group that holds any of the rows [r0, r1); the padding
- * rows of a group cost a little work but are never stored. */
+/* One token: every group that holds any of the rows [r0, r1), four groups
+ * (16 rows) at a time, one after the other; their sums are reduced together
+ * and scaled with the scalar code's subtraction, division and product, 16
+ * rows an instruction. The padding rows of a group cost a little work but
+ * are never stored. */
 ALWAYS_INLINE void decode(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, float act_scale,
                           int32_t act_sum, float *y, size_t ahead)
 {
     const int64_t cols = w->cols;
-    for (int64_t row0 = r0 / 4 * 4; row0 < r1; row0 += 4)
-        store_group(group_dot(w->codes + bn_tmat_block(cols, row0, 0), q, cols / 128, ahead), act_sum, act_scale,
-                    w->scale, row0, r0, r1, y);
+    for (int64_t row0 = r0 / 4 * 4; row0 < r1; row0 += 16) {
+        int n = (r1 - row0 + 3) / 4 < 4 ? (int)((r1 - row0 + 3) / 4) : 4;
+        __m512i t[4][2];
+        for (int i = 0; i < 4; i++) {
+            if (i < n)
+                group_dot(w->codes + bn_tmat_block(cols, row0 + 4 * i, 0), q, cols / 128, ahead, &t[i][0], &t[i][1]);
+            else
+                t[i][0] = t[i][1] = _mm512_setzero_si512();
+        }
+        __m512i isum = reduce4(t);  /* rows row0 .. row0 + 15 */
+        __m512 f = _mm512_div_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(isum, _mm512_set1_epi32(act_sum))),
+                                 _mm512_set1_ps(act_scale));
+        f = _mm512_mul_ps(f, _mm512_set1_ps(w->scale));
+        __mmask16 m = 0xffff;
+        if (row0 < r0)
+            m &= (__mmask16)(0xffffu << (r0 - row0));
+        if (r1 - row0 < 16)
+            m &= (__mmask16)((1u << (r1 - row0)) - 1);
+        _mm512_mask_storeu_ps(y + row0, m, f);
+    }
 }
 
 /* Several tokens, tiles of up to pg groups x pt tokens. Tokens inner: the
