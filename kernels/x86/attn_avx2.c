@@ -29,6 +29,9 @@
 #define BN_ATTN_FN bn_attn_avx2
 #define WIDE 0
 #endif
+#if WIDE
+#include "x86/exp_avx512.h"
+#endif
 
 /* ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)), the scalar dot8's end. */
 static inline float combine8(__m256 a)
@@ -62,8 +65,11 @@ ALWAYS_INLINE __m256 load_f16_part(const uint16_t *p, int n)
 }
 
 /* bn_attn_softmax of one head's n scores with eight positions an
- * instruction: the lanes of the sum are the canonical lanes p % 8, so only
- * the tail is scalar. */
+ * instruction (sixteen in the AVX-512 build, whose exponentials are the
+ * same lane operations and whose two halves join the canonical lanes p % 8
+ * in order of p), so only the tail is scalar. The maximum is exact in any
+ * order: it differs only in the sign of a zero maximum, which changes no
+ * sc[p] - mx that the exponential can tell apart. */
 static void softmax(float *sc, uint32_t n)
 {
     const uint32_t n8 = n & ~7u;
@@ -80,22 +86,32 @@ static void softmax(float *sc, uint32_t n)
         if (sc[p] > mx)
             mx = sc[p];
     __m256 vmx = _mm256_set1_ps(mx), sum = _mm256_setzero_ps();
-    for (uint32_t p = 0; p < n8; p += 8) {
+    uint32_t p = 0;
+#if WIDE
+    const __m512 wmx = _mm512_set1_ps(mx);
+    for (; p + 16 <= n8; p += 16) {
+        __m512 e = bn_exp16_avx512(_mm512_sub_ps(_mm512_loadu_ps(sc + p), wmx));
+        _mm512_storeu_ps(sc + p, e);
+        sum = _mm256_add_ps(sum, _mm512_castps512_ps256(e));
+        sum = _mm256_add_ps(sum, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1)));
+    }
+#endif
+    for (; p < n8; p += 8) {
         __m256 e = bn_exp8_avx2(_mm256_sub_ps(_mm256_loadu_ps(sc + p), vmx));
         _mm256_storeu_ps(sc + p, e);
         sum = _mm256_add_ps(sum, e);
     }
     float l[8];
     _mm256_storeu_ps(l, sum);
-    for (uint32_t p = n8; p < n; p++) {
+    for (p = n8; p < n; p++) {
         sc[p] = bn_exp_canon(sc[p] - mx);
         l[p % 8] += sc[p];
     }
     float inv = 1.0f / bn_lane_sum8(l);
     __m256 vinv = _mm256_set1_ps(inv);
-    for (uint32_t p = 0; p < n8; p += 8)
+    for (p = 0; p < n8; p += 8)
         _mm256_storeu_ps(sc + p, _mm256_mul_ps(_mm256_loadu_ps(sc + p), vinv));
-    for (uint32_t p = n8; p < n; p++)
+    for (p = n8; p < n; p++)
         sc[p] *= inv;
 }
 
