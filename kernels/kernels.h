@@ -110,6 +110,10 @@ enum { BN_GLU_RELU2, BN_GLU_SILU };
  * only, bn_cpu_has_avxvnni). Other levels have the first only. */
 enum { BN_BUILD_BASE, BN_BUILD_INTEL, BN_BUILD_AMX, BN_BUILD_AVXVNNI, BN_BUILD_COUNT };
 
+/* Cached positions that bn_kernels.attn may convert to f32 at once (its
+ * `row` scratch holds them). */
+#define BN_ATTN_CHUNK 64
+
 typedef struct bn_kernels {
     bn_cpu_level level;
     int build;  /* BN_BUILD_* */
@@ -166,7 +170,8 @@ typedef struct bn_kernels {
      * writes out + t * out_stride (group x d floats). k, v: that K/V head's
      * f16 row at position 0, a position being kv_stride elements further.
      * scores: n_tok x group rows (token-major) of sc_stride >= n_kv + n_tok - 1
-     * floats of scratch (left holding the weights); row: d floats of scratch.
+     * floats of scratch (left holding the weights); row: BN_ATTN_CHUNK x d16
+     * floats of scratch (d16: d rounded up to a multiple of 16).
      * Each head in canonical order, so every ISA agrees bit for bit and a
      * token's result does not depend on n_tok:
      * s[g][p] = dot8(q_g, K_p) * scale, where dot8 accumulates the products

@@ -190,7 +190,7 @@ struct attn_job {
 };
 
 /* One (tokens, K/V head) pair at a time: all the query heads that share the
- * K/V head, of up to BN_ATTN_TOKENS consecutive tokens of a batch, together
+ * K/V head, of up to bn_attn_tokens consecutive tokens of a batch, together
  * (the kernel converts each cached row once for all of them). */
 static void attn_task(void *arg, int ith, int nth)
 {
@@ -198,8 +198,9 @@ static void attn_task(void *arg, int ith, int nth)
     bn_ctx *c = j->c;
     const bn_hparams *hp = &c->model->hp;
     int d = hp->head_dim, group = hp->n_head / hp->n_head_kv;
+    const uint32_t unit = bn_attn_tokens(hp);                             /* tokens a unit */
     float *scores = c->scores + (size_t)ith * bn_ctx_scratch_stride(c);  /* group rows of n_ctx per token */
-    float *row = scores + (size_t)BN_ATTN_TOKENS * group * c->n_ctx;     /* one K or V row in f32 */
+    float *row = scores + (size_t)unit * group * c->n_ctx;               /* the kernel's scratch */
     float scale = 1.0f / sqrtf((float)d);
     /* Decode has few units (5 K/V heads for 2B-4T). Only when there are
      * fewer than threads are the groups cut in parts (each part reads and
@@ -214,7 +215,7 @@ static void attn_task(void *arg, int ith, int nth)
         parts = parts < group ? parts : group;
     }
     int per = (group + parts - 1) / parts;
-    int64_t blocks = (j->n + BN_ATTN_TOKENS - 1) / BN_ATTN_TOKENS;
+    int64_t blocks = (j->n + unit - 1) / unit;
     int64_t per_head = blocks * parts, units = per_head * hp->n_head_kv;
     size_t layer0 = (size_t)j->layer * hp->n_head_kv * c->n_ctx * d;  /* the layer's K/V head 0, position 0 */
     /* Units in K/V head order, so that a thread's next unit mostly reads the
@@ -223,8 +224,8 @@ static void attn_task(void *arg, int ith, int nth)
      * to more positions, so contiguous shares would give the last thread
      * most of the work. */
     for (int64_t u = ith; u < units; u += nth) {
-        uint32_t t = (uint32_t)(u % per_head / parts) * BN_ATTN_TOKENS;
-        uint32_t nt = j->n - t < BN_ATTN_TOKENS ? j->n - t : BN_ATTN_TOKENS;
+        uint32_t t = (uint32_t)(u % per_head / parts) * unit;
+        uint32_t nt = j->n - t < unit ? j->n - t : unit;
         int kvh = (int)(u / per_head), g0 = (int)(u % parts) * per;
         int ng = group - g0 < per ? group - g0 : per;
         if (ng <= 0)

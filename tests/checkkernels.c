@@ -359,7 +359,7 @@ static void check_attn_one(const bn_kernels *k, tally *tl, int group, int d, uin
     float scale = 1.0f / sqrtf((float)d);
     size_t sc_n = (size_t)n_tok * group * sc_stride;
     float *sc0 = xmalloc(sc_n * sizeof *sc0), *sc1 = xmalloc(sc_n * sizeof *sc1);
-    float *row = xmalloc((size_t)d * sizeof *row);
+    float *row = xmalloc((size_t)BN_ATTN_CHUNK * (size_t)((d + 15) & ~15) * sizeof *row);
     outbuf o0 = out_new(out_n), o1 = out_new(out_n);
     bn_kernels_scalar.attn(q, q_stride, n_tok, kc + d, vc + d, kv_stride, n_kv, group, d, scale, sc0, sc_stride, row,
                            o0.y, out_stride, 0, NULL, 0);
@@ -406,6 +406,11 @@ static void check_attn(const bn_kernels *k, tally *tl)
         for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
             for (size_t ti = 0; ti < sizeof toks / sizeof toks[0]; ti++)
                 check_attn_one(k, tl, group, 80 + 4 * (int)(li % 2), lens[li], toks[ti], 1.0f);
+    /* more query rows than the AVX-512 chunked path takes at once (64),
+     * and chunks of cached rows ending at odd positions */
+    check_attn_one(k, tl, 5, 64, 130, 16, 1.0f);
+    check_attn_one(k, tl, 3, 97, 70, 23, 1.0f);
+    check_attn_one(k, tl, 1, 8, 1, 70, 1.0f);
     /* large scores (one position takes nearly all the weight) and tiny ones */
     check_attn_one(k, tl, 4, 128, 97, 1, 30.0f);
     check_attn_one(k, tl, 1, 96, 97, 8, 30.0f);
@@ -983,7 +988,7 @@ static attn_bench attn_bench_new(int group, int d, int n_heads)
     b.vc = vc;
     b.q = q;
     b.scores = xmalloc64((size_t)4 * group * (b.n_kv + 4) * sizeof(float));
-    b.row = xmalloc64((size_t)d * sizeof(float));
+    b.row = xmalloc64((size_t)BN_ATTN_CHUNK * (size_t)((d + 15) & ~15) * sizeof(float));
     b.out = xmalloc64((size_t)4 * group * d * sizeof(float));
     return b;
 }
