@@ -30,7 +30,7 @@ void bn_attn_rows_avx512(const float *q, size_t q_stride, uint32_t n_tok, const 
 
 /* Rows of queries by pairs of positions a score pass, rows by 16-float
  * chunks of the output a mixing pass. */
-#define SR 4
+#define SR 6
 #define SP 4
 #define MR 4
 #define MC 4
@@ -194,6 +194,7 @@ ALWAYS_INLINE void mix_block(const qrows *a, int r0, int nr, int c, int nc, cons
     }
 CSCORE(1, 1) CSCORE(1, 2) CSCORE(1, 3) CSCORE(1, 4) CSCORE(2, 1) CSCORE(2, 2) CSCORE(2, 3) CSCORE(2, 4)
 CSCORE(3, 1) CSCORE(3, 2) CSCORE(3, 3) CSCORE(3, 4) CSCORE(4, 1) CSCORE(4, 2) CSCORE(4, 3) CSCORE(4, 4)
+CSCORE(5, 1) CSCORE(5, 2) CSCORE(5, 3) CSCORE(5, 4) CSCORE(6, 1) CSCORE(6, 2) CSCORE(6, 3) CSCORE(6, 4)
 
 typedef void score_fn16(const qrows *a, int r0, const float *kp, int d8, int m0, int64_t p, float scale);
 static score_fn16 *const cscores[SR + 1][SP + 1] = {
@@ -202,6 +203,8 @@ static score_fn16 *const cscores[SR + 1][SP + 1] = {
     { NULL, cscore_2_1, cscore_2_2, cscore_2_3, cscore_2_4 },
     { NULL, cscore_3_1, cscore_3_2, cscore_3_3, cscore_3_4 },
     { NULL, cscore_4_1, cscore_4_2, cscore_4_3, cscore_4_4 },
+    { NULL, cscore_5_1, cscore_5_2, cscore_5_3, cscore_5_4 },
+    { NULL, cscore_6_1, cscore_6_2, cscore_6_3, cscore_6_4 },
 };
 
 #define CMIX(NR, NC)                                                                                          \
