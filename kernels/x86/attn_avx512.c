@@ -6,8 +6,8 @@
  * floats once for all of them, into the kernel's scratch: the K rows in
  * pairs, so that one register holds two positions' dot8 lanes (as
  * score_heads16 builds them), the V rows as they are. The passes then load
- * and multiply-add only, six rows by four pairs of positions (scores) or
- * by four 16-float chunks of the output (mixing); the output sums go back
+ * and multiply-add only: six rows by four pairs of positions (scores),
+ * four rows by four 16-float chunks of the output (mixing); the sums go back
  * to memory between chunks, which changes no result. The order of every
  * multiply-add and sum is the canonical one (kernels.h), so both paths
  * agree with the scalar reference bit for bit. */
