@@ -189,6 +189,16 @@ struct attn_job {
     uint32_t n, pos0;
 };
 
+/* The unit a thread takes in round r of dealing units out: in turn, the
+ * order reversed every other round, so that with units of many tokens a
+ * batch's later (longer) ones do not all go to the same threads (64
+ * tokens in four units on two threads: 0 and 3 to one, 1 and 2 to the
+ * other). */
+static int64_t dealt(int64_t r, int ith, int nth)
+{
+    return r * nth + (r % 2 ? nth - 1 - ith : ith);
+}
+
 /* One (tokens, K/V head) pair at a time: all the query heads that share the
  * K/V head, of up to bn_attn_tokens consecutive tokens of a batch, together
  * (the kernel converts each cached row once for all of them). */
@@ -223,7 +233,10 @@ static void attn_task(void *arg, int ith, int nth)
      * attends to the same K/V head), dealt out in turn: later tokens attend
      * to more positions, so contiguous shares would give the last thread
      * most of the work. */
-    for (int64_t u = ith; u < units; u += nth) {
+    for (int64_t r = 0; r * nth < units; r++) {
+        int64_t u = dealt(r, ith, nth);
+        if (u >= units)
+            continue;
         uint32_t t = (uint32_t)(u % per_head / parts) * unit;
         uint32_t nt = j->n - t < unit ? j->n - t : unit;
         int kvh = (int)(u / per_head), g0 = (int)(u % parts) * per;
@@ -236,8 +249,9 @@ static void attn_task(void *arg, int ith, int nth)
          * kernel to prefetch along the way (prefill's rows are in cache). */
         const uint16_t *next = NULL;
         uint32_t n_kv = j->pos0 + t + 1;
-        if (j->n == 1 && u + nth < units)
-            next = c->k_cache + layer0 + (size_t)((u + nth) / per_head) * c->n_ctx * d;
+        int64_t u_next = dealt(r + 1, ith, nth);
+        if (j->n == 1 && u_next < units)
+            next = c->k_cache + layer0 + (size_t)(u_next / per_head) * c->n_ctx * d;
         c->model->kern->attn(c->q + head0, (size_t)hp->n_embd, nt, c->k_cache + rows0, c->v_cache + rows0, (size_t)d,
                              n_kv, ng, d, scale, scores, c->n_ctx, row, c->att + head0, (size_t)hp->n_embd, j->n == 1,
                              next, next ? (size_t)n_kv * d * sizeof *next : 0);
