@@ -36,7 +36,7 @@ void bn_attn_rows_avx512(const float *q, size_t q_stride, uint32_t n_tok, const 
 #define SR 6
 #define SP 4
 #define MR 4
-#define MC 4
+#define MC 6
 
 /* Lanes [0, n) of a 16-lane mask, n clamped to [0, 16]. */
 ALWAYS_INLINE __mmask16 first_lanes(int64_t n)
@@ -215,16 +215,17 @@ static score_fn16 *const cscores[SR + 1][SP + 1] = {
     {                                                                                                        \
         mix_block(a, r0, NR, c, NC, vf, d16, c0, np);                                                        \
     }
-CMIX(1, 1) CMIX(1, 2) CMIX(1, 3) CMIX(1, 4) CMIX(2, 1) CMIX(2, 2) CMIX(2, 3) CMIX(2, 4)
-CMIX(3, 1) CMIX(3, 2) CMIX(3, 3) CMIX(3, 4) CMIX(4, 1) CMIX(4, 2) CMIX(4, 3) CMIX(4, 4)
+CMIX(1, 1) CMIX(1, 2) CMIX(1, 3) CMIX(1, 4) CMIX(1, 5) CMIX(1, 6) CMIX(2, 1) CMIX(2, 2) CMIX(2, 3) CMIX(2, 4)
+CMIX(2, 5) CMIX(2, 6) CMIX(3, 1) CMIX(3, 2) CMIX(3, 3) CMIX(3, 4) CMIX(3, 5) CMIX(3, 6) CMIX(4, 1) CMIX(4, 2)
+CMIX(4, 3) CMIX(4, 4) CMIX(4, 5) CMIX(4, 6)
 
 typedef void mix_fn16(const qrows *a, int r0, int c, const float *vf, int d16, int64_t c0, int np);
 static mix_fn16 *const mixes[MR + 1][MC + 1] = {
     { NULL },
-    { NULL, cmix_1_1, cmix_1_2, cmix_1_3, cmix_1_4 },
-    { NULL, cmix_2_1, cmix_2_2, cmix_2_3, cmix_2_4 },
-    { NULL, cmix_3_1, cmix_3_2, cmix_3_3, cmix_3_4 },
-    { NULL, cmix_4_1, cmix_4_2, cmix_4_3, cmix_4_4 },
+    { NULL, cmix_1_1, cmix_1_2, cmix_1_3, cmix_1_4, cmix_1_5, cmix_1_6 },
+    { NULL, cmix_2_1, cmix_2_2, cmix_2_3, cmix_2_4, cmix_2_5, cmix_2_6 },
+    { NULL, cmix_3_1, cmix_3_2, cmix_3_3, cmix_3_4, cmix_3_5, cmix_3_6 },
+    { NULL, cmix_4_1, cmix_4_2, cmix_4_3, cmix_4_4, cmix_4_5, cmix_4_6 },
 };
 
 static void attn_chunked(const qrows *a, int rows, const uint16_t *k, const uint16_t *v, size_t kv_stride,
@@ -254,8 +255,9 @@ static void attn_chunked(const qrows *a, int rows, const uint16_t *k, const uint
             int nr = rows - r0 < MR ? rows - r0 : MR;
             if (a->n[r0 + nr - 1] <= c0)
                 continue;
-            for (int c = 0; c < d16 / 16; c += MC) {
-                int nc = d16 / 16 - c < MC ? d16 / 16 - c : MC;
+            const int chunks = d16 / 16, pass = chunks <= MC ? chunks : 4;  /* 96 = 6 x 16, 128 = 2 x 4 x 16 */
+            for (int c = 0; c < chunks; c += pass) {
+                int nc = chunks - c < pass ? chunks - c : pass;
                 mixes[nr][nc](a, r0, c, buf, d16, c0, np);
             }
         }
