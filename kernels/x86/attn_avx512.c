@@ -7,8 +7,9 @@
  * pairs, so that one register holds two positions' dot8 lanes (as
  * score_heads16 builds them), the V rows as they are. The passes then load
  * and multiply-add only: six rows by four pairs of positions (scores),
- * four rows by four 16-float chunks of the output (mixing); the sums go back
- * to memory between chunks, which changes no result. The order of every
+ * four rows by all of a head's 16-float chunks of the output up to six, else
+ * four at a time (mixing); the sums go back to memory between chunks of
+ * positions, which changes no result. The order of every
  * multiply-add and sum is the canonical one (kernels.h), so both paths
  * agree with the scalar reference bit for bit. */
 #include <immintrin.h>
