@@ -8,6 +8,17 @@
 
 #include "kernels.h"
 
+/* Rows [row0, row0 + 16) that lie in [r0, r1), as a mask of 16 lanes. */
+static inline uint16_t bn_rows_kept(int64_t row0, int64_t r0, int64_t r1)
+{
+    uint32_t m = 0xffff;
+    if (row0 < r0)
+        m &= 0xffffu << (r0 - row0);
+    if (row0 + 16 > r1)
+        m &= r1 <= row0 ? 0 : 0xffffu >> (row0 + 16 - r1);
+    return (uint16_t)m;
+}
+
 /* Prefill reads a group of rows from memory once, then from cache for every
  * token tile: a stream consumed so slowly that the hardware prefetcher does
  * not keep ahead of it, and each group started with cache misses. The

@@ -127,17 +127,6 @@ ALWAYS_INLINE void store_rows16(const int32_t *c, int n, const int32_t *act_sum,
     }
 }
 
-/* Rows [row0, row0 + 16) that lie in [r0, r1), as a mask of lanes. */
-ALWAYS_INLINE __mmask16 rows_kept(int64_t row0, int64_t r0, int64_t r1)
-{
-    uint32_t m = 0xffff;
-    if (row0 < r0)
-        m &= 0xffffu << (r0 - row0);
-    if (row0 + 16 > r1)
-        m &= r1 <= row0 ? 0 : 0xffffu >> (row0 + 16 - r1);
-    return (__mmask16)m;
-}
-
 /* Where the A tiles of a 32-token tile lie: A0 of block b, half h at
  * first + b * step_b + h * step_h, rows `stride` apart, A1 `a1` further. */
 typedef struct act_tiles {
@@ -233,7 +222,7 @@ static void tgemm(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, con
             }
             for (int j = 0; j < 2 && 4 * j < ng; j++) {
                 int64_t rb = row0 + 16 * j;
-                __mmask16 keep = rows_kept(rb, r0, r1);
+                __mmask16 keep = bn_rows_kept(rb, r0, r1);
                 store_rows16(c[j], n0, act_sum + t0, act_scale + t0, w->scale, y + t0 * ldy + rb, ldy, keep);
                 if (n1 > 0)
                     store_rows16(c[2 + j], n1, act_sum + t0 + 16, act_scale + t0 + 16, w->scale,

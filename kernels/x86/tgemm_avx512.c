@@ -211,12 +211,7 @@ ALWAYS_INLINE void decode(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t
         __m512 f = _mm512_div_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(isum, _mm512_set1_epi32(act_sum))),
                                  _mm512_set1_ps(act_scale));
         f = _mm512_mul_ps(f, _mm512_set1_ps(w->scale));
-        __mmask16 m = 0xffff;
-        if (row0 < r0)
-            m &= (__mmask16)(0xffffu << (r0 - row0));
-        if (r1 - row0 < 16)
-            m &= (__mmask16)((1u << (r1 - row0)) - 1);
-        _mm512_mask_storeu_ps(y + row0, m, f);
+        _mm512_mask_storeu_ps(y + row0, bn_rows_kept(row0, r0, r1), f);
     }
 }
 
