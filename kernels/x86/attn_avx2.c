@@ -231,28 +231,36 @@ ALWAYS_INLINE __m512 fold(__m512 x, __m512 y, __m512i lo, __m512i hi)
     return _mm512_add_ps(_mm512_permutex2var_ps(x, lo, y), _mm512_permutex2var_ps(x, hi, y));
 }
 
-/* combine8 of the 2 nh NP2 dot8s of nh heads by NP2 pairs of positions
- * (nh NP2 <= 8; acc[j][r]: head j, positions p + 2r and p + 2r + 1),
- * times scale, into sc[j][p .. p + 2 NP2 - 1]: three folds instead of a
- * horizontal sum each, every one adding the same two values as combine8
- * (absent registers are zeros, whose lanes are dropped). */
-ALWAYS_INLINE void store_scores16(__m512 (*acc)[4], int nh, int NP2, float scale, float *const *sc, uint32_t p)
+/* combine8 of the 16 dot8s in a[0..7] (two positions each, lanes 0-7 and
+ * 8-15), times scale: lane 2m + i of the result is a[m]'s position i. Three
+ * folds instead of a horizontal sum each, every one adding the same two
+ * values as combine8. */
+ALWAYS_INLINE __m512 scores16(const __m512 a[8], float scale)
 {
     const __m512i lo4 = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i hi4 = _mm512_add_epi32(lo4, _mm512_set1_epi32(4)), odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-    __m512 a[8], x[4], y[2];
-    for (int m = 0; m < 8; m++)
-        a[m] = m < nh * NP2 ? acc[m / NP2][m % NP2] : _mm512_setzero_ps();
+    __m512 x[4], y[2];
     /* s_i = l_i + l_(i+4): four lanes a dot8, a[2k] then a[2k + 1] */
     for (int k = 0; k < 4; k++)
         x[k] = fold(a[2 * k], a[2 * k + 1], lo4, hi4);
-    /* s0 + s1 and s2 + s3, then their sum (neighbours both times): lane
-     * 2m + i is a[m]'s position i, so head j's 2 NP2 scores are in order */
+    /* s0 + s1 and s2 + s3, then their sum (neighbours both times) */
     for (int k = 0; k < 2; k++)
         y[k] = fold(x[2 * k], x[2 * k + 1], even, odd);
+    return _mm512_mul_ps(fold(y[0], y[1], even, odd), _mm512_set1_ps(scale));
+}
+
+/* scores16 of nh heads by NP2 pairs of positions (nh NP2 <= 8; acc[j][r]:
+ * head j, positions p + 2r and p + 2r + 1) into sc[j][p .. p + 2 NP2 - 1]
+ * (absent registers are zeros, whose lanes are dropped), so head j's
+ * scores come out in order. */
+ALWAYS_INLINE void store_scores16(__m512 (*acc)[4], int nh, int NP2, float scale, float *const *sc, uint32_t p)
+{
+    __m512 a[8];
+    for (int m = 0; m < 8; m++)
+        a[m] = m < nh * NP2 ? acc[m / NP2][m % NP2] : _mm512_setzero_ps();
     float z[16];
-    _mm512_storeu_ps(z, _mm512_mul_ps(fold(y[0], y[1], even, odd), _mm512_set1_ps(scale)));
+    _mm512_storeu_ps(z, scores16(a, scale));
     for (int j = 0; j < nh; j++)
         memcpy(sc[j] + p, z + 2 * NP2 * j, 2 * (size_t)NP2 * sizeof *z);
 }

@@ -88,15 +88,12 @@ typedef struct qrows {
 /* Scores of rows r0 .. r0 + nr - 1 against the npr pairs of positions from
  * pair m0 of kp (position p): acc[s][m] is dot8 of row s with both
  * positions of pair m, lane for lane (a lane past d adds q 0 = 0, which
- * leaves it as it is), folded as combine8 two rows at a time (fold from
+ * leaves it as it is), folded as combine8 two rows at a time (scores16,
  * attn_avx2.c) and stored up to each row's last position. */
 ALWAYS_INLINE void score_block(const qrows *a, int r0, int nr, const float *kp, int d8, int m0, int npr, int64_t p,
                                float scale)
 {
     const int d = a->d;
-    const __m512i lo4 = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i hi4 = _mm512_add_epi32(lo4, _mm512_set1_epi32(4)), odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     __m512 acc[SR][SP];
     for (int s = 0; s < nr; s++)
         for (int m = 0; m < npr; m++)
@@ -122,17 +119,13 @@ ALWAYS_INLINE void score_block(const qrows *a, int r0, int nr, const float *kp, 
         }
     }
     for (int s0 = 0; s0 < nr; s0 += 2) {
-        /* x[m]: rows s0 and s0 + 1, pairs 0 .. SP - 1 (zeros where absent) */
-        __m512 x[8], y[4], z[2];
+        /* rows s0 and s0 + 1, pairs 0 .. SP - 1 (zeros where absent) */
+        __m512 x[8];
         for (int j = 0; j < 8; j++) {
             int s = s0 + j / SP, m = j % SP;
             x[j] = s < nr && m < npr ? acc[s][m] : _mm512_setzero_ps();
         }
-        for (int j = 0; j < 4; j++)
-            y[j] = fold(x[2 * j], x[2 * j + 1], lo4, hi4);
-        for (int j = 0; j < 2; j++)
-            z[j] = fold(y[2 * j], y[2 * j + 1], even, odd);
-        __m512 f = _mm512_mul_ps(fold(z[0], z[1], even, odd), _mm512_set1_ps(scale));
+        __m512 f = scores16(x, scale);
         /* lanes 0..7: row s0's positions p .. p + 7, 8..15: row s0 + 1's */
         _mm512_mask_storeu_ps(a->sc[r0 + s0] + p, first_lanes(a->n[r0 + s0] - p) & first_lanes(2 * npr), f);
         if (s0 + 1 < nr)
