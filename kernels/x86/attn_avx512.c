@@ -1,7 +1,7 @@
 /* Attention at the AVX-512 level. Decode and calls of few query rows take
- * the AVX2 kernel compiled with AVX-512VL's 32 vector registers, so that
- * groups of two to four heads take four positions or chunks a pass
- * (attn_avx2.c). Prefill calls of many rows (BN_ATTN_ROWS in lib/context.h)
+ * the rows path (attn_rows_tmpl.c) compiled with AVX-512VL's 32 vector
+ * registers, so that groups of two to four heads take four positions or
+ * chunks a pass. Prefill calls of many rows (BN_ATTN_ROWS in lib/context.h)
  * take the cached rows in chunks of BN_ATTN_CHUNK positions converted to
  * floats once for all of them, into the kernel's scratch: the K rows in
  * pairs, so that one register holds two positions' dot8 lanes (as
@@ -23,7 +23,7 @@ void bn_attn_rows_avx512(const float *q, size_t q_stride, uint32_t n_tok, const 
 
 #define BN_ATTN_FN bn_attn_rows_avx512
 #define WIDE 1
-#include "attn_avx2.c"
+#include "attn_rows_tmpl.c"
 
 /* Query rows a call from which prefill (two tokens or more) takes the
  * chunked path: below, converting the chunks costs more than it saves (an
@@ -89,7 +89,7 @@ typedef struct qrows {
  * pair m0 of kp (position p): acc[s][m] is dot8 of row s with both
  * positions of pair m, lane for lane (a lane past d adds q 0 = 0, which
  * leaves it as it is), folded as combine8 two rows at a time (scores16,
- * attn_avx2.c) and stored up to each row's last position. */
+ * attn_rows_tmpl.c) and stored up to each row's last position. */
 ALWAYS_INLINE void score_block(const qrows *a, int r0, int nr, const float *kp, int d8, int m0, int npr, int64_t p,
                                float scale)
 {

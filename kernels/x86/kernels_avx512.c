@@ -53,7 +53,7 @@ void bn_quantize_act_avx512(const float *x, int64_t n, int8_t *q, float *scale, 
     .dequant_row = bn_dequant_row_avx2,  /* AVX-512 implies AVX2 and F16C */         \
     .i8gemm = bn_i8gemm_avx512##SUFFIX,                                              \
     .to_f16 = bn_to_f16_avx2,                                                        \
-    .attn = bn_attn_avx512,  /* attn_avx2.c again, with AVX-512VL's 32 registers */  \
+    .attn = bn_attn_avx512,  /* rows path or chunked (attn_avx512.c) */             \
     .glu = bn_glu_avx2,                                                              \
     .rmsnorm = bn_rmsnorm_avx512,                                                    \
 }
