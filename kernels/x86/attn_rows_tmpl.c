@@ -132,16 +132,19 @@ ALWAYS_INLINE __m256 scores8(const __m256 a[8], float scale)
     return _mm256_mul_ps(f, _mm256_set1_ps(scale));
 }
 
-/* scores8 of the nh NP dot8s of nh heads by NP positions (4 <= nh NP <= 8;
- * acc[j][r]: head j, position p + r) into sc[j][p .. p + NP - 1] (absent
- * registers are zeros, whose lanes are dropped). */
+/* scores8 of the nh NP dot8s of nh heads by NP positions (4 <= nh NP <=
+ * 16; acc[j][r]: head j, position p + r), eight at a time, into
+ * sc[j][p .. p + NP - 1] (absent registers are zeros, whose lanes are
+ * dropped). */
 ALWAYS_INLINE void store_scores8(__m256 (*acc)[8], int nh, int NP, float scale, float *const *sc, uint32_t p)
 {
-    __m256 a[8];
-    for (int m = 0; m < 8; m++)
+    __m256 a[16];
+    for (int m = 0; m < 16; m++)
         a[m] = m < nh * NP ? acc[m / NP][m % NP] : _mm256_setzero_ps();
-    float z[8];
+    float z[16];
     _mm256_storeu_ps(z, scores8(a, scale));
+    if (nh * NP > 8)
+        _mm256_storeu_ps(z + 8, scores8(a + 8, scale));
     for (int j = 0; j < nh; j++)
         memcpy(sc[j] + p, z + NP * j, (size_t)NP * sizeof *z);
 }
@@ -177,7 +180,7 @@ ALWAYS_INLINE void score_heads(const float *const *qh, const uint16_t *k, size_t
                 acc[j][r] = _mm256_fmadd_ps(qv, kv[r], acc[j][r]);
         }
     }
-    if (nh * NP >= 4 && nh * NP <= 8) {  /* with fewer, most of the eight would be zeros */
+    if (nh * NP >= 4) {  /* with fewer, most of the eight would be zeros */
         store_scores8(acc, nh, NP, scale, sc, p);
         return;
     }
@@ -368,9 +371,10 @@ ALWAYS_INLINE void mix_heads16(const uint16_t *v, size_t kv_stride, const uint32
 
 /* The helpers for each head count NH with NP positions (scores) or NC
  * chunks (mixing) as constants, so that their accumulators stay in
- * registers: about eight chains a pass, fewer heads taking more positions or
- * chunks (a model without grouped K/V has one head per K/V head: eight
- * positions and six chunks measured best for it, 14% faster than four). */
+ * registers: eight to twelve chains a pass, fewer heads taking more
+ * positions or chunks (a model without grouped K/V has one head per K/V
+ * head: eight positions and six chunks measured best for it, 14% faster
+ * than four). */
 typedef void score_fn(const float *const *qh, const uint16_t *k, size_t kv_stride, int d, float scale,
                       float *const *sc, uint32_t p);
 typedef void mix_fn(const uint16_t *v, size_t kv_stride, const uint32_t *n, int i0, float *const *sc,
@@ -407,9 +411,10 @@ MIX16(1, 1) MIX16(1, 2) MIX16(1, 3) MIX16(1, 4) MIX16(1, 5) MIX16(1, 6) MIX16(2,
 MIX16(2, 4) MIX16(3, 1) MIX16(3, 2) MIX16(3, 3) MIX16(3, 4) MIX16(4, 1) MIX16(4, 2) MIX16(4, 3) MIX16(4, 4)
 #endif
 SCORE(1, 1) SCORE(1, 2) SCORE(1, 3) SCORE(1, 4) SCORE(1, 5) SCORE(1, 6) SCORE(1, 7) SCORE(1, 8) SCORE(2, 1) SCORE(2, 2)
-SCORE(2, 3) SCORE(2, 4) SCORE(3, 1) SCORE(3, 2) SCORE(3, 3) SCORE(3, 4) SCORE(4, 1) SCORE(4, 2) SCORE(4, 3) SCORE(4, 4)
-MIX(1, 1) MIX(1, 2) MIX(1, 3) MIX(1, 4) MIX(1, 5) MIX(1, 6) MIX(2, 1) MIX(2, 2) MIX(2, 3) MIX(2, 4) MIX(3, 1) MIX(3, 2)
-MIX(3, 3) MIX(3, 4) MIX(4, 1) MIX(4, 2) MIX(4, 3) MIX(4, 4)
+SCORE(2, 3) SCORE(2, 4) SCORE(2, 5) SCORE(2, 6) SCORE(3, 1) SCORE(3, 2) SCORE(3, 3) SCORE(3, 4) SCORE(4, 1) SCORE(4, 2)
+SCORE(4, 3) SCORE(4, 4)
+MIX(1, 1) MIX(1, 2) MIX(1, 3) MIX(1, 4) MIX(1, 5) MIX(1, 6) MIX(2, 1) MIX(2, 2) MIX(2, 3) MIX(2, 4) MIX(2, 5) MIX(2, 6)
+MIX(3, 1) MIX(3, 2) MIX(3, 3) MIX(3, 4) MIX(4, 1) MIX(4, 2) MIX(4, 3) MIX(4, 4)
 
 /* In decode the cache rows come from memory: the weights streamed since the
  * last token have pushed them out, and a head's rows are too short a stream
@@ -460,10 +465,10 @@ static inline void prefetch_row(const uint16_t *row, int d, int cold)
  * most the pass size below (the wider entries serve WIDE only). */
 static score_fn *const scores_for[HB + 1][9] = {
     {NULL}, {NULL, score_1_1, score_1_2, score_1_3, score_1_4, score_1_5, score_1_6, score_1_7, score_1_8},
-    {NULL, score_2_1, score_2_2, score_2_3, score_2_4}, {NULL, score_3_1, score_3_2, score_3_3, score_3_4},
+    {NULL, score_2_1, score_2_2, score_2_3, score_2_4, score_2_5, score_2_6}, {NULL, score_3_1, score_3_2, score_3_3, score_3_4},
     {NULL, score_4_1, score_4_2, score_4_3, score_4_4}};
 static mix_fn *const mixes_for[HB + 1][9] = {
-    {NULL}, {NULL, mix_1_1, mix_1_2, mix_1_3, mix_1_4, mix_1_5, mix_1_6}, {NULL, mix_2_1, mix_2_2, mix_2_3, mix_2_4},
+    {NULL}, {NULL, mix_1_1, mix_1_2, mix_1_3, mix_1_4, mix_1_5, mix_1_6}, {NULL, mix_2_1, mix_2_2, mix_2_3, mix_2_4, mix_2_5, mix_2_6},
     {NULL, mix_3_1, mix_3_2, mix_3_3, mix_3_4}, {NULL, mix_4_1, mix_4_2, mix_4_3, mix_4_4}};
 #if WIDE
 static const int score_pass[HB + 1] = {0, 8, 4, 4, 4}, mix_pass[HB + 1] = {0, 6, 4, 4, 4};
@@ -477,7 +482,12 @@ static mix_fn *const mixes16_for[HB + 1][7] = {
     {NULL, mix16_2_1, mix16_2_2, mix16_2_3, mix16_2_4}, {NULL, mix16_3_1, mix16_3_2, mix16_3_3, mix16_3_4},
     {NULL, mix16_4_1, mix16_4_2, mix16_4_3, mix16_4_4}};
 #else
-static const int score_pass[HB + 1] = {0, 8, 2, 2, 2}, mix_pass[HB + 1] = {0, 6, 2, 1, 2};
+/* Twelve score chains for groups of two to four heads, where eight (two
+ * positions a pass) left the multiply-adds waiting on each other: a decode
+ * step over 1024 positions from cache 1.05-1.06x for groups of four (d =
+ * 128), 1.2x for two and 1.45-1.5x for three (d = 64 and 256; three heads
+ * used to mix one chunk a pass). */
+static const int score_pass[HB + 1] = {0, 8, 6, 4, 3}, mix_pass[HB + 1] = {0, 6, 6, 4, 2};
 #endif
 
 /* A block of up to HB consecutive heads of the batch (head h is head
