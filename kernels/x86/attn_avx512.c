@@ -14,6 +14,7 @@
  * agree with the scalar reference bit for bit. */
 #include <immintrin.h>
 
+#include "x86/attn_qrows.h"
 #include "x86/kernels_x86.h"
 
 void bn_attn_rows_avx512(const float *q, size_t q_stride, uint32_t n_tok, const uint16_t *k, const uint16_t *v,
@@ -72,18 +73,6 @@ static void convert_v(const uint16_t *v, size_t kv_stride, int64_t c0, int np, i
             _mm512_storeu_ps(vf + (size_t)p * d16 + i0,
                              _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(first_lanes(d - i0), v + (size_t)(c0 + p) * kv_stride + i0)));
 }
-
-/* Up to MAX_ROWS query rows of a call (token r / group, head r % group):
- * where each one's q, scores and output are, and how many positions it
- * attends to (never fewer than the row before). */
-#define MAX_ROWS 64
-
-typedef struct qrows {
-    const float *q[MAX_ROWS];
-    float *sc[MAX_ROWS], *out[MAX_ROWS];
-    int64_t n[MAX_ROWS];
-    int d;
-} qrows;
 
 /* Scores of rows r0 .. r0 + nr - 1 against the npr pairs of positions from
  * pair m0 of kp (position p): acc[s][m] is dot8 of row s with both
@@ -267,20 +256,6 @@ void bn_attn_avx512(const float *q, size_t q_stride, uint32_t n_tok, const uint1
                             out_stride, cold, next, next_bytes);
         return;
     }
-    /* as many tokens at a time as MAX_ROWS rows hold */
-    const uint32_t per = (uint32_t)(MAX_ROWS / group);
-    qrows a;
-    a.d = d;
-    for (uint32_t t0 = 0; t0 < n_tok; t0 += per) {
-        uint32_t nt = n_tok - t0 < per ? n_tok - t0 : per;
-        int rows = 0;
-        for (uint32_t t = t0; t < t0 + nt; t++)
-            for (int g = 0; g < group; g++, rows++) {
-                a.q[rows] = q + (size_t)t * q_stride + (size_t)g * d;
-                a.sc[rows] = scores + ((size_t)t * group + g) * sc_stride;
-                a.out[rows] = out + (size_t)t * out_stride + (size_t)g * d;
-                a.n[rows] = (int64_t)n_kv + t;
-            }
-        attn_chunked(&a, rows, k, v, kv_stride, scale, row);
-    }
+    bn_attn_by_rows(q, q_stride, n_tok, k, v, kv_stride, n_kv, group, d, scale, scores, sc_stride, row, out,
+                    out_stride, attn_chunked);
 }
