@@ -90,8 +90,11 @@ ALWAYS_INLINE void group_dot(const uint8_t *g, const int8_t *q, int64_t nblk, in
 #define PT 4
 
 /* sum(code * q) for R rows x T tokens: each block is unpacked once per row and
- * serves all T tokens. R and T are constants once inlined. */
-ALWAYS_INLINE void tile(const uint8_t *w, int64_t cols, const int8_t *q, int R, int T, int32_t out[PR][PT])
+ * serves all T tokens. R and T are constants once inlined. The sums leave
+ * folded two rows a register (bn_hsum8_epi32), so that the outputs are
+ * made eight at a time (bn_tgemm_row_values8; with PT = 4, as
+ * bn_tgemm_tokens4 lays the tokens out). */
+ALWAYS_INLINE void tile(const uint8_t *w, int64_t cols, const int8_t *q, int R, int T, __m256i out[PR / 2])
 {
     const __m256i ones = _mm256_set1_epi16(1);
     const int64_t nblk = cols / 128;
@@ -117,16 +120,21 @@ ALWAYS_INLINE void tile(const uint8_t *w, int64_t cols, const int8_t *q, int R, 
             for (int j = 0; j < T; j++)
                 acc[i][j] = _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(a16[i][j], ones));
     }
-    for (int i = 0; i < R; i++)
-        for (int j = 0; j < T; j++)
-            out[i][j] = bn_hsum_epi32(acc[i][j]);
+    /* lane PT (i % 2) + j of out[i / 2]: row i, token j (zeros past R and T) */
+    for (int h = 0; h < (R + 1) / 2; h++) {
+        __m256i v[2 * PT];
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < PT; j++)
+                v[PT * i + j] = 2 * h + i < R && j < T ? acc[2 * h + i][j] : _mm256_setzero_si256();
+        out[h] = bn_hsum8_epi32(v);
+    }
 }
 
-typedef void tile_fn(const uint8_t *w, int64_t cols, const int8_t *q, int32_t out[PR][PT]);
+typedef void tile_fn(const uint8_t *w, int64_t cols, const int8_t *q, __m256i out[PR / 2]);
 
 /* R == 0 stands for PR rows. */
 #define TILE(R, T)                                                                                      \
-    static void tile_##R##x##T(const uint8_t *w, int64_t cols, const int8_t *q, int32_t out[PR][PT])     \
+    static void tile_##R##x##T(const uint8_t *w, int64_t cols, const int8_t *q, __m256i out[PR / 2])     \
     {                                                                                                   \
         tile(w, cols, q, R == 0 ? PR : R, T, out);                                                      \
     }
@@ -174,12 +182,18 @@ void bn_tgemm_avx2(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, co
         for (int64_t t0 = 0; t0 < n_tok; t0 += PT) {
             int T = n_tok - t0 < PT ? (int)(n_tok - t0) : PT;
             bn_prefetch_step(&pf);
-            int32_t isum[PR][PT];
+            __m256i isum[PR / 2];
             tiles[R == PR][T](base, cols, q + t0 * cols, isum);
-            for (int i = 0; i < R; i++)
-                for (int j = 0; j < T; j++)
-                    y[(t0 + j) * ldy + r + i] =
-                        bn_tgemm_row_value(isum[i][j], act_sum[t0 + j], act_scale[t0 + j], w->scale);
+            __m256i as;
+            __m256 sc;
+            bn_tgemm_tokens4(act_sum + t0, act_scale + t0, T, &as, &sc);
+            for (int h = 0; h < (R + 1) / 2; h++) {
+                float v[2 * PT];
+                _mm256_storeu_ps(v, bn_tgemm_row_values8(isum[h], as, sc, w->scale));
+                for (int i = 2 * h; i < R && i < 2 * h + 2; i++)
+                    for (int j = 0; j < T; j++)
+                        y[(t0 + j) * ldy + r + i] = v[PT * (i - 2 * h) + j];
+            }
         }
         r += R;
     }
