@@ -12,9 +12,13 @@
 void bn_quantize_act_avx2(const float *x, int64_t n, int8_t *q, float *scale, int32_t *sum)
 {
     const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    __m256 m = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n; i += 8)
-        m = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + i), absmask), m);
+    /* four maxima side by side (n % 128 == 0), so that the maximum is not
+     * one chain of dependent instructions: the same result in any order */
+    __m256 mx[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
+    for (int64_t i = 0; i < n; i += 32)
+        for (int j = 0; j < 4; j++)
+            mx[j] = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + i + 8 * j), absmask), mx[j]);
+    __m256 m = _mm256_max_ps(_mm256_max_ps(mx[0], mx[1]), _mm256_max_ps(mx[2], mx[3]));
     __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
     h = _mm_max_ps(h, _mm_movehl_ps(h, h));
     h = _mm_max_ps(h, _mm_shuffle_ps(h, h, 1));

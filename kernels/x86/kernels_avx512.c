@@ -11,9 +11,14 @@
 void bn_quantize_act_avx512(const float *x, int64_t n, int8_t *q, float *scale, int32_t *sum)
 {
     const __m512i absmask = _mm512_set1_epi32(0x7fffffff);
-    __m512 m = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n; i += 16)
-        m = _mm512_max_ps(_mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512(x + i), absmask)), m);
+    /* four maxima side by side (n % 128 == 0), so that the maximum is not
+     * one chain of dependent instructions: the same result in any order */
+    __m512 mx[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps() };
+    for (int64_t i = 0; i < n; i += 64)
+        for (int j = 0; j < 4; j++)
+            mx[j] = _mm512_max_ps(_mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512(x + i + 16 * j), absmask)),
+                                  mx[j]);
+    __m512 m = _mm512_max_ps(_mm512_max_ps(mx[0], mx[1]), _mm512_max_ps(mx[2], mx[3]));
     __m256 m8 = _mm256_max_ps(_mm512_castps512_ps256(m), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(m), 1)));
     __m128 h = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
     h = _mm_max_ps(h, _mm_movehl_ps(h, h));
