@@ -51,10 +51,10 @@ static void convert_rows(const uint16_t *k, size_t kv_stride, int64_t c0, int np
     }
 }
 
-/* Eight elements of row i0 of q, zeros past d. */
-ALWAYS_INLINE __m256 load_q(const float *q, int i0, int d)
+/* The eight floats of a head's row x from element i0, zeros past d. */
+ALWAYS_INLINE __m256 load_head8(const float *x, int i0, int d)
 {
-    return i0 + 8 <= d ? _mm256_loadu_ps(q + i0) : _mm256_maskload_ps(q + i0, part_mask(d - i0));
+    return i0 + 8 <= d ? _mm256_loadu_ps(x + i0) : _mm256_maskload_ps(x + i0, part_mask(d - i0));
 }
 
 /* Scores of rows r0 .. r0 + nr - 1 against the np positions p .. p + np - 1
@@ -123,7 +123,7 @@ ALWAYS_INLINE void mix_block(const qrows *a, int r0, int nr, int c, int nc, cons
         int64_t n = a->n[r0 + s];
         end[s] = n < c0 + np ? n : c0 + np;
         for (int j = 0; j < nc; j++)
-            o[s][j] = c0 ? load_q(out[s], 8 * (c + j), d) : _mm256_setzero_ps();
+            o[s][j] = c0 ? load_head8(out[s], 8 * (c + j), d) : _mm256_setzero_ps();
     }
     /* rows in token order: end[] never decreases */
     for (int64_t p = c0; p < end[0]; p++) {
