@@ -49,7 +49,7 @@ ALWAYS_INLINE __m256i block_dot(const __m256i c[4], const int8_t *q)
  * A field adds at most 2 * 8 * 128 = 2048 to a times-4 lane, two a block,
  * so FLUSH = 8 blocks stay within 16 bits (-32768 exactly for all -128).
  * Prefetches `ahead` bytes further where they pay (BN_DECODE_AHEAD). */
-ALWAYS_INLINE void group_dot(const uint8_t *g, const int8_t *q, int64_t nblk, int32_t out[BN_TGROUP], size_t ahead)
+ALWAYS_INLINE __m128i group_dot(const uint8_t *g, const int8_t *q, int64_t nblk, size_t ahead)
 {
     const __m256i m0c = _mm256_set1_epi8(0x0c), m03 = _mm256_set1_epi8(0x03);
     const __m256i ones = _mm256_set1_epi16(1);
@@ -80,8 +80,7 @@ ALWAYS_INLINE void group_dot(const uint8_t *g, const int8_t *q, int64_t nblk, in
             acc[i] = _mm256_add_epi32(acc[i], _mm256_add_epi32(_mm256_srai_epi32(_mm256_madd_epi16(x4[i], ones), 2),
                                                                _mm256_madd_epi16(x1[i], ones)));
     }
-    for (int i = 0; i < BN_TGROUP; i++)
-        out[i] = bn_hsum_epi32(acc[i]);
+    return bn_hsum4_epi32(acc);
 }
 
 /* Prefill tile: PR rows x up to PT tokens, the fastest of the tiles tried on
@@ -151,13 +150,9 @@ ALWAYS_INLINE void decode(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t
                           int32_t act_sum, float *y, size_t ahead)
 {
     const int64_t cols = w->cols;
-    for (int64_t row0 = r0 / BN_TGROUP * BN_TGROUP; row0 < r1; row0 += BN_TGROUP) {
-        int32_t isum[BN_TGROUP];
-        group_dot(w->codes + bn_tmat_block(cols, row0, 0), q, cols / 128, isum, ahead);
-        for (int i = 0; i < BN_TGROUP; i++)
-            if (row0 + i >= r0 && row0 + i < r1)
-                y[row0 + i] = bn_tgemm_row_value(isum[i], act_sum, act_scale, w->scale);
-    }
+    for (int64_t row0 = r0 / BN_TGROUP * BN_TGROUP; row0 < r1; row0 += BN_TGROUP)
+        bn_tgemm_store_group(group_dot(w->codes + bn_tmat_block(cols, row0, 0), q, cols / 128, ahead), act_sum,
+                             act_scale, w->scale, y, row0, r0, r1);
 }
 
 void bn_tgemm_avx2(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,

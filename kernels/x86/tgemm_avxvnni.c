@@ -25,7 +25,7 @@ ALWAYS_INLINE __m256i load(const void *p)
  * two accumulators a row (a times-4 lane gains at most 2 * 4 * 8 * 128 =
  * 8192 a block, so up to 2^24 columns it stays below 2^30 and the factor
  * comes out exactly by an arithmetic shift). */
-ALWAYS_INLINE void group_dot(const uint8_t *g, const int8_t *q, int64_t nblk, int32_t out[BN_TGROUP], size_t ahead)
+ALWAYS_INLINE __m128i group_dot(const uint8_t *g, const int8_t *q, int64_t nblk, size_t ahead)
 {
     const __m256i m0c = _mm256_set1_epi8(0x0c), m03 = _mm256_set1_epi8(0x03);
     __m256i x4[BN_TGROUP], x1[BN_TGROUP];
@@ -45,8 +45,10 @@ ALWAYS_INLINE void group_dot(const uint8_t *g, const int8_t *q, int64_t nblk, in
             x1[i] = _mm256_dpbusd_avx_epi32(x1[i], _mm256_and_si256(lo, m03), q3);
         }
     }
+    __m256i v[BN_TGROUP];
     for (int i = 0; i < BN_TGROUP; i++)
-        out[i] = bn_hsum_epi32(_mm256_add_epi32(_mm256_srai_epi32(x4[i], 2), x1[i]));
+        v[i] = _mm256_add_epi32(_mm256_srai_epi32(x4[i], 2), x1[i]);
+    return bn_hsum4_epi32(v);
 }
 
 /* Prefill tile: two rows of a group (rows 2h, 2h + 1) by up to PT tokens.
@@ -102,13 +104,9 @@ void bn_tgemm_avxvnni(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q,
 {
     const int64_t cols = w->cols;
     if (n_tok == 1) {
-        for (int64_t row0 = r0 / BN_TGROUP * BN_TGROUP; row0 < r1; row0 += BN_TGROUP) {
-            int32_t isum[BN_TGROUP];
-            group_dot(w->codes + bn_tmat_block(cols, row0, 0), q, cols / 128, isum, BN_DECODE_AHEAD);
-            for (int i = 0; i < BN_TGROUP; i++)
-                if (row0 + i >= r0 && row0 + i < r1)
-                    y[row0 + i] = bn_tgemm_row_value(isum[i], act_sum[0], act_scale[0], w->scale);
-        }
+        for (int64_t row0 = r0 / BN_TGROUP * BN_TGROUP; row0 < r1; row0 += BN_TGROUP)
+            bn_tgemm_store_group(group_dot(w->codes + bn_tmat_block(cols, row0, 0), q, cols / 128, BN_DECODE_AHEAD),
+                                 act_sum[0], act_scale[0], w->scale, y, row0, r0, r1);
         return;
     }
     /* Tokens outer, rows inner: the tile's activations (4 x cols bytes)
