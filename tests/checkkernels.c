@@ -840,7 +840,7 @@ static void check_fgemm_pairs_one(const bn_kernels *k, tally *tl, int64_t rows, 
 
 static void check_fgemm_pairs(const bn_kernels *k, tally *tl)
 {
-    static const int64_t tokset[] = {1, 2, 3, 4, 5, 9, 64};
+    static const int64_t tokset[] = {1, 2, 3, 4, 5, 6, 7, 9, 15, 64};
     for (size_t ti = 0; ti < sizeof tokset / sizeof tokset[0]; ti++)
         for (int rep = 0; rep < 12; rep++) {
             int64_t rows = rnd_in(1, tokset[ti] == 64 ? 9 : 67), cols = 16 * rnd_in(1, 160), r0, r1;
