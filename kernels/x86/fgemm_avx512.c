@@ -133,66 +133,71 @@ ALWAYS_INLINE void erows_f16x2(const uint8_t *w, size_t row_bytes, int64_t r0, i
 }
 
 /* Prefill over F16 rows in pairs (the output head when every token's
- * logits are wanted, as in bitnet-perplexity): both rows of a pair by up to
- * PAIR_TOKS tokens, each (row, token) in its own chain in etile's order, so
- * that a token's activations, loaded once, serve both rows and the pair's
- * conversions all the tokens. Sixteen chains: a harness over 4096 x 2560
- * F16 rows in the head's chunks of 16, against one row by four tokens with
- * rows outside: 1.43-1.54x at 64 tokens, 2.85x at 512 (4 tokens a tile
- * 1.31x and 2.39x, 2 1.20x and 2.21x, 12 1.48x and 2.61x); over all of
- * 2B-4T's 131072 rows in one call (one thread) 1.40x at 64 tokens. */
-#define PAIR_TOKS 8
+ * logits are wanted, as in bitnet-perplexity): two pairs (four rows) by up
+ * to QUAD_TOKS tokens, each (row, token) in its own chain in etile's
+ * order, so that a token's activations, loaded once, serve four rows and
+ * the rows' conversions all the tokens. Twenty-four chains: a harness over
+ * all of 2B-4T's 131072 x 2560 head in one call (one thread), 64 tokens,
+ * against one row by four tokens with the rows outside: 1.78-2.04x; one
+ * pair by eight tokens 1.39-1.40x (at 512 tokens of 4096 rows 2.85x). */
+#define QUAD_TOKS 6
 
-ALWAYS_INLINE void ptile_f16x2(const uint8_t *pair, int64_t cols, const float *x, int T, float out[2][PAIR_TOKS])
+ALWAYS_INLINE void qtile_f16x2(const uint8_t *p0, const uint8_t *p1, int64_t cols, const float *x, int T,
+                               float out[4][QUAD_TOKS])
 {
-    __m512 a[2][PAIR_TOKS];
-    for (int j = 0; j < T; j++)
-        a[0][j] = a[1][j] = _mm512_setzero_ps();
+    const uint8_t *pair[2] = { p0, p1 };
+    __m512 a[4][QUAD_TOKS];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < T; j++)
+            a[i][j] = _mm512_setzero_ps();
     for (int64_t k = 0; k < cols; k += 16) {  /* cols % 16 == 0 (kernels.h) */
-        __m512 w0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(pair + 4 * k)));
-        __m512 w1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(pair + 4 * k + 32)));
+        __m512 wv[4];
+        for (int i = 0; i < 4; i++)
+            wv[i] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(pair[i / 2] + 4 * k + 32 * (i % 2))));
         for (int j = 0; j < T; j++) {
             __m512 xv = _mm512_loadu_ps(x + j * cols + k);
-            a[0][j] = _mm512_add_ps(a[0][j], _mm512_mul_ps(w0, xv));
-            a[1][j] = _mm512_add_ps(a[1][j], _mm512_mul_ps(w1, xv));
+            for (int i = 0; i < 4; i++)
+                a[i][j] = _mm512_add_ps(a[i][j], _mm512_mul_ps(wv[i], xv));
         }
     }
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 4; i++)
         for (int j = 0; j < T; j++)
             out[i][j] = lane_sum(a[i][j]);
 }
 
-typedef void ptile_fn(const uint8_t *pair, int64_t cols, const float *x, float out[2][PAIR_TOKS]);
+typedef void qtile_fn(const uint8_t *p0, const uint8_t *p1, int64_t cols, const float *x, float out[4][QUAD_TOKS]);
 
-#define PTILE(T)                                                                                \
-    static void ptile_f16x2_##T(const uint8_t *pair, int64_t cols, const float *x, float out[2][PAIR_TOKS]) \
-    {                                                                                           \
-        ptile_f16x2(pair, cols, x, T, out);                                                     \
+#define QTILE(T)                                                                                              \
+    static void qtile_f16x2_##T(const uint8_t *p0, const uint8_t *p1, int64_t cols, const float *x,          \
+                                float out[4][QUAD_TOKS])                                                      \
+    {                                                                                                         \
+        qtile_f16x2(p0, p1, cols, x, T, out);                                                                 \
     }
-PTILE(1) PTILE(2) PTILE(3) PTILE(4) PTILE(5) PTILE(6) PTILE(7) PTILE(8)
-static ptile_fn *const ptiles[PAIR_TOKS + 1] = { NULL,          ptile_f16x2_1, ptile_f16x2_2, ptile_f16x2_3,
-                                                 ptile_f16x2_4, ptile_f16x2_5, ptile_f16x2_6, ptile_f16x2_7,
-                                                 ptile_f16x2_8 };
+QTILE(1) QTILE(2) QTILE(3) QTILE(4) QTILE(5) QTILE(6)
+static qtile_fn *const qtiles[QUAD_TOKS + 1] = { NULL,          qtile_f16x2_1, qtile_f16x2_2, qtile_f16x2_3,
+                                                 qtile_f16x2_4, qtile_f16x2_5, qtile_f16x2_6 };
 
-/* Blocks of PAIR_ROWS rows, and within a block the tokens outside, so that
- * a tile's activations serve all the block's pairs (80 KiB of 2B-4T's head,
- * which stay in L2 for the next tile) rather than every pair reading all
+/* Blocks of QUAD_ROWS rows, and within a block the tokens outside, so that
+ * a tile's activations serve all the block's rows (80 KiB of 2B-4T's head,
+ * which stay in L2 for the next tile) rather than every row reading all
  * the tokens again. Whole pairs; a range that starts or ends inside one
- * computes the pair and keeps its rows (as erows_f16x2). */
-#define PAIR_ROWS 16
+ * computes the pair and keeps its rows (as erows_f16x2), and a last pair
+ * without a second one goes through the tile twice. */
+#define QUAD_ROWS 16
 
 static void fgemm_pairs(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols, const float *x,
                         int64_t n_tok, float *y, int64_t ldy)
 {
-    for (int64_t b0 = r0 & ~(int64_t)1; b0 < r1; b0 += PAIR_ROWS) {
-        int64_t b1 = r1 - b0 < PAIR_ROWS ? r1 : b0 + PAIR_ROWS;
-        for (int64_t t0 = 0; t0 < n_tok; t0 += PAIR_TOKS) {
-            int T = n_tok - t0 < PAIR_TOKS ? (int)(n_tok - t0) : PAIR_TOKS;
-            for (int64_t r = b0; r < b1; r += 2) {
-                float out[2][PAIR_TOKS];
-                ptiles[T](bn_f16x2_row(w, row_bytes, r), cols, x + t0 * cols, out);
-                for (int i = 0; i < 2; i++)
-                    if (r + i >= r0 && r + i < r1)
+    for (int64_t b0 = r0 & ~(int64_t)1; b0 < r1; b0 += QUAD_ROWS) {
+        int64_t b1 = r1 - b0 < QUAD_ROWS ? r1 : b0 + QUAD_ROWS;
+        for (int64_t t0 = 0; t0 < n_tok; t0 += QUAD_TOKS) {
+            int T = n_tok - t0 < QUAD_TOKS ? (int)(n_tok - t0) : QUAD_TOKS;
+            for (int64_t r = b0; r < b1; r += 4) {
+                const uint8_t *p0 = bn_f16x2_row(w, row_bytes, r);
+                float out[4][QUAD_TOKS];
+                qtiles[T](p0, r + 2 < b1 ? bn_f16x2_row(w, row_bytes, r + 2) : p0, cols, x + t0 * cols, out);
+                for (int i = 0; i < 4 && r + i < b1; i++)
+                    if (r + i >= r0)
                         for (int j = 0; j < T; j++)
                             y[(t0 + j) * ldy + r + i] = out[i][j];
             }
