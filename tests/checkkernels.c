@@ -670,8 +670,10 @@ static void check_i8gemm(const bn_kernels *k, tally *tl)
         check_i8gemm_one(k, tl, rows, cols, rnd_in(1, 5), 0, (int)(rnd() % 6), r0, r1);
     }
     for (int wp = 0; wp < 3; wp++)
-        for (int qp = 0; qp < 6; qp++)
+        for (int qp = 0; qp < 6; qp++) {
             check_i8gemm_one(k, tl, 9, 65536, 1, wp, qp, 1, 8);  /* the longest rows allowed */
+            check_i8gemm_one(k, tl, 9, 65536, 5, wp, qp, 1, 8);  /* and in tiles of several tokens */
+        }
 }
 
 static const uint32_t dense_types[] = {BN_TYPE_F32, BN_TYPE_F16, BN_TYPE_BF16, BN_TYPE_Q8_0, BN_TYPE_Q4_K, BN_TYPE_Q6_K};
