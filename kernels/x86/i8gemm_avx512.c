@@ -14,6 +14,15 @@ ALWAYS_INLINE __m256i ld(const int8_t *p)
     return _mm256_loadu_si256((const __m256i *)(const void *)p);
 }
 
+/* Wrapping horizontal sum of eight int32 lanes (vector adds: no UB). */
+ALWAYS_INLINE int32_t hsum(__m256i v)
+{
+    __m128i x = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1));
+    return _mm_cvtsi128_si32(x);
+}
+
 /* sum(w * (q + 128)) of one row, four accumulators to cover vpdpbusd latency.
  * 256-bit vectors (AVX-512VL): every 64-byte line of the row is then read by
  * two loads, and this stream ran at 0.96 of a plain read loop on Zen 4
@@ -36,11 +45,7 @@ ALWAYS_INLINE int32_t row_dot(const int8_t *w, const int8_t *q, int64_t cols, si
     }
     for (; k < cols; k += 32)
         a0 = _mm256_dpbusd_epi32(a0, _mm256_xor_si256(ld(q + k), flip), ld(w + k));
-    __m256i h = _mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3));
-    __m128i x = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
-    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1));
-    return _mm_cvtsi128_si32(x);
+    return hsum(_mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3)));
 }
 
 /* Several tokens (every token's logits, as bitnet-perplexity asks): two
@@ -66,12 +71,8 @@ ALWAYS_INLINE void tile(const int8_t *w0, const int8_t *w1, const int8_t *q, int
         }
     }
     for (int i = 0; i < 2; i++)
-        for (int j = 0; j < T; j++) {
-            __m128i x = _mm_add_epi32(_mm256_castsi256_si128(acc[i][j]), _mm256_extracti128_si256(acc[i][j], 1));
-            x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
-            x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1));
-            out[i][j] = _mm_cvtsi128_si32(x);
-        }
+        for (int j = 0; j < T; j++)
+            out[i][j] = hsum(acc[i][j]);
 }
 
 typedef void tile_fn(const int8_t *w0, const int8_t *w1, const int8_t *q, int64_t cols, int32_t out[2][TILE_TOKS]);
