@@ -87,18 +87,26 @@ static inline size_t bn_tile_act_bytes(int64_t n_tok, int64_t cols)
     return (size_t)((n_tok + 15) / 16 * 16) * (size_t)cols;
 }
 
-/* max |x[i]| over n floats (0 for none), by comparison and select: any NaN,
- * a signalling one too, leaves the maximum alone, as the x86 max
- * instructions do (fmaxf would pass a signalling NaN on). The scalar
- * quantize_act and the int8 head's rows use it. */
+/* max |x[i]| over n floats (0 for none); any NaN, a signalling one too,
+ * leaves the maximum alone, as the x86 max instructions do (fmaxf would pass
+ * a signalling NaN on). Non-negative floats order as their bit patterns do,
+ * so this is an integer maximum over the patterns with the sign cleared,
+ * NaNs taken as 0: integer work the compiler vectorizes at any level, where
+ * a float maximum it must keep in order. The scalar quantize_act and the
+ * int8 head's rows use it. */
 static inline float bn_absmax(const float *x, int64_t n)
 {
-    float m = 0.0f;
+    int32_t m = 0;
     for (int64_t i = 0; i < n; i++) {
-        float a = x[i] < 0.0f ? -x[i] : x[i];
-        m = a > m ? a : m;
+        int32_t u;
+        memcpy(&u, &x[i], sizeof u);
+        u &= 0x7fffffff;
+        u = u <= 0x7f800000 ? u : 0;
+        m = u > m ? u : m;
     }
-    return m;
+    float f;
+    memcpy(&f, &m, sizeof f);
+    return f;
 }
 
 /* The FFN activations of bn_kernels.glu. */

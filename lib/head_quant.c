@@ -12,10 +12,19 @@
 #include "model.h"
 
 /* Row r as int8: inv = 127 / max|w|, q = round-half-even(w * inv), scale =
- * max|w| / 127 (all float32; a zero row gets scale 0). */
-static int32_t quantize_row(const float *w, int64_t n, int8_t *q, float *scale)
+ * max|w| / 127 (all float32; a zero row gets scale 0). From max|w| = 1e-5
+ * up, inv is quantize_act's scale and its values are the same, so the
+ * dispatched kernel makes them; this loop takes the tiny rows. */
+static int32_t quantize_row(const bn_kernels *k, const float *w, int64_t n, int8_t *q, float *scale)
 {
     float amax = bn_absmax(w, n);
+    *scale = amax / 127.0f;
+    if (amax >= 1e-5f) {
+        float inv;
+        int32_t sum;
+        k->quantize_act(w, n, q, &inv, &sum);
+        return sum;
+    }
     float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
     int32_t sum = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -28,7 +37,6 @@ static int32_t quantize_row(const float *w, int64_t n, int8_t *q, float *scale)
         q[i] = (int8_t)v;
         sum += q[i];
     }
-    *scale = amax / 127.0f;
     return sum;
 }
 
@@ -61,7 +69,7 @@ bn_status bn_quantize_head(bn_model *m, const bn_dense *head, bn_i8mat *out)
     const size_t release_every = 4096;
     for (size_t r = 0; r < rows; r++) {
         m->kern->dequant_row(head->type, bn_dense_row(head, r), row, head->cols);
-        sum[r] = quantize_row(row, head->cols, q + r * cols, &scale[r]);
+        sum[r] = quantize_row(m->kern, row, head->cols, q + r * cols, &scale[r]);
         if ((r + 1) % release_every == 0 || r + 1 == rows) {
             size_t first = r - r % release_every;
             bn_model_release(m, head->data + first * head->row_bytes, (r + 1 - first) * head->row_bytes);

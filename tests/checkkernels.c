@@ -120,8 +120,27 @@ static int report_mismatch(tally *tl, const char *level, const char *what)
 
 /* ---------- quantize_act ---------- */
 
+/* max |x[i]| as bn_absmax defines it, one running maximum by comparisons:
+ * NaNs and -0 never replace it. */
+static float absmax_by_definition(const float *x, int64_t n)
+{
+    float m = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        float a = x[i] < 0.0f ? -x[i] : x[i];
+        m = a > m ? a : m;
+    }
+    return m;
+}
+
 static void check_quant_one(const bn_kernels *k, tally *tl, const float *x, int64_t n, const char *label)
 {
+    float m0 = absmax_by_definition(x, n), m1 = bn_absmax(x, n);
+    if (memcmp(&m0, &m1, sizeof m0)) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s n=%" PRId64 ": bn_absmax %a != %a", label, n, m1, m0);
+        report_mismatch(tl, "absmax", msg);
+    }
+
     int8_t *q0 = xmalloc((size_t)n), *q1 = (int8_t *)xmalloc((size_t)n + 1) + 1;  /* unaligned on purpose */
     float s0, s1;
     int32_t sum0, sum1;
