@@ -15,6 +15,15 @@ ALWAYS_INLINE __m256i dot32(__m256i acc, const int8_t *w, const int8_t *q)
     return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
 }
 
+/* Wrapping horizontal sum of eight int32 lanes (vector adds: no UB). */
+ALWAYS_INLINE int32_t hsum(__m256i v)
+{
+    __m128i x = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1));
+    return _mm_cvtsi128_si32(x);
+}
+
 ALWAYS_INLINE int32_t row_dot(const int8_t *w, const int8_t *q, int64_t cols, size_t ahead)
 {
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
@@ -26,16 +35,82 @@ ALWAYS_INLINE int32_t row_dot(const int8_t *w, const int8_t *q, int64_t cols, si
         a2 = dot32(a2, w + k + 64, q + k + 64);
         a3 = dot32(a3, w + k + 96, q + k + 96);
     }
-    __m256i s = _mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3));
-    __m128i x = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
-    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1));
-    return _mm_cvtsi128_si32(x);
+    return hsum(_mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3)));
+}
+
+/* Several tokens (every token's logits, as bitnet-perplexity asks): two
+ * rows by up to TILE_TOKS tokens, so that each activation's load and |q|
+ * serve both rows and each weight load all the tokens; the integer sums are
+ * exact in any order. cols % 128 == 0 (kernels.h). */
+#define TILE_TOKS 4
+#define TILE_ROWS 16
+
+ALWAYS_INLINE __m256i dot32_abs(__m256i acc, __m256i w, __m256i q, __m256i qabs)
+{
+    __m256i p = _mm256_maddubs_epi16(qabs, _mm256_sign_epi8(w, q));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+
+ALWAYS_INLINE void tile(const int8_t *w0, const int8_t *w1, const int8_t *q, int64_t cols, int T,
+                        int32_t out[2][TILE_TOKS])
+{
+    __m256i acc[2][TILE_TOKS];
+    for (int j = 0; j < T; j++)
+        acc[0][j] = acc[1][j] = _mm256_setzero_si256();
+    for (int64_t k = 0; k < cols; k += 32) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(w0 + k)), b = _mm256_loadu_si256((const __m256i *)(w1 + k));
+        for (int j = 0; j < T; j++) {
+            __m256i qv = _mm256_loadu_si256((const __m256i *)(q + j * cols + k)), qa = _mm256_sign_epi8(qv, qv);
+            acc[0][j] = dot32_abs(acc[0][j], a, qv, qa);
+            acc[1][j] = dot32_abs(acc[1][j], b, qv, qa);
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < T; j++)
+            out[i][j] = hsum(acc[i][j]);
+}
+
+typedef void tile_fn(const int8_t *w0, const int8_t *w1, const int8_t *q, int64_t cols, int32_t out[2][TILE_TOKS]);
+
+#define TILE(T)                                                                                               \
+    static void tile_##T(const int8_t *w0, const int8_t *w1, const int8_t *q, int64_t cols,                  \
+                         int32_t out[2][TILE_TOKS])                                                           \
+    {                                                                                                         \
+        tile(w0, w1, q, cols, T, out);                                                                        \
+    }
+TILE(1) TILE(2) TILE(3) TILE(4)
+static tile_fn *const tiles[TILE_TOKS + 1] = { NULL, tile_1, tile_2, tile_3, tile_4 };
+
+/* Blocks of TILE_ROWS rows with the tokens outside, so that a tile's
+ * activations serve the block's rows; a last row without a pair goes
+ * through the tile twice. */
+static void i8gemm_tiles(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+                         int64_t n_tok, float *y, int64_t ldy)
+{
+    const int64_t cols = w->cols;
+    for (int64_t b0 = r0; b0 < r1; b0 += TILE_ROWS) {
+        int64_t b1 = r1 - b0 < TILE_ROWS ? r1 : b0 + TILE_ROWS;
+        for (int64_t t0 = 0; t0 < n_tok; t0 += TILE_TOKS) {
+            int T = n_tok - t0 < TILE_TOKS ? (int)(n_tok - t0) : TILE_TOKS;
+            for (int64_t r = b0; r < b1; r += 2) {
+                const int8_t *row = w->q + r * cols;
+                int32_t isum[2][TILE_TOKS];
+                tiles[T](row, r + 1 < b1 ? row + cols : row, q + t0 * cols, cols, isum);
+                for (int i = 0; i < 2 && r + i < b1; i++)
+                    for (int j = 0; j < T; j++)
+                        y[(t0 + j) * ldy + r + i] = ((float)isum[i][j] / act_scale[t0 + j]) * w->scale[r + i];
+            }
+        }
+    }
 }
 
 ALWAYS_INLINE void i8gemm(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                           int64_t n_tok, float *y, int64_t ldy, size_t ahead)
 {
+    if (n_tok > 1) {
+        i8gemm_tiles(w, r0, r1, q, act_scale, n_tok, y, ldy);
+        return;
+    }
     const int8_t *wq = w->q;  /* in locals, as in bn_i8gemm_avx512 */
     const float *wscale = w->scale;
     const int64_t cols = w->cols;
