@@ -4,6 +4,7 @@
  * never saturates (weights and activations are within +-127). */
 #include <immintrin.h>
 
+#include "i8gemm_tiles.h"
 #include "x86/kernels_x86.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -38,13 +39,8 @@ ALWAYS_INLINE int32_t row_dot(const int8_t *w, const int8_t *q, int64_t cols, si
     return hsum(_mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3)));
 }
 
-/* Several tokens (every token's logits, as bitnet-perplexity asks): two
- * rows by up to TILE_TOKS tokens, so that each activation's load and |q|
- * serve both rows and each weight load all the tokens; the integer sums are
- * exact in any order. cols % 128 == 0 (kernels.h). */
-#define TILE_TOKS 4
-#define TILE_ROWS 16
-
+/* Several tokens: two rows by T (i8gemm_tiles.h), each activation's load
+ * and |q| serving both rows. cols % 128 == 0 (kernels.h). */
 ALWAYS_INLINE __m256i dot32_abs(__m256i acc, __m256i w, __m256i q, __m256i qabs)
 {
     __m256i p = _mm256_maddubs_epi16(qabs, _mm256_sign_epi8(w, q));
@@ -52,9 +48,9 @@ ALWAYS_INLINE __m256i dot32_abs(__m256i acc, __m256i w, __m256i q, __m256i qabs)
 }
 
 ALWAYS_INLINE void tile(const int8_t *w0, const int8_t *w1, const int8_t *q, int64_t cols, int T,
-                        int32_t out[2][TILE_TOKS])
+                        int32_t out[2][BN_I8_TILE_TOKS])
 {
-    __m256i acc[2][TILE_TOKS];
+    __m256i acc[2][BN_I8_TILE_TOKS];
     for (int j = 0; j < T; j++)
         acc[0][j] = acc[1][j] = _mm256_setzero_si256();
     for (int64_t k = 0; k < cols; k += 32) {
@@ -70,45 +66,13 @@ ALWAYS_INLINE void tile(const int8_t *w0, const int8_t *w1, const int8_t *q, int
             out[i][j] = hsum(acc[i][j]);
 }
 
-typedef void tile_fn(const int8_t *w0, const int8_t *w1, const int8_t *q, int64_t cols, int32_t out[2][TILE_TOKS]);
-
-#define TILE(T)                                                                                               \
-    static void tile_##T(const int8_t *w0, const int8_t *w1, const int8_t *q, int64_t cols,                  \
-                         int32_t out[2][TILE_TOKS])                                                           \
-    {                                                                                                         \
-        tile(w0, w1, q, cols, T, out);                                                                        \
-    }
-TILE(1) TILE(2) TILE(3) TILE(4)
-static tile_fn *const tiles[TILE_TOKS + 1] = { NULL, tile_1, tile_2, tile_3, tile_4 };
-
-/* Blocks of TILE_ROWS rows with the tokens outside, so that a tile's
- * activations serve the block's rows; a last row without a pair goes
- * through the tile twice. */
-static void i8gemm_tiles(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
-                         int64_t n_tok, float *y, int64_t ldy)
-{
-    const int64_t cols = w->cols;
-    for (int64_t b0 = r0; b0 < r1; b0 += TILE_ROWS) {
-        int64_t b1 = r1 - b0 < TILE_ROWS ? r1 : b0 + TILE_ROWS;
-        for (int64_t t0 = 0; t0 < n_tok; t0 += TILE_TOKS) {
-            int T = n_tok - t0 < TILE_TOKS ? (int)(n_tok - t0) : TILE_TOKS;
-            for (int64_t r = b0; r < b1; r += 2) {
-                const int8_t *row = w->q + r * cols;
-                int32_t isum[2][TILE_TOKS];
-                tiles[T](row, r + 1 < b1 ? row + cols : row, q + t0 * cols, cols, isum);
-                for (int i = 0; i < 2 && r + i < b1; i++)
-                    for (int j = 0; j < T; j++)
-                        y[(t0 + j) * ldy + r + i] = ((float)isum[i][j] / act_scale[t0 + j]) * w->scale[r + i];
-            }
-        }
-    }
-}
+BN_I8_TILES(tile)
 
 ALWAYS_INLINE void i8gemm(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                           int64_t n_tok, float *y, int64_t ldy, size_t ahead)
 {
     if (n_tok > 1) {
-        i8gemm_tiles(w, r0, r1, q, act_scale, n_tok, y, ldy);
+        bn_i8gemm_tiles(tiles, 0, w, r0, r1, q, act_scale, n_tok, y, ldy);
         return;
     }
     const int8_t *wq = w->q;  /* in locals, as in bn_i8gemm_avx512 */
