@@ -150,8 +150,9 @@ typedef struct bn_kernels {
      * times n_tok float rows of length cols, output rows [r0, r1):
      * y[t*ldy + r] = dot(row r, x + t*cols). Canonical float order, so every
      * ISA agrees bit for bit: each weight is dequantized exactly as
-     * dequant_row does; products go to 16 lanes (lane = k % 16) with a
-     * separate multiply and add (never fused); lanes are then summed as
+     * dequant_row does; the row and x are taken as padded with zeros to a
+     * multiple of 16, and each product goes into lane k % 16 with one fused
+     * multiply-add (fmaf: rounded once); lanes are then summed as
      * l[i] += l[i+8], l[i] += l[i+4], l[i] += l[i+2], l[0] + l[1]. */
     void (*fgemm)(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                   const float *x, int64_t n_tok, float *y, int64_t ldy);

@@ -750,8 +750,11 @@ static void fill_row(uint32_t type, uint8_t *row, int64_t cols, size_t row_bytes
     }
 }
 
+/* tiny: activations near the bottom of the subnormals, so that many
+ * products underflow to +0 or -0 and whole rows can sum to a signed zero
+ * (the tails' zero padding must then give the scalar code's sign). */
 static void check_fgemm_one(const bn_kernels *k, tally *tl, uint32_t type, int64_t rows, int64_t cols, int64_t n_tok,
-                            int64_t r0, int64_t r1)
+                            int64_t r0, int64_t r1, int tiny)
 {
     const bn_type_traits *tt = bn_type_get(type);
     size_t row_bytes = (size_t)(cols / tt->block_size) * tt->block_bytes + (size_t)(rnd() % 2) * 8;
@@ -760,7 +763,7 @@ static void check_fgemm_one(const bn_kernels *k, tally *tl, uint32_t type, int64
         fill_row(type, w + r * row_bytes, cols, row_bytes);
     float *x = xmalloc((size_t)(n_tok * cols) * sizeof *x);
     for (int64_t i = 0; i < n_tok * cols; i++)
-        x[i] = rnd_float(4.0f);
+        x[i] = tiny ? rnd_float(1.0f) * (float)ldexp(1.0, -(int)rnd_in(110, 149)) : rnd_float(4.0f);
     int64_t ldy = rows + (int64_t)(rnd() % 3);
     size_t ny = (size_t)(n_tok * ldy);
     outbuf y0 = out_new(ny), y1 = out_new(ny);
@@ -788,6 +791,42 @@ static void check_fgemm_one(const bn_kernels *k, tally *tl, uint32_t type, int64
     free(y1.base);
 }
 
+/* Rows whose every product underflows to -0 (weights 2^-14, activations
+ * -2^-140): a lane of -0 that a tail's zero padding meets becomes +0, in
+ * the scalar code as in SIMD tails, so the sums must agree to the sign. */
+static void check_fgemm_signed_zero(const bn_kernels *k, tally *tl, uint32_t type)
+{
+    static const int64_t colset[] = {17, 23, 31, 47};
+    uint16_t h = type == BN_TYPE_F16 ? 0x0400 : 0x3880;  /* 2^-14 as F16, as BF16 */
+    float f = 0x1p-14f, xv = -0x1p-140f;
+    for (size_t ci = 0; ci < sizeof colset / sizeof colset[0]; ci++)
+        for (int64_t n_tok = 1; n_tok <= 3; n_tok++) {
+            int64_t cols = colset[ci], rows = 3;
+            size_t row_bytes = (size_t)cols * (type == BN_TYPE_F32 ? 4 : 2);
+            uint8_t *w = xmalloc(rows * row_bytes);
+            for (int64_t i = 0; i < rows * cols; i++) {
+                if (type == BN_TYPE_F32)
+                    memcpy(w + 4 * i, &f, 4);
+                else
+                    put16(w + 2 * i, h);
+            }
+            float *x = xmalloc((size_t)(n_tok * cols) * sizeof *x), y0[9], y1[9];
+            for (int64_t i = 0; i < n_tok * cols; i++)
+                x[i] = xv;
+            bn_kernels_scalar.fgemm(type, w, row_bytes, 0, rows, cols, x, n_tok, y0, rows);
+            k->fgemm(type, w, row_bytes, 0, rows, cols, x, n_tok, y1, rows);
+            tl->runs++;
+            if (memcmp(y0, y1, (size_t)(n_tok * rows) * sizeof *y0)) {
+                char msg[128];
+                snprintf(msg, sizeof msg, "%s signed zero, cols=%" PRId64 " n_tok=%" PRId64 ": %a, want %a",
+                         bn_type_get(type)->name, cols, n_tok, y1[0], y0[0]);
+                report_mismatch(tl, table_name(k), msg);
+            }
+            free(w);
+            free(x);
+        }
+}
+
 static void check_fgemm(const bn_kernels *k, tally *tl, uint32_t type)
 {
     static const int64_t elem_cols[] = {1, 7, 15, 16, 17, 33, 100, 127, 128, 129, 256, 2560};
@@ -804,10 +843,15 @@ static void check_fgemm(const bn_kernels *k, tally *tl, uint32_t type)
             int64_t rows = rnd_in(1, n_tok == 64 ? 9 : 67);
             int64_t r0, r1;
             random_range(rows, &r0, &r1);
-            check_fgemm_one(k, tl, type, rows, cols, n_tok, r0, r1);
+            check_fgemm_one(k, tl, type, rows, cols, n_tok, r0, r1, 0);
         }
-    check_fgemm_one(k, tl, type, 67, 2560, 1, 1, 66);
-    check_fgemm_one(k, tl, type, 5, tt->block_size == 1 ? 6913 : 6912, 2, 0, 5);
+    check_fgemm_one(k, tl, type, 67, 2560, 1, 1, 66, 0);
+    check_fgemm_one(k, tl, type, 5, tt->block_size == 1 ? 6913 : 6912, 2, 0, 5, 0);
+    for (int64_t n_tok = 1; n_tok <= 5; n_tok++)
+        for (int rep = 0; rep < 4; rep++)
+            check_fgemm_one(k, tl, type, 67, tt->block_size == 1 ? rnd_in(1, 40) : tt->block_size, n_tok, 0, 67, 1);
+    if (tt->block_size == 1)
+        check_fgemm_signed_zero(k, tl, type);
 }
 
 /* F16 rows in pairs (BN_TYPE_F16X2) must give exactly what the same rows as

@@ -1,7 +1,6 @@
 /* Advanced SIMD dense GEMM in the canonical float order of kernels.h: the 16
  * lanes are four float32x4_t (lanes 0-3, 4-7, 8-11, 12-15), each product and
- * each sum a separate instruction (fmul, fadd: never fmla; -ffp-contract=off
- * keeps the compiler from fusing them). */
+ * its sum one fmla (fmaf's single rounding). */
 #include <arm_neon.h>
 #include <string.h>
 
@@ -66,13 +65,12 @@ ALWAYS_INLINE lanes16 load16(uint32_t type, const uint8_t *row, int64_t k)
 ALWAYS_INLINE void mac(lanes16 *acc, lanes16 w, const float *x)
 {
     for (int i = 0; i < 4; i++)
-        acc->v[i] = vaddq_f32(acc->v[i], vmulq_f32(w.v[i], vld1q_f32(x + 4 * i)));
+        acc->v[i] = vfmaq_f32(acc->v[i], w.v[i], vld1q_f32(x + 4 * i));
 }
 
 /* One row x T tokens of an element type (F32, F16, BF16): each group of 16
  * weights is converted once and serves all T tokens. A ragged tail goes
- * through zero-padded copies: adding +0 to a lane never changes it (a lane
- * starts at +0 and so can never be -0). */
+ * through zero-padded copies, the padding of the canonical order. */
 ALWAYS_INLINE void etile(uint32_t type, const uint8_t *row, int64_t cols, const float *x, int T, float out[4])
 {
     lanes16 acc[4];

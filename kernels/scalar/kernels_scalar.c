@@ -87,11 +87,13 @@ static void fgemm(uint32_t type, const void *w, size_t row_bytes, int64_t r0, in
                 /* Dequantizing per token keeps this simple; speed is the SIMD kernels' job. */
                 size_t at = pairs ? (size_t)(4 * k0) : (size_t)(k0 / tt->block_size) * tt->block_bytes;
                 bn_dequant_row_scalar(type, row + at, buf, len);
-                for (int64_t k = 0; k < len; k++) {
-                    float p = buf[k] * xt[k0 + k];
-                    lane[(k0 + k) % 16] = lane[(k0 + k) % 16] + p;
-                }
+                for (int64_t k = 0; k < len; k++)
+                    lane[(k0 + k) % 16] = fmaf(buf[k], xt[k0 + k], lane[(k0 + k) % 16]);
             }
+            /* the zeros up to a multiple of 16: they turn a lane's -0 (a
+             * product that underflowed) into +0, as SIMD tails do */
+            for (int64_t k = cols; k % 16; k++)
+                lane[k % 16] = fmaf(0.0f, 0.0f, lane[k % 16]);
             y[t * ldy + r] = bn_lane_sum16(lane);
         }
     }

@@ -1,6 +1,6 @@
 /* AVX2 dense GEMM in the canonical float order of kernels.h: the 16 lanes
- * are two __m256 (lanes 0-7 and 8-15), each product and each sum a separate
- * instruction (vmulps, vaddps; -ffp-contract=off keeps them apart). */
+ * are two __m256 (lanes 0-7 and 8-15), each product and its sum one
+ * vfmadd (fmaf's single rounding). */
 #include <immintrin.h>
 #include <string.h>
 
@@ -48,14 +48,13 @@ ALWAYS_INLINE void load16(uint32_t type, const uint8_t *row, int64_t k, __m256 *
 
 ALWAYS_INLINE void mac(__m256 acc[2], __m256 wlo, __m256 whi, const float *x)
 {
-    acc[0] = _mm256_add_ps(acc[0], _mm256_mul_ps(wlo, _mm256_loadu_ps(x)));
-    acc[1] = _mm256_add_ps(acc[1], _mm256_mul_ps(whi, _mm256_loadu_ps(x + 8)));
+    acc[0] = _mm256_fmadd_ps(wlo, _mm256_loadu_ps(x), acc[0]);
+    acc[1] = _mm256_fmadd_ps(whi, _mm256_loadu_ps(x + 8), acc[1]);
 }
 
 /* One row x T tokens of an element type (F32, F16, BF16): each group of 16
  * weights is converted once and serves all T tokens. A ragged tail goes
- * through zero-padded copies: adding +0 to a lane never changes it (a lane
- * starts at +0 and so can never be -0). */
+ * through zero-padded copies, the padding of the canonical order. */
 ALWAYS_INLINE void etile(uint32_t type, const uint8_t *row, int64_t cols, const float *x, int T, float out[4])
 {
     __m256 acc[4][2];

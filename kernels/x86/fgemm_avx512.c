@@ -1,8 +1,7 @@
 /* AVX-512 dense GEMM in the canonical float order of kernels.h: the 16 lanes
- * are one __m512 (lane = k % 16), each product and each sum a separate
- * instruction (vmulps, vaddps; -ffp-contract=off keeps them apart). Ragged
- * tails use masked loads that read zeros, and adding +0 never changes a lane
- * (a lane starts at +0 and so can never be -0). */
+ * are one __m512 (lane = k % 16), each product and its sum one vfmadd
+ * (fmaf's single rounding). Ragged tails use masked loads that read zeros:
+ * the padding of the canonical order. */
 #include <immintrin.h>
 
 #include "ggml_types.h"
@@ -70,13 +69,13 @@ ALWAYS_INLINE void etile(uint32_t type, const uint8_t *row, int64_t cols, const 
             bn_prefetch_ahead(row + k / 16 * bytes16(type), ahead);
         __m512 wv = load16(type, row, k);
         for (int j = 0; j < T; j++)
-            acc[j] = _mm512_add_ps(acc[j], _mm512_mul_ps(wv, _mm512_loadu_ps(x + j * cols + k)));
+            acc[j] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + j * cols + k), acc[j]);
     }
     if (kn < cols) {
         __mmask16 m = (__mmask16)((1u << (cols - kn)) - 1);
         __m512 wv = load16_masked(type, row, kn, m);
         for (int j = 0; j < T; j++)
-            acc[j] = _mm512_add_ps(acc[j], _mm512_mul_ps(wv, _mm512_maskz_loadu_ps(m, x + j * cols + kn)));
+            acc[j] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, x + j * cols + kn), acc[j]);
     }
     for (int j = 0; j < T; j++)
         out[j] = lane_sum(acc[j]);
@@ -122,8 +121,8 @@ ALWAYS_INLINE void erows_f16x2(const uint8_t *w, size_t row_bytes, int64_t r0, i
         for (int64_t k = 0; k < cols; k += 16) {
             __m512 xv = _mm512_loadu_ps(x + k);
             bn_prefetch_ahead(pair + 4 * k, ahead);
-            a = _mm512_add_ps(a, _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(pair + 4 * k))), xv));
-            b = _mm512_add_ps(b, _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(pair + 4 * k + 32))), xv));
+            a = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(pair + 4 * k))), xv, a);
+            b = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(pair + 4 * k + 32))), xv, b);
         }
         if (r >= r0)
             y[r] = lane_sum(a);
@@ -157,7 +156,7 @@ ALWAYS_INLINE void qtile_f16x2(const uint8_t *p0, const uint8_t *p1, int64_t col
         for (int j = 0; j < T; j++) {
             __m512 xv = _mm512_loadu_ps(x + j * cols + k);
             for (int i = 0; i < 4; i++)
-                a[i][j] = _mm512_add_ps(a[i][j], _mm512_mul_ps(wv[i], xv));
+                a[i][j] = _mm512_fmadd_ps(wv[i], xv, a[i][j]);
         }
     }
     for (int i = 0; i < 4; i++)
@@ -254,7 +253,7 @@ static void fgemm_blocks(uint32_t type, const uint8_t *w, size_t row_bytes, int6
                     const float *xt = x + (t0 + j) * cols + k0;
                     __m512 a = acc[j];
                     for (int64_t k = 0; k < len; k += 16)
-                        a = _mm512_add_ps(a, _mm512_mul_ps(_mm512_loadu_ps(buf + k), _mm512_loadu_ps(xt + k)));
+                        a = _mm512_fmadd_ps(_mm512_loadu_ps(buf + k), _mm512_loadu_ps(xt + k), a);
                     acc[j] = a;
                 }
             }
