@@ -159,19 +159,29 @@ static void fgemm_pairs(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t 
     }
 }
 
-/* One row at a time: a single sequential stream from memory ran at twice the
- * bandwidth of four interleaved rows (Zen 4, measured). */
+/* One row at a time, so that the weights arrive as one sequential stream
+ * (Zen 4: twice the bandwidth of four interleaved rows), in blocks of
+ * ELEM_ROWS rows with the tokens outside, so that a token tile's activations
+ * serve the block's rows from cache where every row read all the tokens'
+ * again (harness, 16384 x 2560 F32, F16 and BF16 rows, 64 tokens:
+ * 1.28-1.32x at AVX-512, 1.29-1.55x at AVX2). */
+#define ELEM_ROWS 16
+
 static void fgemm_elem(etile_fn *const fns[5], const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1,
                        int64_t cols, const float *x, int64_t n_tok, float *y, int64_t ldy)
 {
-    for (int64_t r = r0; r < r1; r++)
+    for (int64_t b0 = r0; b0 < r1; b0 += ELEM_ROWS) {
+        int64_t b1 = r1 - b0 < ELEM_ROWS ? r1 : b0 + ELEM_ROWS;
         for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
             int T = n_tok - t0 < 4 ? (int)(n_tok - t0) : 4;
-            float out[4];
-            fns[T](w + (size_t)r * row_bytes, cols, x + t0 * cols, out);
-            for (int j = 0; j < T; j++)
-                y[(t0 + j) * ldy + r] = out[j];
+            for (int64_t r = b0; r < b1; r++) {
+                float out[4];
+                fns[T](w + (size_t)r * row_bytes, cols, x + t0 * cols, out);
+                for (int j = 0; j < T; j++)
+                    y[(t0 + j) * ldy + r] = out[j];
+            }
         }
+    }
 }
 
 /* A chunk of a block-quantized row to floats, bit-identical to the scalar
