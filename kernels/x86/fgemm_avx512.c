@@ -3,6 +3,7 @@
  * (fmaf's single rounding). Ragged tails use masked loads that read zeros:
  * the padding of the canonical order. */
 #include <immintrin.h>
+#include <string.h>
 
 #include "ggml_types.h"
 #include "scalar/dense_scalar.h"
@@ -273,6 +274,83 @@ static void fgemm_blocks(uint32_t type, const uint8_t *w, size_t row_bytes, int6
     }
 }
 
+/* Block-quantized rows for several tokens (every token's logits, as
+ * bitnet-perplexity asks of a Q6_K or Q8_0 head): four rows' chunks
+ * dequantized side by side, then tiles of the four rows by up to
+ * BLOCK_TOKS tokens (24 chains) over them, so that a token's activations,
+ * loaded once, serve four rows. The chains go from chunk to chunk through
+ * acc (a float stored and reloaded is the same float), for BLOCK_GROUP
+ * tokens a dequantization pass. A last group of fewer than four rows runs
+ * on zeros for the missing ones and keeps only its own. */
+#define BLOCK_TOKS 6
+#define BLOCK_GROUP 48
+
+ALWAYS_INLINE void btile(float (*buf)[CHUNK], int64_t len, const float *x, int64_t cols, int T,
+                         __m512 acc[4][BLOCK_TOKS])
+{
+    __m512 a[4][BLOCK_TOKS];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < T; j++)
+            a[i][j] = acc[i][j];
+    for (int64_t k = 0; k < len; k += 16) {
+        __m512 wv[4];
+        for (int i = 0; i < 4; i++)
+            wv[i] = _mm512_loadu_ps(buf[i] + k);
+        for (int j = 0; j < T; j++) {
+            __m512 xv = _mm512_loadu_ps(x + j * cols + k);
+            for (int i = 0; i < 4; i++)
+                a[i][j] = _mm512_fmadd_ps(wv[i], xv, a[i][j]);
+        }
+    }
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < T; j++)
+            acc[i][j] = a[i][j];
+}
+
+typedef void btile_fn(float (*buf)[CHUNK], int64_t len, const float *x, int64_t cols, __m512 acc[4][BLOCK_TOKS]);
+
+#define BTILE(T)                                                                                              \
+    static void btile_##T(float (*buf)[CHUNK], int64_t len, const float *x, int64_t cols,               \
+                          __m512 acc[4][BLOCK_TOKS])                                                          \
+    {                                                                                                         \
+        btile(buf, len, x, cols, T, acc);                                                                     \
+    }
+BTILE(1) BTILE(2) BTILE(3) BTILE(4) BTILE(5) BTILE(6)
+static btile_fn *const btiles[BLOCK_TOKS + 1] = { NULL, btile_1, btile_2, btile_3, btile_4, btile_5, btile_6 };
+
+static void fgemm_blocks_tiled(uint32_t type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1,
+                               int64_t cols, const float *x, int64_t n_tok, float *y, int64_t ldy)
+{
+    const bn_type_traits *tt = bn_type_get(type);
+    _Alignas(64) float buf[4][CHUNK];
+    __m512 acc[BLOCK_GROUP / BLOCK_TOKS][4][BLOCK_TOKS];
+    for (int64_t r = r0; r < r1; r += 4) {
+        int R = r1 - r < 4 ? (int)(r1 - r) : 4;
+        if (R < 4)
+            memset(buf[R], 0, (size_t)(4 - R) * sizeof buf[0]);
+        for (int64_t g0 = 0; g0 < n_tok; g0 += BLOCK_GROUP) {
+            int64_t G = n_tok - g0 < BLOCK_GROUP ? n_tok - g0 : BLOCK_GROUP;
+            for (int64_t t = 0; t < G; t += BLOCK_TOKS)
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < BLOCK_TOKS; j++)
+                        acc[t / BLOCK_TOKS][i][j] = _mm512_setzero_ps();
+            for (int64_t k0 = 0; k0 < cols; k0 += CHUNK) {
+                int64_t len = cols - k0 < CHUNK ? cols - k0 : CHUNK;
+                for (int i = 0; i < R; i++)
+                    dequant_chunk(type, w + (size_t)(r + i) * row_bytes + (size_t)(k0 / tt->block_size) * tt->block_bytes,
+                                  buf[i], len);
+                for (int64_t t = 0; t < G; t += BLOCK_TOKS) {
+                    int T = G - t < BLOCK_TOKS ? (int)(G - t) : BLOCK_TOKS;
+                    btiles[T](buf, len, x + (g0 + t) * cols + k0, cols, acc[t / BLOCK_TOKS]);
+                }
+            }
+            for (int64_t t = 0; t < G; t++)
+                for (int i = 0; i < R; i++)
+                    y[(g0 + t) * ldy + r + i] = lane_sum(acc[t / BLOCK_TOKS][i][t % BLOCK_TOKS]);
+        }
+    }
+}
+
 /* Decode over an element type; 0 for other types. */
 ALWAYS_INLINE int decode(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                          const float *x, float *y, size_t ahead)
@@ -296,7 +374,12 @@ void bn_fgemm_avx512(uint32_t type, const void *w, size_t row_bytes, int64_t r0,
     case BN_TYPE_F16: fgemm_elem(etiles_f16, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     case BN_TYPE_F16X2: fgemm_pairs(w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     case BN_TYPE_BF16: fgemm_elem(etiles_bf16, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
-    default: fgemm_blocks(type, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    default:
+        if (n_tok > 1)
+            fgemm_blocks_tiled(type, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy);
+        else
+            fgemm_blocks(type, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy);
+        break;
     }
 }
 
