@@ -142,24 +142,34 @@ ALWAYS_INLINE void erows_f16x2(const uint8_t *w, size_t row_bytes, int64_t r0, i
  * pair by eight tokens 1.39-1.40x (at 512 tokens of 4096 rows 2.85x). */
 #define QUAD_TOKS 6
 
-ALWAYS_INLINE void qtile_f16x2(const uint8_t *p0, const uint8_t *p1, int64_t cols, const float *x, int T,
-                               float out[4][QUAD_TOKS])
+/* The chains a[i][j] of four rows by T tokens over columns [0, n) (n a
+ * multiple of 16): row i's values for k .. k + 15 lie at w[i] + 4k, as F16
+ * in a pair's chunk (f16) or as floats. */
+ALWAYS_INLINE void rows4_steps(const uint8_t *const w[4], int f16, int64_t n, const float *x, int64_t cols, int T,
+                               __m512 a[4][QUAD_TOKS])
 {
-    const uint8_t *pair[2] = { p0, p1 };
-    __m512 a[4][QUAD_TOKS];
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < T; j++)
-            a[i][j] = _mm512_setzero_ps();
-    for (int64_t k = 0; k < cols; k += 16) {  /* cols % 16 == 0 (kernels.h) */
+    for (int64_t k = 0; k < n; k += 16) {
         __m512 wv[4];
         for (int i = 0; i < 4; i++)
-            wv[i] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(pair[i / 2] + 4 * k + 32 * (i % 2))));
+            wv[i] = f16 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(w[i] + 4 * k)))
+                        : _mm512_loadu_ps((const float *)(const void *)(w[i] + 4 * k));
         for (int j = 0; j < T; j++) {
             __m512 xv = _mm512_loadu_ps(x + j * cols + k);
             for (int i = 0; i < 4; i++)
                 a[i][j] = _mm512_fmadd_ps(wv[i], xv, a[i][j]);
         }
     }
+}
+
+ALWAYS_INLINE void qtile_f16x2(const uint8_t *p0, const uint8_t *p1, int64_t cols, const float *x, int T,
+                               float out[4][QUAD_TOKS])
+{
+    const uint8_t *const w[4] = { p0, p0 + 32, p1, p1 + 32 };
+    __m512 a[4][QUAD_TOKS];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < T; j++)
+            a[i][j] = _mm512_setzero_ps();
+    rows4_steps(w, 1, cols, x, cols, T, a);  /* cols % 16 == 0 (kernels.h) */
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < T; j++)
             out[i][j] = lane_sum(a[i][j]);
@@ -282,26 +292,19 @@ static void fgemm_blocks(uint32_t type, const uint8_t *w, size_t row_bytes, int6
  * acc (a float stored and reloaded is the same float), for BLOCK_GROUP
  * tokens a dequantization pass. A last group of fewer than four rows runs
  * on zeros for the missing ones and keeps only its own. */
-#define BLOCK_TOKS 6
+#define BLOCK_TOKS QUAD_TOKS
 #define BLOCK_GROUP 48
 
 ALWAYS_INLINE void btile(float (*buf)[CHUNK], int64_t len, const float *x, int64_t cols, int T,
                          __m512 acc[4][BLOCK_TOKS])
 {
+    const uint8_t *const w[4] = { (const uint8_t *)buf[0], (const uint8_t *)buf[1], (const uint8_t *)buf[2],
+                                  (const uint8_t *)buf[3] };
     __m512 a[4][BLOCK_TOKS];
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < T; j++)
             a[i][j] = acc[i][j];
-    for (int64_t k = 0; k < len; k += 16) {
-        __m512 wv[4];
-        for (int i = 0; i < 4; i++)
-            wv[i] = _mm512_loadu_ps(buf[i] + k);
-        for (int j = 0; j < T; j++) {
-            __m512 xv = _mm512_loadu_ps(x + j * cols + k);
-            for (int i = 0; i < 4; i++)
-                a[i][j] = _mm512_fmadd_ps(wv[i], xv, a[i][j]);
-        }
-    }
+    rows4_steps(w, 0, len, x, cols, T, a);
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < T; j++)
             acc[i][j] = a[i][j];
