@@ -151,6 +151,18 @@ BN_API void bn_sampler_accept(bn_sampler *s, bn_token token)
         s->hist_len++;
 }
 
+/* Whether any of x[0 .. n) is a NaN or an infinity. */
+static int any_special(const float *x, int32_t n)
+{
+    uint32_t any = 0;
+    for (int32_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], sizeof u);
+        any |= (u & 0x7fffffffu) >= 0x7f800000u;
+    }
+    return any != 0;
+}
+
 static int cand_desc(const void *a, const void *b)
 {
     const cand *x = a, *y = b;
@@ -230,9 +242,18 @@ BN_API bn_status bn_sampler_sample(bn_sampler *s, const float *logits, int32_t n
     }
     /* The probabilities below subtract the largest logit: an infinite one
      * would make them all NaN. +inf takes all the probability (the first,
-     * when several have it); a token of logit -inf can never be drawn. */
+     * when several have it); a token of logit -inf can never be drawn. The
+     * logits as given, and those the penalty changed, are first checked in
+     * one pass the compiler vectorizes: the loop that finds which token is
+     * special, branching on every logit, was 1% of a 2B-4T token. */
+    int special = any_special(logits, n_vocab);
+    if (s->p.repeat_penalty != 1.0f)
+        for (int32_t i = 0; i < s->hist_len && !special; i++) {
+            bn_token t = s->hist[i];
+            special = t >= 0 && t < n_vocab && !isfinite(c[t].logit);
+        }
     int32_t n_neg_inf = 0;
-    for (int32_t i = 0; i < n_vocab; i++) {
+    for (int32_t i = 0; special && i < n_vocab; i++) {
         if (isnan(c[i].logit))
             return bn_fail(BN_E_INVALID_ARG, "logit %d is NaN", i);
         if (isinf(c[i].logit) && c[i].logit > 0) {

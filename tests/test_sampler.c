@@ -234,6 +234,44 @@ static void test_infinite_logits(void **state)
     }
 }
 
+/* A NaN logit is refused by name, greedy or sampled, wherever it lies; a
+ * repetition penalty below 1 that takes a finite logit past FLT_MAX makes
+ * it +inf, which is then taken outright like a given one. */
+static void test_nan_and_penalised_infinity(void **state)
+{
+    (void)state;
+    for (int greedy = 0; greedy <= 1; greedy++) {
+        bn_gen_params p;
+        bn_gen_params_init(&p);
+        p.temperature = greedy ? 0.0f : 0.8f;
+        bn_sampler *s = NULL;
+        assert_int_equal(bn_sampler_new(&p, &s), BN_OK);
+        float l[300];
+        for (int at = 0; at < 300; at += 37) {
+            for (int i = 0; i < 300; i++)
+                l[i] = (float)(i % 11);
+            l[at] = NAN;
+            bn_token t = -1;
+            assert_int_equal(bn_sampler_sample(s, l, 300, &t), BN_E_INVALID_ARG);
+            assert_non_null(strstr(bn_last_error(), "NaN"));
+        }
+        bn_sampler_free(s);
+
+        p.repeat_penalty = 0.5f;
+        p.top_k = 0;  /* every candidate, so that a NaN sum would show */
+        assert_int_equal(bn_sampler_new(&p, &s), BN_OK);
+        for (int i = 0; i < 300; i++)
+            l[i] = (float)(i % 11);
+        l[200] = 3e38f;  /* 6e38 once penalised: +inf */
+        l[250] = 3e38f;
+        bn_sampler_accept(s, 250);
+        bn_token t = -1;
+        assert_int_equal(bn_sampler_sample(s, l, 300, &t), BN_OK);
+        assert_int_equal(t, 250);
+        bn_sampler_free(s);
+    }
+}
+
 /* Growth protocol: an older (smaller) struct gets defaults for the rest; a
  * newer (larger) one is accepted only with an all-zero unknown tail. */
 static void test_params_size_protocol(void **state)
@@ -294,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_repeat_penalty),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_infinite_logits),
+        cmocka_unit_test(test_nan_and_penalised_infinity),
         cmocka_unit_test(test_params_size_protocol),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
