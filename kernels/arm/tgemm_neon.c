@@ -52,5 +52,5 @@ void bn_tgemm_neon(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, co
                    const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
 {
     (void)act_sum;
-    bn_arm_tgemm(tiles, w, r0, r1, q, act_scale, n_tok, y, ldy);
+    bn_arm_tgemm(tiles, w, r0, r1, q, act_scale, NULL, n_tok, y, ldy);
 }
