@@ -11,7 +11,7 @@
 /* The codes (0, 1, 2) of a 32-byte block: w[2g + h] holds those of weights
  * 32g + 16h .. 32g + 16h + 15, i.e. bytes 16h .. 16h + 15 at shift 6 - 2g,
  * matching activations q[32g + 16h ..]. */
-static inline __attribute__((always_inline)) void bn_unpack_i2s_codes_neon(const uint8_t *blk, int8x16_t w[8])
+static inline __attribute__((always_inline)) void bn_unpack_i2s_neon(const uint8_t *blk, int8x16_t w[8])
 {
     const uint8x16_t m3 = vdupq_n_u8(3);
     for (int h = 0; h < 2; h++) {
@@ -23,13 +23,6 @@ static inline __attribute__((always_inline)) void bn_unpack_i2s_codes_neon(const
     }
 }
 
-/* The signed weights (code - 1) of a 32-byte block, laid out as above. */
-static inline __attribute__((always_inline)) void bn_unpack_i2s_neon(const uint8_t *blk, int8x16_t w[8])
-{
-    bn_unpack_i2s_codes_neon(blk, w);
-    for (int i = 0; i < 8; i++)
-        w[i] = vsubq_s8(w[i], vdupq_n_s8(1));
-}
 
 /* The activation vector that w[i] of bn_unpack_i2s_neon multiplies. */
 static inline __attribute__((always_inline)) int8x16_t bn_q_for_neon(const int8_t *q, int i)
@@ -37,9 +30,8 @@ static inline __attribute__((always_inline)) int8x16_t bn_q_for_neon(const int8_
     return vld1q_s8(q + 32 * (i / 2) + 16 * (i % 2));
 }
 
-/* sum((code - 1) * q), or sum(code * q) (see bn_arm_tgemm), of one row
- * against up to 4 tokens (a kernel's tile); block b of the row is at
- * row + b * BN_TBLOCK_STRIDE (layout: bn_tmat). */
+/* sum(code * q) of one row against up to 4 tokens (a kernel's tile); block
+ * b of the row is at row + b * BN_TBLOCK_STRIDE (layout: bn_tmat). */
 typedef void bn_arm_tile_fn(const uint8_t *row, int64_t cols, const int8_t *q, int32_t out[4]);
 
 /* Defines NAME[5], the tiles for 1..4 tokens made from an always-inline
@@ -64,10 +56,9 @@ typedef void bn_arm_tile_fn(const uint8_t *row, int64_t cols, const int8_t *q, i
     static bn_arm_tile_fn *const NAME[5] = {NULL, NAME##_1, NAME##_2, NAME##_3, NAME##_4};
 
 /* The tgemm both aarch64 levels share around their tiles (tiles[T] serves T
- * tokens): one row at a time, four tokens per pass over the row. Tiles that
- * multiply the codes themselves pass act_sum, the tokens' sum(q), which
- * their sums exceed sum((code - 1) * q) by (taken off in unsigned
- * arithmetic: int32's wrap without UB); tiles of code - 1 pass NULL. */
+ * tokens): one row at a time, four tokens per pass over the row. A tile's
+ * sums exceed sum((code - 1) * q) by the token's sum(q), act_sum, taken off
+ * in unsigned arithmetic (int32's wrap without UB). */
 static inline void bn_arm_tgemm(bn_arm_tile_fn *const tiles[5], const bn_tmat *w, int64_t r0, int64_t r1,
                                 const int8_t *q, const float *act_scale, const int32_t *act_sum, int64_t n_tok,
                                 float *y, int64_t ldy)
@@ -79,7 +70,7 @@ static inline void bn_arm_tgemm(bn_arm_tile_fn *const tiles[5], const bn_tmat *w
             int32_t isum[4];
             tiles[T](w->codes + bn_tmat_block(cols, r, 0), cols, q + t0 * cols, isum);
             for (int j = 0; j < T; j++) {
-                int32_t v = act_sum ? (int32_t)((uint32_t)isum[j] - (uint32_t)act_sum[t0 + j]) : isum[j];
+                int32_t v = (int32_t)((uint32_t)isum[j] - (uint32_t)act_sum[t0 + j]);
                 y[(t0 + j) * ldy + r] = ((float)v / act_scale[t0 + j]) * w->scale;
             }
         }

@@ -21,7 +21,7 @@ ALWAYS_INLINE void tile(const uint8_t *row, int64_t cols, const int8_t *q, int T
         acc[j][0] = acc[j][1] = vdupq_n_s32(0);
     for (int64_t b = 0; b < nblk; b++) {
         int8x16_t w[8];
-        bn_unpack_i2s_codes_neon(row + BN_TBLOCK_STRIDE * b, w);
+        bn_unpack_i2s_neon(row + BN_TBLOCK_STRIDE * b, w);
         for (int j = 0; j < T; j++) {
             const int8_t *qb = q + j * cols + 128 * b;
             for (int i = 0; i < 8; i++)

@@ -1,9 +1,10 @@
 /* Advanced SIMD ternary GEMM over the kernels' layout (bn_tmat in kernels.h).
- * Weights are unpacked to signed bytes (code - 1, so no sum(q) correction is
- * needed) and multiplied by the activations with vmlal_s8 into 16-bit lanes;
- * a product is at most 128 in magnitude and a lane gains at most 8 of them a
- * block, so 16 blocks stay within 16384 before vpadalq widens them to 32
- * bits. The 32-bit sums wrap exactly as the scalar int32 arithmetic would. */
+ * The codes (0, 1, 2) are multiplied by the activations with vmlal_s8 into
+ * 16-bit lanes and the tokens' sum(q) comes off at the end (isum =
+ * sum(code * q) - sum(q), bn_arm_tgemm). A product lies in -256 .. 254 and a
+ * lane gains 8 of them a block, so 16 blocks stay within -32768 .. 32512
+ * before vpadalq widens them to 32 bits. The 32-bit sums wrap exactly as
+ * the scalar int32 arithmetic would. */
 #include <arm_neon.h>
 
 #include "arm/kernels_arm.h"
@@ -12,7 +13,7 @@
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 #define FLUSH 16
 
-/* sum((code - 1) * q) for one row x T tokens: each block is unpacked once and
+/* sum(code * q) for one row x T tokens: each block is unpacked once and
  * serves all T tokens. T is a constant once inlined. */
 ALWAYS_INLINE void tile(const uint8_t *row, int64_t cols, const int8_t *q, int T, int32_t out[4])
 {
@@ -51,6 +52,5 @@ BN_ARM_TILES(tiles, tile)
 void bn_tgemm_neon(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                    const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
 {
-    (void)act_sum;
-    bn_arm_tgemm(tiles, w, r0, r1, q, act_scale, NULL, n_tok, y, ldy);
+    bn_arm_tgemm(tiles, w, r0, r1, q, act_scale, act_sum, n_tok, y, ldy);
 }
