@@ -13,9 +13,8 @@
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /* Elements of block-quantized rows dequantized at a time (a multiple of every
- * block size), and tokens served per dequantized chunk. */
+ * block size). */
 #define CHUNK 256
-#define TOKS 16
 
 /* The canonical reduction: l[i] += l[i+8], l[i] += l[i+4], l[i] += l[i+2], l[0] + l[1]. */
 ALWAYS_INLINE float lane_sum(__m512 v)
@@ -252,35 +251,110 @@ static void dequant_chunk(uint32_t type, const uint8_t *src, float *buf, int64_t
     }
 }
 
-/* Block-quantized rows: dequantize a chunk once, then run every token of the
- * group over it, carrying each token's lanes from chunk to chunk. */
-static void fgemm_blocks(uint32_t type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
-                         const float *x, int64_t n_tok, float *y, int64_t ldy)
+/* Block-quantized rows against one token (decode; several tokens take the
+ * tiles below): one row at a time, a chunk dequantized, then its products,
+ * the lanes carried from chunk to chunk. */
+/* 16 floats that dequant_chunk has just stored 8 at a time, loaded as the
+ * two halves it stored: a 64-byte load over two 32-byte stores still in
+ * the store buffer cannot take their data and waits for them to reach the
+ * cache. */
+ALWAYS_INLINE __m512 load_stored16(const float *p)
+{
+    __m512d lo = _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_loadu_ps(p)));
+    return _mm512_castpd_ps(_mm512_insertf64x4(lo, _mm256_castps_pd(_mm256_loadu_ps(p + 8)), 1));
+}
+
+ALWAYS_INLINE void fgemm_blocks(uint32_t type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1,
+                                int64_t cols, const float *x, float *y, size_t ahead)
 {
     const bn_type_traits *tt = bn_type_get(type);
     float buf[CHUNK];
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *row = w + (size_t)r * row_bytes;
-        for (int64_t t0 = 0; t0 < n_tok; t0 += TOKS) {
-            int T = n_tok - t0 < TOKS ? (int)(n_tok - t0) : TOKS;
-            __m512 acc[TOKS];
-            for (int j = 0; j < T; j++)
-                acc[j] = _mm512_setzero_ps();
-            for (int64_t k0 = 0; k0 < cols; k0 += CHUNK) {
-                int64_t len = cols - k0 < CHUNK ? cols - k0 : CHUNK;
-                const uint8_t *src = row + (size_t)(k0 / tt->block_size) * tt->block_bytes;
-                dequant_chunk(type, src, buf, len);
-                for (int j = 0; j < T; j++) {
-                    const float *xt = x + (t0 + j) * cols + k0;
-                    __m512 a = acc[j];
-                    for (int64_t k = 0; k < len; k += 16)
-                        a = _mm512_fmadd_ps(_mm512_loadu_ps(buf + k), _mm512_loadu_ps(xt + k), a);
-                    acc[j] = a;
-                }
-            }
-            for (int j = 0; j < T; j++)
-                y[(t0 + j) * ldy + r] = lane_sum(acc[j]);
+        __m512 a = _mm512_setzero_ps();
+        for (int64_t k0 = 0; k0 < cols; k0 += CHUNK) {
+            int64_t len = cols - k0 < CHUNK ? cols - k0 : CHUNK;
+            const uint8_t *src = row + (size_t)(k0 / tt->block_size) * tt->block_bytes;
+            for (int64_t o = 0; o < len / tt->block_size * (int64_t)tt->block_bytes; o += 64)
+                bn_prefetch_ahead(src + o, ahead);
+            dequant_chunk(type, src, buf, len);
+            for (int64_t k = 0; k < len; k += 16)
+                a = _mm512_fmadd_ps(load_stored16(buf + k), _mm512_loadu_ps(x + k0 + k), a);
         }
+        y[r] = lane_sum(a);
+    }
+}
+
+/* Sixteen int8 values as floats times the block's factor f: the scalar
+ * formula's floats ((float)q * f, one rounding). */
+ALWAYS_INLINE __m512 q16(__m128i v, __m512 f)
+{
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(v)), f);
+}
+
+/* Q8_0 and Q6_K rows against one token with each 16 values made in a
+ * register and multiplied in at once, in the order of the buffer path (a
+ * row's values in order, lane k % 16): dequantizing through a buffer and
+ * reading it back held decode to about 2 GB/s. Each lane is one chain of
+ * multiply-adds, so two rows go side by side. These add one block (32 or
+ * 256 values at b) against x to the lanes a. */
+ALWAYS_INLINE __m512 q8_0_block(const uint8_t *b, const float *x, __m512 a)
+{
+    __m512 d = _mm512_set1_ps(bn_f16_x86(b));
+    a = _mm512_fmadd_ps(q16(_mm_loadu_si128((const __m128i *)(const void *)(b + 2)), d), _mm512_loadu_ps(x), a);
+    return _mm512_fmadd_ps(q16(_mm_loadu_si128((const __m128i *)(const void *)(b + 18)), d), _mm512_loadu_ps(x + 16), a);
+}
+
+ALWAYS_INLINE __m512 q6_k_block(const uint8_t *b, const float *x, __m512 a)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), k32 = _mm256_set1_epi8(32);
+    float d = bn_f16_x86(b + 208);
+    const int8_t *sc = (const int8_t *)(b + 192);
+    for (int h = 0; h < 2; h++) {
+        const uint8_t *ql = b + 64 * h, *qh = b + 128 + 32 * h;
+        __m256i la = _mm256_loadu_si256((const __m256i *)(const void *)ql);
+        __m256i lb = _mm256_loadu_si256((const __m256i *)(const void *)(ql + 32));
+        __m256i hv = _mm256_loadu_si256((const __m256i *)(const void *)qh);
+        __m256i g[4];  /* as bn_dequant_q6_k_avx2 makes them */
+        g[0] = _mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(hv, m3), 4));
+        g[1] = _mm256_or_si256(_mm256_and_si256(lb, m4),
+                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, 2), m3), 4));
+        g[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4),
+                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, 4), m3), 4));
+        g[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
+                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, 6), m3), 4));
+        for (int gi = 0; gi < 4; gi++) {
+            __m256i v = _mm256_sub_epi8(g[gi], k32);
+            const float *xv = x + 128 * h + 32 * gi;
+            a = _mm512_fmadd_ps(q16(_mm256_castsi256_si128(v), _mm512_set1_ps(d * (float)sc[8 * h + 2 * gi])),
+                                _mm512_loadu_ps(xv), a);
+            a = _mm512_fmadd_ps(q16(_mm256_extracti128_si256(v, 1), _mm512_set1_ps(d * (float)sc[8 * h + 2 * gi + 1])),
+                                _mm512_loadu_ps(xv + 16), a);
+        }
+    }
+    return a;
+}
+
+/* Rows [r0, r1) of Q8_0 or Q6_K two at a time (a last one alone), its
+ * blocks of `per` values and `bytes` bytes prefetched `ahead` further. */
+ALWAYS_INLINE void decode_blocks(uint32_t type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1,
+                                 int64_t cols, const float *x, float *y, size_t ahead)
+{
+    const int per = type == BN_TYPE_Q8_0 ? 32 : 256, bytes = type == BN_TYPE_Q8_0 ? 34 : 210;
+    for (int64_t r = r0; r < r1; r += 2) {
+        const uint8_t *b0 = w + (size_t)r * row_bytes, *b1 = r + 1 < r1 ? b0 + row_bytes : b0;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+        for (int64_t i = 0; i < cols; i += per, b0 += bytes, b1 += bytes) {
+            for (int o = 0; o < bytes; o += 64) {
+                bn_prefetch_ahead(b0 + o, ahead);
+                bn_prefetch_ahead(b1 + o, ahead);
+            }
+            a0 = type == BN_TYPE_Q8_0 ? q8_0_block(b0, x + i, a0) : q6_k_block(b0, x + i, a0);
+            a1 = type == BN_TYPE_Q8_0 ? q8_0_block(b1, x + i, a1) : q6_k_block(b1, x + i, a1);
+        }
+        y[r] = lane_sum(a0);
+        if (r + 1 < r1)
+            y[r + 1] = lane_sum(a1);
     }
 }
 
@@ -354,41 +428,42 @@ static void fgemm_blocks_tiled(uint32_t type, const uint8_t *w, size_t row_bytes
     }
 }
 
-/* Decode over an element type; 0 for other types. */
-ALWAYS_INLINE int decode(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
-                         const float *x, float *y, size_t ahead)
+/* Decode: every row against one token. */
+ALWAYS_INLINE void decode(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                          const float *x, float *y, size_t ahead)
 {
     switch (type) {
-    case BN_TYPE_F32: erows(BN_TYPE_F32, w, row_bytes, r0, r1, cols, x, y, ahead); return 1;
-    case BN_TYPE_F16: erows(BN_TYPE_F16, w, row_bytes, r0, r1, cols, x, y, ahead); return 1;
-    case BN_TYPE_BF16: erows(BN_TYPE_BF16, w, row_bytes, r0, r1, cols, x, y, ahead); return 1;
-    case BN_TYPE_F16X2: erows_f16x2(w, row_bytes, r0, r1, cols, x, y, ahead); return 1;
+    case BN_TYPE_F32: erows(BN_TYPE_F32, w, row_bytes, r0, r1, cols, x, y, ahead); break;
+    case BN_TYPE_F16: erows(BN_TYPE_F16, w, row_bytes, r0, r1, cols, x, y, ahead); break;
+    case BN_TYPE_BF16: erows(BN_TYPE_BF16, w, row_bytes, r0, r1, cols, x, y, ahead); break;
+    case BN_TYPE_F16X2: erows_f16x2(w, row_bytes, r0, r1, cols, x, y, ahead); break;
+    case BN_TYPE_Q8_0: decode_blocks(BN_TYPE_Q8_0, w, row_bytes, r0, r1, cols, x, y, ahead); break;
+    case BN_TYPE_Q6_K: decode_blocks(BN_TYPE_Q6_K, w, row_bytes, r0, r1, cols, x, y, ahead); break;
+    default: fgemm_blocks(type, w, row_bytes, r0, r1, cols, x, y, ahead); break;
     }
-    return 0;
 }
 
 void bn_fgemm_avx512(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                      const float *x, int64_t n_tok, float *y, int64_t ldy)
 {
-    if (n_tok == 1 && decode(type, w, row_bytes, r0, r1, cols, x, y, 0))
+    if (n_tok == 1) {
+        decode(type, w, row_bytes, r0, r1, cols, x, y, 0);
         return;
+    }
     switch (type) {
     case BN_TYPE_F32: fgemm_elem(etiles_f32, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     case BN_TYPE_F16: fgemm_elem(etiles_f16, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     case BN_TYPE_F16X2: fgemm_pairs(w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     case BN_TYPE_BF16: fgemm_elem(etiles_bf16, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
-    default:
-        if (n_tok > 1)
-            fgemm_blocks_tiled(type, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy);
-        else
-            fgemm_blocks(type, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy);
-        break;
+    default: fgemm_blocks_tiled(type, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     }
 }
 
 void bn_fgemm_avx512_intel(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                         const float *x, int64_t n_tok, float *y, int64_t ldy)
 {
-    if (n_tok != 1 || !decode(type, w, row_bytes, r0, r1, cols, x, y, BN_DECODE_AHEAD))
+    if (n_tok == 1)
+        decode(type, w, row_bytes, r0, r1, cols, x, y, BN_DECODE_AHEAD);
+    else
         bn_fgemm_avx512(type, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy);
 }
