@@ -251,9 +251,6 @@ static void dequant_chunk(uint32_t type, const uint8_t *src, float *buf, int64_t
     }
 }
 
-/* Block-quantized rows against one token (decode; several tokens take the
- * tiles below): one row at a time, a chunk dequantized, then its products,
- * the lanes carried from chunk to chunk. */
 /* 16 floats that dequant_chunk has just stored 8 at a time, loaded as the
  * two halves it stored: a 64-byte load over two 32-byte stores still in
  * the store buffer cannot take their data and waits for them to reach the
@@ -264,6 +261,10 @@ ALWAYS_INLINE __m512 load_stored16(const float *p)
     return _mm512_castpd_ps(_mm512_insertf64x4(lo, _mm256_castps_pd(_mm256_loadu_ps(p + 8)), 1));
 }
 
+/* Block-quantized rows against one token (Q4_K; Q8_0 and Q6_K take
+ * decode_blocks, several tokens the tiles below): one row at a time, a
+ * chunk dequantized, then its products, the lanes carried from chunk to
+ * chunk. */
 ALWAYS_INLINE void fgemm_blocks(uint32_t type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1,
                                 int64_t cols, const float *x, float *y, size_t ahead)
 {
