@@ -67,29 +67,36 @@ static inline void bn_dequant_q4_k_avx2(const uint8_t *b, float *out, int64_t n)
     }
 }
 
+/* Half h of a Q6_K block b: its four groups of 32 values (values 128h + 32gi
+ * ..), q - 32 as signed bytes, the high bits shifted into place. */
+static inline __attribute__((always_inline)) void bn_q6_k_half_avx2(const uint8_t *b, int h, __m256i v[4])
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), k32 = _mm256_set1_epi8(32);
+    const uint8_t *ql = b + 64 * h, *qh = b + 128 + 32 * h;
+    __m256i la = _mm256_loadu_si256((const __m256i *)(const void *)ql);
+    __m256i lb = _mm256_loadu_si256((const __m256i *)(const void *)(ql + 32));
+    __m256i hv = _mm256_loadu_si256((const __m256i *)(const void *)qh);
+    v[0] = _mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(hv, m3), 4));
+    v[1] = _mm256_or_si256(_mm256_and_si256(lb, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, 2), m3), 4));
+    v[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, 4), m3), 4));
+    v[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, 6), m3), 4));
+    for (int gi = 0; gi < 4; gi++)
+        v[gi] = _mm256_sub_epi8(v[gi], k32);
+}
+
 /* Q6_K: y = (d * scale) * (q - 32), one int8 scale per 16 values. */
 static inline void bn_dequant_q6_k_avx2(const uint8_t *b, float *out, int64_t n)
 {
-    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), k32 = _mm256_set1_epi8(32);
     for (int64_t i = 0; i < n; i += 256, b += 210) {
         float d = bn_f16_x86(b + 208);
         const int8_t *sc = (const int8_t *)(b + 192);
         for (int h = 0; h < 2; h++) {
-            const uint8_t *ql = b + 64 * h, *qh = b + 128 + 32 * h;
-            __m256i la = _mm256_loadu_si256((const __m256i *)ql);
-            __m256i lb = _mm256_loadu_si256((const __m256i *)(ql + 32));
-            __m256i hv = _mm256_loadu_si256((const __m256i *)qh);
-            /* the four 32-value groups, high bits shifted into place */
             __m256i g[4];
-            g[0] = _mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(hv, m3), 4));
-            g[1] = _mm256_or_si256(_mm256_and_si256(lb, m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, 2), m3), 4));
-            g[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, 4), m3), 4));
-            g[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, 6), m3), 4));
+            bn_q6_k_half_avx2(b, h, g);
             for (int gi = 0; gi < 4; gi++) {
-                __m256i v = _mm256_sub_epi8(g[gi], k32);
+                __m256i v = g[gi];
                 float *o = out + i + 128 * h + 32 * gi;
                 for (int half = 0; half < 2; half++) {  /* 16 values share a scale */
                     __m256 f = _mm256_set1_ps(d * (float)sc[8 * h + half + 2 * gi]);

@@ -308,24 +308,13 @@ ALWAYS_INLINE __m512 q8_0_block(const uint8_t *b, const float *x, __m512 a)
 
 ALWAYS_INLINE __m512 q6_k_block(const uint8_t *b, const float *x, __m512 a)
 {
-    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), k32 = _mm256_set1_epi8(32);
     float d = bn_f16_x86(b + 208);
     const int8_t *sc = (const int8_t *)(b + 192);
     for (int h = 0; h < 2; h++) {
-        const uint8_t *ql = b + 64 * h, *qh = b + 128 + 32 * h;
-        __m256i la = _mm256_loadu_si256((const __m256i *)(const void *)ql);
-        __m256i lb = _mm256_loadu_si256((const __m256i *)(const void *)(ql + 32));
-        __m256i hv = _mm256_loadu_si256((const __m256i *)(const void *)qh);
-        __m256i g[4];  /* as bn_dequant_q6_k_avx2 makes them */
-        g[0] = _mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(hv, m3), 4));
-        g[1] = _mm256_or_si256(_mm256_and_si256(lb, m4),
-                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, 2), m3), 4));
-        g[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4),
-                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, 4), m3), 4));
-        g[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
-                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, 6), m3), 4));
+        __m256i g[4];
+        bn_q6_k_half_avx2(b, h, g);
         for (int gi = 0; gi < 4; gi++) {
-            __m256i v = _mm256_sub_epi8(g[gi], k32);
+            __m256i v = g[gi];
             const float *xv = x + 128 * h + 32 * gi;
             a = _mm512_fmadd_ps(q16(_mm256_castsi256_si128(v), _mm512_set1_ps(d * (float)sc[8 * h + 2 * gi])),
                                 _mm512_loadu_ps(xv), a);
