@@ -6,6 +6,7 @@
 
 #include "arm/kernels_arm.h"
 #include "fp16.h"
+#include "fgemm_elem.h"
 #include "ggml_types.h"
 #include "scalar/dense_scalar.h"
 
@@ -97,8 +98,6 @@ ALWAYS_INLINE void etile(uint32_t type, const uint8_t *row, int64_t cols, const 
         out[j] = lane_sum(acc[j]);
 }
 
-typedef void etile_fn(const uint8_t *row, int64_t cols, const float *x, float out[4]);
-
 #define ETILE(NAME, TYPE, T)                                                                            \
     static void etile_##NAME##_##T(const uint8_t *row, int64_t cols, const float *x, float out[4])     \
     {                                                                                                   \
@@ -106,39 +105,12 @@ typedef void etile_fn(const uint8_t *row, int64_t cols, const float *x, float ou
     }
 #define ETILES(NAME, TYPE)                                                                              \
     ETILE(NAME, TYPE, 1) ETILE(NAME, TYPE, 2) ETILE(NAME, TYPE, 3) ETILE(NAME, TYPE, 4)                \
-    static etile_fn *const etiles_##NAME[5] = {NULL, etile_##NAME##_1, etile_##NAME##_2,                \
-                                               etile_##NAME##_3, etile_##NAME##_4};
+    static bn_etile_fn *const etiles_##NAME[5] = {NULL, etile_##NAME##_1, etile_##NAME##_2,             \
+                                                  etile_##NAME##_3, etile_##NAME##_4};
 ETILES(f32, BN_TYPE_F32)
 ETILES(f16, BN_TYPE_F16)
 ETILES(f16x2, BN_TYPE_F16X2)
 ETILES(bf16, BN_TYPE_BF16)
-
-/* One row at a time, so that the weights arrive as one sequential stream
- * (Zen 4: twice the bandwidth of four interleaved rows), in blocks of
- * ELEM_ROWS rows with the tokens outside, so that a token tile's activations
- * serve the block's rows from cache where every row read all the tokens'
- * again (harness, 16384 x 2560 F32, F16 and BF16 rows, 64 tokens:
- * 1.28-1.32x at AVX-512, 1.29-1.55x at AVX2; not timed on ARM). Rows in
- * pairs: a row reads half of each line, and the next row the other half
- * while the lines are still in cache. */
-#define ELEM_ROWS 16
-
-static void fgemm_elem(etile_fn *const fns[5], int pairs, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1,
-                       int64_t cols, const float *x, int64_t n_tok, float *y, int64_t ldy)
-{
-    for (int64_t b0 = r0; b0 < r1; b0 += ELEM_ROWS) {
-        int64_t b1 = r1 - b0 < ELEM_ROWS ? r1 : b0 + ELEM_ROWS;
-        for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
-            int T = n_tok - t0 < 4 ? (int)(n_tok - t0) : 4;
-            for (int64_t r = b0; r < b1; r++) {
-                float out[4];
-                fns[T](pairs ? bn_f16x2_row(w, row_bytes, r) : w + (size_t)r * row_bytes, cols, x + t0 * cols, out);
-                for (int j = 0; j < T; j++)
-                    y[(t0 + j) * ldy + r] = out[j];
-            }
-        }
-    }
-}
 
 static uint16_t rd16(const uint8_t *p)
 {
@@ -298,10 +270,10 @@ void bn_fgemm_neon(uint32_t type, const void *w, size_t row_bytes, int64_t r0, i
         return;
     }
     switch (type) {
-    case BN_TYPE_F32: fgemm_elem(etiles_f32, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
-    case BN_TYPE_F16: fgemm_elem(etiles_f16, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
-    case BN_TYPE_F16X2: fgemm_elem(etiles_f16x2, 1, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
-    case BN_TYPE_BF16: fgemm_elem(etiles_bf16, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    case BN_TYPE_F32: bn_fgemm_elem(etiles_f32, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    case BN_TYPE_F16: bn_fgemm_elem(etiles_f16, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    case BN_TYPE_F16X2: bn_fgemm_elem(etiles_f16x2, 1, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
+    case BN_TYPE_BF16: bn_fgemm_elem(etiles_bf16, 0, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     default: fgemm_blocks(type, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy); break;
     }
 }
