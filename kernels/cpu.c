@@ -48,13 +48,17 @@ static int x86_level(void)
 #define BN_HWCAP_ASIMDDP (1ul << 20)
 #endif
 
-int bn_cpu_is_intel(void)
+int bn_cpu_wants_prefetch(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
     unsigned a, b, c, d;
     if (!__get_cpuid(0, &a, &b, &c, &d))
-        return 0;
-    return b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu;  /* "GenuineIntel" */
+        return 1;
+    int amd = b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u;  /* "AuthenticAMD" */
+    if (!amd || a < 7)
+        return 1;
+    __cpuid_count(7, 0, a, b, c, d);
+    return !((b >> 16) & 1);  /* AVX-512F: Zen 4 and later */
 #else
     return 0;
 #endif

@@ -18,7 +18,7 @@ static const bn_kernels *built(bn_cpu_level level, int build)
     case BN_CPU_AVX2:
         switch (build) {
         case BN_BUILD_BASE: return &bn_kernels_avx2;
-        case BN_BUILD_INTEL: return &bn_kernels_avx2_intel;
+        case BN_BUILD_PREFETCH: return &bn_kernels_avx2_prefetch;
 #ifdef BN_HAVE_KERNELS_AVXVNNI
         case BN_BUILD_AVXVNNI: return bn_cpu_has_avxvnni() ? &bn_kernels_avx2_vnni : NULL;
 #endif
@@ -29,7 +29,7 @@ static const bn_kernels *built(bn_cpu_level level, int build)
     case BN_CPU_AVX512:
         switch (build) {
         case BN_BUILD_BASE: return &bn_kernels_avx512;
-        case BN_BUILD_INTEL: return &bn_kernels_avx512_intel;
+        case BN_BUILD_PREFETCH: return &bn_kernels_avx512_prefetch;
 #ifdef BN_HAVE_KERNELS_AMX
         case BN_BUILD_AMX: return bn_cpu_has_amx() ? &bn_kernels_avx512_amx : NULL;
 #endif
@@ -51,13 +51,14 @@ const bn_kernels *bn_kernels_variant(bn_cpu_level level, int build)
     return bn_cpu_supported_raw(level) ? built(level, build) : NULL;
 }
 
-/* The most specific build the level has for this CPU: on Intel, the one with
- * AMX or AVX-VNNI, then the Intel build; elsewhere the base one. */
+/* The most specific build the level has for this CPU: where decode wants
+ * software prefetch, the one with AMX or AVX-VNNI if the CPU has either, then
+ * the prefetching build; elsewhere (Zen 4 and later) the base one. */
 const bn_kernels *bn_kernels_for(bn_cpu_level level)
 {
-    static const int order[] = {BN_BUILD_AMX, BN_BUILD_AVXVNNI, BN_BUILD_INTEL, BN_BUILD_BASE};
+    static const int order[] = {BN_BUILD_AMX, BN_BUILD_AVXVNNI, BN_BUILD_PREFETCH, BN_BUILD_BASE};
     const bn_kernels *k = NULL;
-    for (size_t i = bn_cpu_is_intel() ? 0 : 3; !k && i < sizeof order / sizeof order[0]; i++)
+    for (size_t i = bn_cpu_wants_prefetch() ? 0 : 3; !k && i < sizeof order / sizeof order[0]; i++)
         k = bn_kernels_variant(level, order[i]);
     return k;
 }

@@ -112,11 +112,12 @@ static inline float bn_absmax(const float *x, int64_t n)
 /* The FFN activations of bn_kernels.glu. */
 enum { BN_GLU_RELU2, BN_GLU_SILU };
 
-/* The builds of an x86 level (kernels_x86.h): for most cores, tuned for
- * Intel cores (bn_cpu_is_intel), and the latter with AMX-INT8 prefill
- * (AVX-512 only, bn_cpu_has_amx) or with AVX-VNNI ternary products (AVX2
- * only, bn_cpu_has_avxvnni). Other levels have the first only. */
-enum { BN_BUILD_BASE, BN_BUILD_INTEL, BN_BUILD_AMX, BN_BUILD_AVXVNNI, BN_BUILD_COUNT };
+/* The builds of an x86 level (kernels_x86.h): the base one (Zen 4 and
+ * later), the one whose decode prefetches in software (every other x86 CPU,
+ * bn_cpu_wants_prefetch), and the latter with AMX-INT8 prefill (AVX-512 only,
+ * bn_cpu_has_amx) or with AVX-VNNI ternary products (AVX2 only,
+ * bn_cpu_has_avxvnni). Other levels have the first only. */
+enum { BN_BUILD_BASE, BN_BUILD_PREFETCH, BN_BUILD_AMX, BN_BUILD_AVXVNNI, BN_BUILD_COUNT };
 
 /* Cached positions that bn_kernels.attn may convert to f32 at once (its
  * `row` scratch holds them). */
@@ -213,9 +214,9 @@ typedef struct bn_kernels {
     void (*rmsnorm)(const float *x, const float *w, int64_t n, float eps, float *out);
 } bn_kernels;
 
-/* The table for a level, or NULL when this build or CPU lacks it; on an
- * Intel CPU, the level's build tuned for Intel cores where it has one, with
- * AMX where the CPU has it. */
+/* The table for a level, or NULL when this build or CPU lacks it; where
+ * the CPU wants software prefetch in decode, the level's prefetching build
+ * where it has one, with AMX or AVX-VNNI where the CPU has it. */
 const bn_kernels *bn_kernels_for(bn_cpu_level level);
 
 /* A build (BN_BUILD_*) of a level, or NULL when this libbitnet, the level
@@ -231,9 +232,9 @@ bn_status bn_cpu_choose(bn_cpu_level requested, bn_cpu_level *out);
 extern const bn_kernels bn_kernels_scalar;
 extern const bn_kernels bn_kernels_avx2;
 extern const bn_kernels bn_kernels_avx512;
-extern const bn_kernels bn_kernels_avx2_intel;
+extern const bn_kernels bn_kernels_avx2_prefetch;
 extern const bn_kernels bn_kernels_avx2_vnni;
-extern const bn_kernels bn_kernels_avx512_intel;
+extern const bn_kernels bn_kernels_avx512_prefetch;
 extern const bn_kernels bn_kernels_avx512_amx;
 extern const bn_kernels bn_kernels_neon;
 extern const bn_kernels bn_kernels_dotprod;

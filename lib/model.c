@@ -486,9 +486,9 @@ BN_API bn_status bn_model_open(const char *path, const bn_model_params *params, 
     bn_log(&m->log, BN_LOG_INFO, "%s: %s, %d layers, n_embd %d, %d heads (%d kv), n_ff %d, vocab %d, kernels %s%s",
            path, m->arch_name, m->hp.n_layer, m->hp.n_embd, m->hp.n_head, m->hp.n_head_kv, m->hp.n_ff,
            m->hp.n_vocab, bn_cpu_level_name(m->kern->level),
-           m->kern->build == BN_BUILD_AMX       ? " (Intel build, AMX prefill)"
-           : m->kern->build == BN_BUILD_AVXVNNI ? " (Intel build, AVX-VNNI)"
-                                                : m->kern->build == BN_BUILD_INTEL ? " (Intel build)" : "");
+           m->kern->build == BN_BUILD_AMX       ? " (prefetching build, AMX prefill)"
+           : m->kern->build == BN_BUILD_AVXVNNI ? " (prefetching build, AVX-VNNI)"
+                                                : m->kern->build == BN_BUILD_PREFETCH ? " (prefetching build)" : "");
     *out = m;
     return BN_OK;
 fail:

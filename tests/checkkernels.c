@@ -21,16 +21,16 @@
 #include "kernels.h"
 #include "scalar/dense_scalar.h"
 
-/* A table's name in reports: its level, with "/intel" for the build tuned
- * for Intel cores, "/amx" and "/vnni" for that build with AMX or AVX-VNNI. */
+/* A table's name in reports: its level, with "/prefetch" for the build with
+ * decode's software prefetch, "/amx" and "/vnni" for that build with AMX or AVX-VNNI. */
 static const char *table_name(const bn_kernels *k)
 {
     if (k->build == BN_BUILD_AMX)
         return "avx512/amx";
     if (k->build == BN_BUILD_AVXVNNI)
         return "avx2/vnni";
-    if (k->build == BN_BUILD_INTEL)
-        return k->level == BN_CPU_AVX2 ? "avx2/intel" : k->level == BN_CPU_AVX512 ? "avx512/intel" : "unknown/intel";
+    if (k->build == BN_BUILD_PREFETCH)
+        return k->level == BN_CPU_AVX2 ? "avx2/prefetch" : k->level == BN_CPU_AVX512 ? "avx512/prefetch" : "unknown/prefetch";
     return bn_cpu_level_name(k->level);
 }
 
@@ -596,8 +596,8 @@ static void random_range(int64_t rows, int64_t *r0, int64_t *r1)
 static void check_tgemm(const bn_kernels *k, tally *tl)
 {
     static const int64_t colset[] = {128, 256, 384, 512, 640, 1024, 2560, 4096, 6912};
-    /* up to and past each tile's token count (4, or 8 in the Intel build),
-     * a ragged tile after full ones (13, 15), and the Intel build's prefill
+    /* up to and past each tile's token count (4, or 8 in the prefetching AVX-512 build),
+     * a ragged tile after full ones (13, 15), and the prefetching build's prefill
      * prefetch, which starts at four tiles (33) */
     static const int64_t tokset[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 15, 17, 33, 64};
     /* every token count against a spread of shapes */

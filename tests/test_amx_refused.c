@@ -1,6 +1,6 @@
 /* When Linux refuses a host the AMX tile state (ARCH_REQ_XCOMP_PERM fails
  * while a thread's alternate signal stack is too small for the larger
- * signal frame), a model must still open, run the Intel AVX-512 build and
+ * signal frame), a model must still open, run the prefetching AVX-512 build and
  * give the scalar level's logits bit for bit; and the library must not have
  * been granted the state behind the host's back. A process of its own: the
  * grant is process-wide and one-way. Skips (77) where the CPU or OS has no
@@ -76,7 +76,7 @@ static void test_refused_grant(void **state)
 
     bn_model *m = open_model(BN_CPU_AVX512);
     assert_false(amx_granted());
-    assert_non_null(strstr(load_message, "kernels avx512 (Intel build)"));
+    assert_non_null(strstr(load_message, "kernels avx512 (prefetching build)"));
     bn_model *s = open_model(BN_CPU_SCALAR);
     int n_vocab = bn_model_n_vocab(m);
     float *a = malloc(sizeof(float) * (size_t)n_vocab), *b = malloc(sizeof(float) * (size_t)n_vocab);

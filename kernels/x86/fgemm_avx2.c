@@ -249,7 +249,7 @@ void bn_fgemm_avx2(uint32_t type, const void *w, size_t row_bytes, int64_t r0, i
 }
 
 /* Prefetching decode of the F16 head as the loader stores it (kernels_x86.h). */
-void bn_fgemm_avx2_intel(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+void bn_fgemm_avx2_prefetch(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                       const float *x, int64_t n_tok, float *y, int64_t ldy)
 {
     if (type == BN_TYPE_F16X2 && n_tok == 1)

@@ -423,7 +423,7 @@ void bn_fgemm_avx512(uint32_t type, const void *w, size_t row_bytes, int64_t r0,
     }
 }
 
-void bn_fgemm_avx512_intel(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+void bn_fgemm_avx512_prefetch(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                         const float *x, int64_t n_tok, float *y, int64_t ldy)
 {
     if (n_tok == 1)

@@ -95,7 +95,7 @@ void bn_i8gemm_avx2(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, 
 }
 
 /* Decode prefetches (kernels_x86.h); several tokens read each row from cache. */
-void bn_i8gemm_avx2_intel(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+void bn_i8gemm_avx2_prefetch(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                        int64_t n_tok, float *y, int64_t ldy)
 {
     i8gemm(w, r0, r1, q, act_scale, n_tok, y, ldy, n_tok == 1 ? BN_DECODE_AHEAD : 0);

@@ -30,7 +30,7 @@ ALWAYS_INLINE int32_t hsum(__m256i v)
  * against 0.88-0.93 with one 512-bit load a line (alternating in one
  * process, 40 rounds; the 512-bit read loop itself reaches only 0.94).
  * Software prefetch made decode 14% slower on Zen 4 (the hardware
- * prefetchers follow the single stream): only the Intel build has it. */
+ * prefetchers follow the single stream): only the prefetching build has it. */
 ALWAYS_INLINE int32_t row_dot(const int8_t *w, const int8_t *q, int64_t cols, size_t ahead)
 {
     const __m256i flip = _mm256_set1_epi8((char)0x80);
@@ -110,7 +110,7 @@ void bn_i8gemm_avx512(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q
 }
 
 /* Decode prefetches (kernels_x86.h); several tokens read each row from cache. */
-void bn_i8gemm_avx512_intel(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+void bn_i8gemm_avx512_prefetch(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                          int64_t n_tok, float *y, int64_t ldy)
 {
     i8gemm(w, r0, r1, q, act_scale, n_tok, y, ldy, n_tok == 1 ? BN_DECODE_AHEAD : 0);

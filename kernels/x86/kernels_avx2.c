@@ -77,7 +77,7 @@ void bn_to_f16_avx2(const float *x, uint16_t *out, int64_t n)
         bn_to_f16_scalar(x + i, out + i, n - i);
 }
 
-/* The table, its Intel build (decode's software prefetch, kernels_x86.h)
+/* The table, its prefetching build (decode's software prefetch, kernels_x86.h)
  * and that build with AVX-VNNI ternary products. */
 #define TABLE(BUILD, TGEMM, SUFFIX)            \
 {                                          \
@@ -95,7 +95,7 @@ void bn_to_f16_avx2(const float *x, uint16_t *out, int64_t n)
 }
 
 const bn_kernels bn_kernels_avx2 = TABLE(BN_BUILD_BASE, bn_tgemm_avx2, );
-const bn_kernels bn_kernels_avx2_intel = TABLE(BN_BUILD_INTEL, bn_tgemm_avx2_intel, _intel);
+const bn_kernels bn_kernels_avx2_prefetch = TABLE(BN_BUILD_PREFETCH, bn_tgemm_avx2_prefetch, _prefetch);
 #ifdef BN_HAVE_KERNELS_AVXVNNI
-const bn_kernels bn_kernels_avx2_vnni = TABLE(BN_BUILD_AVXVNNI, bn_tgemm_avxvnni, _intel);
+const bn_kernels bn_kernels_avx2_vnni = TABLE(BN_BUILD_AVXVNNI, bn_tgemm_avxvnni, _prefetch);
 #endif

@@ -44,7 +44,7 @@ void bn_quantize_act_avx512(const float *x, int64_t n, int8_t *q, float *scale, 
     *sum = _mm_cvtsi128_si32(t);
 }
 
-/* The table, its Intel build (decode's software prefetch, prefill tiles of
+/* The table, its prefetching build (decode's software prefetch, prefill tiles of
  * one group by eight tokens) and that build with AMX-INT8 prefill
  * (kernels_x86.h). */
 #define TABLE(BUILD, TGEMM, TILED, SUFFIX)                                           \
@@ -64,7 +64,7 @@ void bn_quantize_act_avx512(const float *x, int64_t n, int8_t *q, float *scale, 
 }
 
 const bn_kernels bn_kernels_avx512 = TABLE(BN_BUILD_BASE, bn_tgemm_avx512, NULL, );
-const bn_kernels bn_kernels_avx512_intel = TABLE(BN_BUILD_INTEL, bn_tgemm_avx512_intel, NULL, _intel);
+const bn_kernels bn_kernels_avx512_prefetch = TABLE(BN_BUILD_PREFETCH, bn_tgemm_avx512_prefetch, NULL, _prefetch);
 #ifdef BN_HAVE_KERNELS_AMX
-const bn_kernels bn_kernels_avx512_amx = TABLE(BN_BUILD_AMX, bn_tgemm_amx, bn_tgemm_amx_tiled, _intel);
+const bn_kernels bn_kernels_avx512_amx = TABLE(BN_BUILD_AMX, bn_tgemm_amx, bn_tgemm_amx_tiled, _prefetch);
 #endif

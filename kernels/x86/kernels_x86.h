@@ -27,7 +27,7 @@ static inline uint16_t bn_rows_kept(int64_t row0, int64_t r0, int64_t r1)
  * less time at 64 tokens a pass, 6-8% at 16 and 32). With fewer than four
  * tiles a group the burst cost more than it saved (8% more time at 4
  * tokens), so those calls leave it to the hardware; the threshold was not
- * tuned again for the Intel build's 8-token tiles, which so prefetch only
+ * tuned again for the prefetching build's 8-token tiles, which so prefetch only
  * from 25 tokens. Past the chunk's last group the next rows are usually the
  * thread's next chunk. */
 typedef struct bn_prefetch {
@@ -59,16 +59,19 @@ static inline void bn_prefetch_step(bn_prefetch *pf)
 }
 
 /* Each x86 level comes in two builds, bn_kernels_<level> (tuned on Zen 4)
- * and bn_kernels_<level>_intel (tuned on Sapphire Rapids), which dispatch
- * picks by bn_cpu_is_intel (cpu.h); results are the same bit for bit.
+ * and bn_kernels_<level>_prefetch (tuned on Sapphire Rapids, also the better
+ * one on Zen 3), which dispatch picks by bn_cpu_wants_prefetch (cpu.h);
+ * results are the same bit for bit.
  *
  * Decode streams every weight once, in order. A Sapphire Rapids core keeps
  * too few of its own misses in flight for that: the AVX-512 decode GEMV read
  * 8.3 GB/s where a plain read loop read 12.2, and with a prefetch into L2
  * 8 KiB ahead of each line it read as fast as the loop (2B-4T decode 6.2 ->
  * 10-11.5 t/s on one thread, 12.4 -> 21 on two). Zen 4's prefetchers keep up
- * alone, and there the same hints cost 0-14%. So the decode kernels take
- * `ahead`: 0, or BN_DECODE_AHEAD in the Intel build. (The Intel AVX-512
+ * alone, and there the same hints cost 0-14%; Zen 3's do not (AVX2 2B-4T
+ * decode 67-72% -> 82% of the bandwidth limit on one thread with them). So
+ * the decode kernels take `ahead`: 0, or BN_DECODE_AHEAD in the prefetching
+ * build. (The prefetching AVX-512
  * build also tiles prefill by one group and eight tokens: tgemm_avx512.c.)
  * A prefetch never faults; one past a matrix's end reads the next tensor's
  * start, or nothing.
@@ -102,9 +105,9 @@ void bn_tgemm_avx2(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, co
                    const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
 void bn_fgemm_avx2(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                    const float *x, int64_t n_tok, float *y, int64_t ldy);
-void bn_tgemm_avx2_intel(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+void bn_tgemm_avx2_prefetch(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                       const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
-void bn_fgemm_avx2_intel(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+void bn_fgemm_avx2_prefetch(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                       const float *x, int64_t n_tok, float *y, int64_t ldy);
 
 void bn_to_f16_avx2(const float *x, uint16_t *out, int64_t n);
@@ -116,11 +119,11 @@ void bn_rmsnorm_avx2(const float *x, const float *w, int64_t n, float eps, float
 void bn_rmsnorm_avx512(const float *x, const float *w, int64_t n, float eps, float *out);
 void bn_i8gemm_avx2(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                     int64_t n_tok, float *y, int64_t ldy);
-void bn_i8gemm_avx2_intel(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+void bn_i8gemm_avx2_prefetch(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                        int64_t n_tok, float *y, int64_t ldy);
 void bn_i8gemm_avx512(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                       int64_t n_tok, float *y, int64_t ldy);
-void bn_i8gemm_avx512_intel(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+void bn_i8gemm_avx512_prefetch(const bn_i8mat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                          int64_t n_tok, float *y, int64_t ldy);
 void bn_attn_avx512(const float *q, size_t q_stride, uint32_t n_tok, const uint16_t *k, const uint16_t *v,
                     size_t kv_stride, uint32_t n_kv, int group, int d, float scale, float *scores, size_t sc_stride,
@@ -130,7 +133,7 @@ void bn_tgemm_avx512(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, 
                      const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
 void bn_fgemm_avx512(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                      const float *x, int64_t n_tok, float *y, int64_t ldy);
-void bn_tgemm_avx512_intel(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+void bn_tgemm_avx512_prefetch(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                         const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
 void bn_tgemm_avxvnni(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                       const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
@@ -138,7 +141,7 @@ void bn_tgemm_amx(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, con
                   const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
 void bn_tgemm_amx_tiled(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const int8_t *qt,
                         const float *act_scale, const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy);
-void bn_fgemm_avx512_intel(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+void bn_fgemm_avx512_prefetch(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                         const float *x, int64_t n_tok, float *y, int64_t ldy);
 
 #endif

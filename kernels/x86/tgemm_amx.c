@@ -1,4 +1,4 @@
-/* AMX-INT8 ternary GEMM for prefill (bn_tmat in kernels.h), in the Intel
+/* AMX-INT8 ternary GEMM for prefill (bn_tmat in kernels.h), in the prefetching
  * AVX-512 build where the CPU has AMX (bn_cpu_has_amx, cpu.h).
  *
  * One TDPBSUD multiplies a tile of 16 tokens x 64 signed activations by a
@@ -184,7 +184,7 @@ static void tgemm(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, con
                   const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
 {
     if (n_tok < MIN_TOKENS) {
-        bn_tgemm_avx512_intel(w, r0, r1, q, act_scale, act_sum, n_tok, y, ldy);
+        bn_tgemm_avx512_prefetch(w, r0, r1, q, act_scale, act_sum, n_tok, y, ldy);
         return;
     }
     const int64_t cols = w->cols;

@@ -194,7 +194,7 @@ void bn_tgemm_avx2(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, co
     }
 }
 
-void bn_tgemm_avx2_intel(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+void bn_tgemm_avx2_prefetch(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                       const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
 {
     if (n_tok == 1)

@@ -250,7 +250,7 @@ void bn_tgemm_avx512(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, 
         prefill(w, r0, r1, q, act_scale, act_sum, n_tok, y, ldy, 2, 4);
 }
 
-void bn_tgemm_avx512_intel(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
+void bn_tgemm_avx512_prefetch(const bn_tmat *w, int64_t r0, int64_t r1, const int8_t *q, const float *act_scale,
                         const int32_t *act_sum, int64_t n_tok, float *y, int64_t ldy)
 {
     if (n_tok == 1)

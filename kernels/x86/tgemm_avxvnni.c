@@ -1,5 +1,5 @@
 /* AVX-VNNI ternary GEMM over the kernels' layout (bn_tmat in kernels.h), for
- * the Intel AVX2 build on cores that have the VEX form of vpdpbusd but not
+ * the prefetching AVX2 build on cores that have the VEX form of vpdpbusd but not
  * AVX-512 (Alder Lake and later client cores; bn_cpu_has_avxvnni).
  *
  * As in the AVX-512 kernel, the codes (0, 1, 2) are vpdpbusd's unsigned
