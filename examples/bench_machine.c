@@ -50,11 +50,11 @@ static uint64_t read_sum_c(const uint8_t *p, size_t n)
 #define READ_AHEAD 8192
 #define READ_NEAR 2048
 
-/* With ahead > 0, software prefetches as libbitnet's Intel decode kernels
- * make them: into L2 that far ahead of each line, and into L1 READ_NEAR
- * ahead. A Sapphire Rapids core read 12-19% faster with the first, and 0-5%
- * faster again with both; a Zen 4 core read slower, so the limit is the
- * better of the two loops. */
+/* With ahead > 0, software prefetches as libbitnet's prefetching decode
+ * kernels make them: into L2 that far ahead of each line, and into L1
+ * READ_NEAR ahead. A Sapphire Rapids core read 12-19% faster with the first,
+ * and 0-5% faster again with both; Zen 4 and Zen 3 cores read slower, so
+ * the limit is the better of the two loops. */
 static inline __attribute__((always_inline)) void prefetch_step(const uint8_t *step, size_t ahead)
 {
     if (ahead) {
