@@ -183,11 +183,12 @@ ALWAYS_INLINE void q16_mac(__m256 a[2], __m128i v, __m256 f, const float *x)
     mac(a, lo, hi, x);
 }
 
-/* Q8_0 and Q6_K rows against one token with each 16 values made in
+/* Q8_0, Q6_K and Q4_K rows against one token with each 16 values made in
  * registers and multiplied in at once, in the order of the buffer path
- * (Zen 3, 65536 x 2560 rows: Q6_K 1.35-1.44x, Q8_0 1.31-1.32x; both are
- * still bound by their arithmetic, about 6 and 10 G values a second). These
- * add one block (32 or 256 values at b) against x to the lanes a. */
+ * (Zen 3, 65536 x 2560 rows: Q6_K 1.35-1.44x, Q8_0 1.31-1.32x, Q4_K
+ * 1.31x; all are still bound by their arithmetic, 6 to 10 G values a
+ * second). These add one block (32 or 256 values at b) against x to the
+ * lanes a. */
 ALWAYS_INLINE void q8_0_block(const uint8_t *b, const float *x, __m256 a[2])
 {
     __m256 d = _mm256_set1_ps(bn_f16_x86(b));
@@ -210,12 +211,36 @@ ALWAYS_INLINE void q6_k_block(const uint8_t *b, const float *x, __m256 a[2])
     }
 }
 
-/* Rows [r0, r1) of Q8_0 or Q6_K two at a time (a last one alone), each in
- * its own two chains, its blocks prefetched `ahead` further. */
+ALWAYS_INLINE void q4_k_block(const uint8_t *b, const float *x, __m256 a[2])
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    float d = bn_f16_x86(b), dmin = bn_f16_x86(b + 2);
+    const uint8_t *sc = b + 4, *qs = b + 16;
+    for (int s = 0; s < 4; s++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * s));
+        __m256i nib[2] = {_mm256_and_si256(v, m4), _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)};
+        for (int h = 0; h < 2; h++) {
+            int j = 2 * s + h;  /* as bn_dequant_q4_k_avx2 */
+            int sv = j < 4 ? sc[j] & 63 : (sc[j + 4] & 0xF) | ((sc[j - 4] >> 6) << 4);
+            int mv = j < 4 ? sc[j + 4] & 63 : (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4);
+            __m256 d1 = _mm256_set1_ps(d * (float)sv), m1 = _mm256_set1_ps(dmin * (float)mv);
+            for (int k = 0; k < 32; k += 16) {
+                __m128i v16 = k ? _mm256_extracti128_si256(nib[h], 1) : _mm256_castsi256_si128(nib[h]);
+                __m256 lo = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v16));
+                __m256 hi = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(v16, 8)));
+                mac(a, _mm256_sub_ps(_mm256_mul_ps(d1, lo), m1), _mm256_sub_ps(_mm256_mul_ps(d1, hi), m1),
+                    x + 64 * s + 32 * h + k);
+            }
+        }
+    }
+}
+
+/* Rows [r0, r1) of Q8_0, Q6_K or Q4_K two at a time (a last one alone),
+ * each in its own two chains, its blocks prefetched `ahead` further. */
 ALWAYS_INLINE void decode_blocks(uint32_t type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1,
                                  int64_t cols, const float *x, float *y, size_t ahead)
 {
-    const int per = type == BN_TYPE_Q8_0 ? 32 : 256, bytes = type == BN_TYPE_Q8_0 ? 34 : 210;
+    const int per = type == BN_TYPE_Q8_0 ? 32 : 256, bytes = type == BN_TYPE_Q8_0 ? 34 : type == BN_TYPE_Q6_K ? 210 : 144;
     for (int64_t r = r0; r < r1; r += 2) {
         const uint8_t *b0 = w + (size_t)r * row_bytes, *b1 = r + 1 < r1 ? b0 + row_bytes : b0;
         __m256 a0[2] = { _mm256_setzero_ps(), _mm256_setzero_ps() }, a1[2] = { a0[0], a0[1] };
@@ -227,9 +252,12 @@ ALWAYS_INLINE void decode_blocks(uint32_t type, const uint8_t *w, size_t row_byt
             if (type == BN_TYPE_Q8_0) {
                 q8_0_block(b0, x + i, a0);
                 q8_0_block(b1, x + i, a1);
-            } else {
+            } else if (type == BN_TYPE_Q6_K) {
                 q6_k_block(b0, x + i, a0);
                 q6_k_block(b1, x + i, a1);
+            } else {
+                q4_k_block(b0, x + i, a0);
+                q4_k_block(b1, x + i, a1);
             }
         }
         y[r] = lane_sum(a0[0], a0[1]);
@@ -303,7 +331,7 @@ ALWAYS_INLINE void erows_f16x2(const uint8_t *w, size_t row_bytes, int64_t r0, i
 void bn_fgemm_avx2(uint32_t type, const void *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                    const float *x, int64_t n_tok, float *y, int64_t ldy)
 {
-    if (n_tok == 1 && (type == BN_TYPE_F16X2 || type == BN_TYPE_Q8_0 || type == BN_TYPE_Q6_K)) {
+    if (n_tok == 1 && (type == BN_TYPE_F16X2 || type == BN_TYPE_Q8_0 || type == BN_TYPE_Q6_K || type == BN_TYPE_Q4_K)) {
         if (type == BN_TYPE_F16X2)
             erows_f16x2(w, row_bytes, r0, r1, cols, x, y, 0);
         else
@@ -326,7 +354,7 @@ void bn_fgemm_avx2_prefetch(uint32_t type, const void *w, size_t row_bytes, int6
 {
     if (type == BN_TYPE_F16X2 && n_tok == 1)
         erows_f16x2(w, row_bytes, r0, r1, cols, x, y, BN_DECODE_AHEAD);
-    else if ((type == BN_TYPE_Q8_0 || type == BN_TYPE_Q6_K) && n_tok == 1)
+    else if ((type == BN_TYPE_Q8_0 || type == BN_TYPE_Q6_K || type == BN_TYPE_Q4_K) && n_tok == 1)
         decode_blocks(type, w, row_bytes, r0, r1, cols, x, y, BN_DECODE_AHEAD);
     else
         bn_fgemm_avx2(type, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy);
