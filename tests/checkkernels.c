@@ -977,10 +977,12 @@ static void tg_run(void *arg, int i)
 }
 
 /* The output head of a Llama-3-vocabulary model, 128256 x 2560, as F16
- * rows (fgemm) and as int8 rows (i8gemm, --quantize-head). */
+ * rows (fgemm), as int8 rows (i8gemm, --quantize-head) and as Q6_K rows
+ * (the heads llama.cpp's ternary files keep). */
 typedef struct {
     const bn_kernels *k;
     const uint8_t *w, *wp;  /* F16 rows, and the same in pairs */
+    const uint8_t *w6;      /* Q6_K rows */
     bn_i8mat w8;
     int64_t rows, cols;
     const float *x;
@@ -1001,6 +1003,13 @@ static void f16x2_run(void *arg, int i)
     head_bench *b = arg;
     (void)i;
     b->k->fgemm(BN_TYPE_F16X2, b->wp, (size_t)b->cols * 2, 0, b->rows, b->cols, b->x, 1, b->y, b->rows);
+}
+
+static void q6k_run(void *arg, int i)
+{
+    head_bench *b = arg;
+    (void)i;
+    b->k->fgemm(BN_TYPE_Q6_K, b->w6, (size_t)b->cols / 256 * 210, 0, b->rows, b->cols, b->x, 1, b->y, b->rows);
 }
 
 static void i8_run(void *arg, int i)
@@ -1134,8 +1143,16 @@ static void bench(const bn_kernels *const *levels, int n_levels)
         fx[i] = rnd_float(1.0f);
     int8_t *qx = xmalloc64(hb.cols);
     fill_q(qx, hb.cols, 0);
+    size_t q6bytes = (size_t)hb.rows * (size_t)(hb.cols / 256 * 210);
+    uint8_t *q6w = weights_alloc(q6bytes);
+    fill_q((int8_t *)q6w, q6bytes, 0);
+    for (size_t o = 208; o < q6bytes; o += 210) {  /* finite block factors, 2^-8 .. 2^-7 */
+        uint16_t d = (uint16_t)(0x1c00u | (rnd() & 0x3ffu));
+        memcpy(q6w + o, &d, 2);
+    }
     hb.w = (const uint8_t *)fw;
     hb.wp = fwp;
+    hb.w6 = q6w;
     hb.w8 = (bn_i8mat){ qw, qscale, qsum, hb.rows, hb.cols };
     hb.x = fx;
     hb.q = qx;
@@ -1153,13 +1170,13 @@ static void bench(const bn_kernels *const *levels, int n_levels)
     }
 
     printf("%-12s %-26s %12s %8s %7s %8s %9s\n", "level", "kernel", "ns/call", "GB/s", "of mem", "GOPS", "x scalar");
-    double base[9] = { 0 };
+    double base[10] = { 0 };
     for (int li = 0; li < n_levels; li++) {
         const bn_kernels *k = levels[li];
         const char *name = table_name(k);
         double budget = k->level == BN_CPU_SCALAR ? 0.5 : 1.5;
         tb.k = hb.k = k;
-        double s[9];
+        double s[10];
         tb.n_tok = 1;
         /* the scalar code computes at a tenth of memory speed: fewer copies */
         s[0] = time_passes(tg_run, &tb, k->level == BN_CPU_SCALAR ? 8 : (int)ncopy, budget);
@@ -1168,6 +1185,7 @@ static void bench(const bn_kernels *const *levels, int n_levels)
         s[2] = time_passes(f16_run, &hb, 1, budget);
         s[3] = time_passes(f16x2_run, &hb, 1, budget);
         s[4] = time_passes(i8_run, &hb, 1, budget);
+        s[9] = time_passes(q6k_run, &hb, 1, budget);
         for (int a = 0; a < 2; a++) {
             ab[a].k = k;
             ab[a].n_tok = 1;
@@ -1185,6 +1203,7 @@ static void bench(const bn_kernels *const *levels, int n_levels)
         print_bench_row(name, "fgemm F16 128256x2560", s[2], (double)fbytes, head_ops, base[2], mem_bps);
         print_bench_row(name, "fgemm F16 in pairs", s[3], (double)fbytes, head_ops, base[3], mem_bps);
         print_bench_row(name, "i8gemm 128256x2560", s[4], i8_bytes, head_ops, base[4], mem_bps);
+        print_bench_row(name, "fgemm Q6_K 128256x2560", s[9], (double)q6bytes, head_ops, base[9], mem_bps);
         print_bench_row(name, "attn 1x96 decode", s[5], attn_bytes[0], attn_ops[0], base[5], mem_bps);
         print_bench_row(name, "attn 1x96 n_tok=4", s[6], 0, 4 * attn_ops[0], base[6], mem_bps);
         print_bench_row(name, "attn 4x128 decode", s[7], attn_bytes[1], attn_ops[1], base[7], mem_bps);
@@ -1193,7 +1212,7 @@ static void bench(const bn_kernels *const *levels, int n_levels)
     for (int a = 0; a < 2; a++)
         attn_bench_free(&ab[a]);
     printf("bench: one thread; GB/s counts weight bytes (decode from memory: 256 matrices of 4.4 MB in turn, heads "
-           "of 657 MB (F16, as rows or in pairs) and 329 MB (int8); attention: a K/V head's 1088 positions, decode from "
+           "of 657 MB (F16, as rows or in pairs), 329 MB (int8) and 269 MB (Q6_K); attention: a K/V head's 1088 positions, decode from "
            "memory (heads of 96 MiB in turn), K and V bytes counted), \"of mem\" compares it with the read loop above; "
            "n_tok=64 and n_tok=4 run from cache\n");
     free(codes);
@@ -1205,6 +1224,7 @@ static void bench(const bn_kernels *const *levels, int n_levels)
     free(fw);
     free(fwp);
     free(qw);
+    free(q6w);
     free(qscale);
     free(qsum);
     free(fx);
