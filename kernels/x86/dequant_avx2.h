@@ -86,27 +86,39 @@ static inline __attribute__((always_inline)) void bn_q6_k_half_avx2(const uint8_
         v[gi] = _mm256_sub_epi8(v[gi], k32);
 }
 
+/* Half h of a Q6_K block b as eight groups of 16 values (values 128h + 16i
+ * .. 128h + 16i + 15 in v[i]), q - 32 as signed bytes, and each group's
+ * factor d * scale, the scalar code's float. */
+static inline __attribute__((always_inline)) void bn_q6_k_half16_avx2(const uint8_t *b, int h, __m128i v[8],
+                                                                      float f[8])
+{
+    float d = bn_f16_x86(b + 208);
+    const int8_t *sc = (const int8_t *)(b + 192);
+    __m256i g[4];
+    bn_q6_k_half_avx2(b, h, g);
+    for (int gi = 0; gi < 4; gi++) {
+        v[2 * gi] = _mm256_castsi256_si128(g[gi]);
+        v[2 * gi + 1] = _mm256_extracti128_si256(g[gi], 1);
+    }
+    __m256 s = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(sc + 8 * h))));
+    _mm256_storeu_ps(f, _mm256_mul_ps(_mm256_set1_ps(d), s));  /* read back as broadcasts: loads, no shuffles */
+}
+
 /* Q6_K: y = (d * scale) * (q - 32), one int8 scale per 16 values. */
 static inline void bn_dequant_q6_k_avx2(const uint8_t *b, float *out, int64_t n)
 {
-    for (int64_t i = 0; i < n; i += 256, b += 210) {
-        float d = bn_f16_x86(b + 208);
-        const int8_t *sc = (const int8_t *)(b + 192);
+    for (int64_t i = 0; i < n; i += 256, b += 210)
         for (int h = 0; h < 2; h++) {
-            __m256i g[4];
-            bn_q6_k_half_avx2(b, h, g);
-            for (int gi = 0; gi < 4; gi++) {
-                __m256i v = g[gi];
-                float *o = out + i + 128 * h + 32 * gi;
-                for (int half = 0; half < 2; half++) {  /* 16 values share a scale */
-                    __m256 f = _mm256_set1_ps(d * (float)sc[8 * h + half + 2 * gi]);
-                    __m128i x16 = half ? _mm256_extracti128_si256(v, 1) : _mm256_castsi256_si128(v);
-                    bn_store8_i8_x86(o + 16 * half, x16, f);
-                    bn_store8_i8_x86(o + 16 * half + 8, _mm_srli_si128(x16, 8), f);
-                }
+            __m128i v[8];
+            float f[8];
+            bn_q6_k_half16_avx2(b, h, v, f);
+            for (int j = 0; j < 8; j++) {
+                float *o = out + i + 128 * h + 16 * j;
+                __m256 fj = _mm256_set1_ps(f[j]);
+                bn_store8_i8_x86(o, v[j], fj);
+                bn_store8_i8_x86(o + 8, _mm_srli_si128(v[j], 8), fj);
             }
         }
-    }
 }
 
 #endif

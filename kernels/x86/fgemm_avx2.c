@@ -198,16 +198,12 @@ ALWAYS_INLINE void q8_0_block(const uint8_t *b, const float *x, __m256 a[2])
 
 ALWAYS_INLINE void q6_k_block(const uint8_t *b, const float *x, __m256 a[2])
 {
-    float d = bn_f16_x86(b + 208);
-    const int8_t *sc = (const int8_t *)(b + 192);
     for (int h = 0; h < 2; h++) {
-        __m256i g[4];
-        bn_q6_k_half_avx2(b, h, g);
-        for (int gi = 0; gi < 4; gi++) {
-            const float *xv = x + 128 * h + 32 * gi;
-            q16_mac(a, _mm256_castsi256_si128(g[gi]), _mm256_set1_ps(d * (float)sc[8 * h + 2 * gi]), xv);
-            q16_mac(a, _mm256_extracti128_si256(g[gi], 1), _mm256_set1_ps(d * (float)sc[8 * h + 2 * gi + 1]), xv + 16);
-        }
+        __m128i v[8];
+        float f[8];
+        bn_q6_k_half16_avx2(b, h, v, f);
+        for (int j = 0; j < 8; j++)
+            q16_mac(a, v[j], _mm256_set1_ps(f[j]), x + 128 * h + 16 * j);
     }
 }
 
