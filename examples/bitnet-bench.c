@@ -41,7 +41,7 @@ static void usage(FILE *f, const char *argv0)
             "  -b, --batch-size N        prompt tokens per weight pass (default: the library's)\n"
             "  -o, --output md|json|jsonl  output format (default md; json with --suite)\n"
             "  --cpu LEVEL               kernel level: auto, scalar, avx2, avx512, neon, dotprod\n"
-            "  --quantize-head           quantize an F16/BF16/F32 output head to int8 at load\n"
+            "  --quantize-head           convert the output head to int8 rows at load\n"
             "  --suite FILE.yaml         run a YAML list of runs (see docs/benchmarks.md);\n"
             "                            the flags above fill in what a run leaves out\n"
             "  --mem-mib N               buffer for the bandwidth measurement (default 1024)\n"

@@ -23,7 +23,7 @@ static void usage(FILE *f)
             "  -t, --threads N     threads (default 1)\n"
             "  -b, --batch-size N  tokens per weight pass (default 64)\n"
             "  --cpu LEVEL         force a kernel level (scalar, avx2, avx512, neon, dotprod)\n"
-            "  --quantize-head     quantize an F16/BF16/F32 output head to int8 rows at load\n");
+            "  --quantize-head     convert the output head to int8 rows at load\n");
 }
 
 static char *read_file(const char *path, size_t *len)

@@ -46,7 +46,7 @@ static const cli_option options[] = {
     { NULL, "--cpu", "cpu", CLI_STR, OFF(cpu), "LEVEL",
       "kernel level: auto, scalar, avx2, avx512, neon, dotprod (default auto)", 0, 0 },
     { NULL, "--quantize-head", "quantize_head", CLI_FLAG, OFF(quantize_head), NULL,
-      "quantize an F16/BF16/F32 output head to int8 rows at load: faster decode, slightly different logits", 0, 0 },
+      "convert the output head to int8 rows at load: faster decode, slightly different logits", 0, 0 },
     { NULL, "--no-mmap", "no_mmap", CLI_FLAG, OFF(no_mmap), NULL, "read the model into memory instead of mapping it",
       0, 0 },
     { NULL, "--info", "info", CLI_FLAG, OFF(info), NULL,

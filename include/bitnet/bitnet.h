@@ -141,8 +141,8 @@ typedef struct bn_model_params {
     bn_cpu_level cpu_level;  /* BN_CPU_AUTO (default), or a level to force; the
                                 environment variable BN_CPU=scalar|avx2|... applies
                                 when this is AUTO. Unsupported: BN_E_UNSUPPORTED */
-    int quantize_head;       /* 1: quantize an F16/BF16/F32 output head to int8 rows
-                                at load (faster decode, tiny perplexity change). 0 default */
+    int quantize_head;       /* 1: convert the output head (any type) to int8 rows at
+                                load (faster decode, tiny perplexity change). 0 default */
     bn_log_fn log_fn;        /* NULL (default): warnings and errors to stderr */
     void *log_user;
     int log_level;           /* highest bn_log_level passed on; default BN_LOG_WARN */

@@ -135,7 +135,7 @@ class Model:
         use_mmap: map the file (default) or read it into memory.
         cpu_level: ``"auto"`` (default), or a :class:`CpuLevel` / name such as
             ``"scalar"`` to force one; an unsupported level raises.
-        quantize_head: quantize a float output head to int8 rows at load.
+        quantize_head: convert the output head to int8 rows at load.
         log: ``None`` (library default: warnings and errors to stderr),
             ``False`` for silence (``bn_log_silent``), or a callable
             ``log(level: int, message: str)``. It is called on the thread that
