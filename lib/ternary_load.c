@@ -79,6 +79,34 @@ static bn_status common_scale(const bn_gguf_tensor *t, uint64_t n_blocks, size_t
     return BN_OK;
 }
 
+/* TQ2_0 bytes hold four weights at shifts 0, 2, 4, 6 (weights i, 32 + i,
+ * 64 + i, 96 + i of a 128-weight half); the kernels' bytes hold the same four
+ * at shifts 6, 4, 2, 0. Eight bytes at a time: swap the nibbles, then the
+ * fields within each nibble. */
+static uint64_t tq2_fields_reversed(uint64_t x)
+{
+    const uint64_t n4 = 0x0f0f0f0f0f0f0f0fu, n2 = 0x3333333333333333u;
+    x = (x >> 4 & n4) | (x & n4) << 4;
+    return (x >> 2 & n2) | (x & n2) << 2;
+}
+
+/* The 256 weights of a TQ1_0 block as codes 0..2 in the order of a TQ2_0
+ * block's: five (qs[0..31]), five (qs[32..47]) and four (qh) base-3 digits
+ * a byte, each digit the top of (byte * 3^n mod 256) * 3. */
+static void tq1_codes(const uint8_t *blk, uint8_t trit[256])
+{
+    static const uint8_t pow3[5] = { 1, 3, 9, 27, 81 };
+    for (int n = 0; n < 5; n++)
+        for (int i = 0; i < 32; i++)
+            trit[n * 32 + i] = (uint8_t)(((unsigned)(uint8_t)(blk[i] * pow3[n]) * 3) >> 8);
+    for (int n = 0; n < 5; n++)
+        for (int i = 0; i < 16; i++)
+            trit[160 + n * 16 + i] = (uint8_t)(((unsigned)(uint8_t)(blk[32 + i] * pow3[n]) * 3) >> 8);
+    for (int n = 0; n < 4; n++)
+        for (int i = 0; i < 4; i++)
+            trit[240 + n * 4 + i] = (uint8_t)(((unsigned)(uint8_t)(blk[48 + i] * pow3[n]) * 3) >> 8);
+}
+
 static bn_status load_tq(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out)
 {
     int64_t rows = (int64_t)t->ne[1], cols = (int64_t)t->ne[0];
@@ -95,38 +123,35 @@ static bn_status load_tq(bn_model *m, const bn_gguf_tensor *t, bn_tmat *out)
         const uint8_t *blk = t->data + b * block_bytes;
         uint16_t d;
         memcpy(&d, blk + d_off, 2);
-        int zero_block = (d & 0x7fff) == 0;
         int64_t k0 = (int64_t)(b * 256 % (uint64_t)cols), r = (int64_t)(b * 256 / (uint64_t)cols);
-        unsigned trit[256];
-        if (tq1) {
-            static const uint8_t pow3[5] = { 1, 3, 9, 27, 81 };
-            for (int n = 0; n < 5; n++)
-                for (int i = 0; i < 32; i++)
-                    trit[n * 32 + i] = ((unsigned)(uint8_t)(blk[i] * pow3[n]) * 3) >> 8;
-            for (int n = 0; n < 5; n++)
-                for (int i = 0; i < 16; i++)
-                    trit[160 + n * 16 + i] = ((unsigned)(uint8_t)(blk[32 + i] * pow3[n]) * 3) >> 8;
-            for (int n = 0; n < 4; n++)
-                for (int i = 0; i < 4; i++)
-                    trit[240 + n * 4 + i] = ((unsigned)(uint8_t)(blk[48 + i] * pow3[n]) * 3) >> 8;
-        } else {
-            for (int h = 0; h < 2; h++)
-                for (int i = 0; i < 32; i++)
-                    for (int n = 0; n < 4; n++)
-                        trit[h * 128 + n * 32 + i] = (blk[h * 32 + i] >> (2 * n)) & 3;
-        }
-        for (int k = 0; k < 256; k++)
-            if (trit[k] == 3)
-                return bn_fail(BN_E_FORMAT, "tensor '%s': block %llu holds code 3 (weight +2), which is not ternary",
-                               t->name, (unsigned long long)b);
         /* 256 weights are two blocks of the kernels' layout: weight j of a
          * block goes to byte j % 32 at shift 6 - 2 * (j / 32). */
-        for (int h = 0; h < 2; h++) {
-            uint8_t *dst = codes + bn_tmat_block(cols, r, k0 / 128 + h);
-            for (int i = 0; i < 32; i++) {
-                const unsigned *tr = trit + 128 * h + i;
-                dst[i] = zero_block ? 0x55 : (uint8_t)(tr[0] << 6 | tr[32] << 4 | tr[64] << 2 | tr[96]);
-            }
+        uint8_t *dst[2] = { codes + bn_tmat_block(cols, r, k0 / 128), codes + bn_tmat_block(cols, r, k0 / 128 + 1) };
+        if (tq1) {  /* base-3 digits are 0..2 by construction */
+            uint8_t trit[256];
+            tq1_codes(blk, trit);
+            for (int h = 0; h < 2; h++)
+                for (int i = 0; i < 32; i++) {
+                    const uint8_t *tr = trit + 128 * h + i;
+                    dst[h][i] = (uint8_t)(tr[0] << 6 | tr[32] << 4 | tr[64] << 2 | tr[96]);
+                }
+        } else {
+            uint64_t three = 0;
+            for (int h = 0; h < 2; h++)
+                for (int i = 0; i < 32; i += 8) {
+                    uint64_t x;
+                    memcpy(&x, blk + 32 * h + i, 8);
+                    three |= x & x >> 1 & 0x5555555555555555u;
+                    x = tq2_fields_reversed(x);
+                    memcpy(dst[h] + i, &x, 8);
+                }
+            if (three)
+                return bn_fail(BN_E_FORMAT, "tensor '%s': block %llu holds code 3 (weight +2), which is not ternary",
+                               t->name, (unsigned long long)b);
+        }
+        if ((d & 0x7fff) == 0) {  /* a block of zeros, whatever its codes say */
+            memset(dst[0], 0x55, 32);
+            memset(dst[1], 0x55, 32);
         }
     }
     out->codes = codes;

@@ -106,6 +106,11 @@ def main():
     d = np.frombuffer(bytes(raw[64:66]), dtype=np.float16)[0]
     raw[66 + 64:66 + 66] = np.array([d * 2], dtype=np.float16).tobytes()
     rewrite(p('valid-tq2.gguf'), p('tq2-mixed-scales.gguf'), data={t.name: bytes(raw)})
+    # TQ2_0 with code 3 (weight +2) in the last field of block 3's last byte
+    t = g2.tensors['blk.0.ffn_up.weight']
+    raw = bytearray(t.data)
+    raw[3 * 66 + 63] |= 0xc0
+    rewrite(p('valid-tq2.gguf'), p('tq2-code3.gguf'), data={t.name: bytes(raw)})
     # every norm as F16 and as BF16, each next to an F32 copy of the same
     # (exactly representable) values: the pairs must give the same logits
     norms = {n: np.frombuffer(bytes(t.data), dtype=np.float32) for n, t in g.tensors.items() if 'norm' in n}

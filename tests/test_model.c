@@ -111,6 +111,7 @@ static void test_refusals(void **state)
     expect_refusal("one-token.gguf", BN_E_FORMAT, "token_embd.weight");
     expect_refusal("norm-q8.gguf", BN_E_UNSUPPORTED, "output_norm.weight");
     expect_refusal("tq2-mixed-scales.gguf", BN_E_UNSUPPORTED, "blk.0.ffn_gate.weight");
+    expect_refusal("tq2-code3.gguf", BN_E_FORMAT, "blk.0.ffn_up.weight': block 3 holds code 3");
     expect_refusal("does-not-exist.gguf", BN_E_IO, "does-not-exist.gguf");
 }
 
