@@ -155,7 +155,8 @@ else
   printf -- '- models: [%s/absent.gguf]\n' "$tmp" > "$tmp/e6.yaml"
   expect "suite missing model" 1 'e6\.yaml:1:12: .*absent\.gguf: cannot open' -- --suite "$tmp/e6.yaml" -t 1
   # The standard suite parses and plans 2 models x 2 thread counts x (pp128,
-  # tg128), and each model's pp128 and tg128 after 1024 tokens on both thread counts.
+  # tg128), each model's pp128 and tg128 after 1024 tokens on both thread
+  # counts, and 2B-4T's tg128 with the head quantized on both.
   expect "standard suite plan" 0 'bench-large\.gguf	auto	threads 2	tg128	r 3' -- --suite "$std_suite" --dry-run
   grep -q 'bench-2b4t\.gguf	auto	threads 2	tg128 @ d1024	r 2' "$tmp/out" &&
     grep -q 'bench-large\.gguf	auto	threads 2	tg128 @ d1024	r 2' "$tmp/out" && ok "standard suite: depth runs" ||
@@ -163,7 +164,10 @@ else
   grep -q 'bench-2b4t\.gguf	auto	threads 1	pp128 @ d1024	r 2' "$tmp/out" &&
     grep -q 'bench-large\.gguf	auto	threads 1	pp128 @ d1024	r 2' "$tmp/out" && ok "standard suite: prefill at depth" ||
     bad "standard suite: no pp128 @ d1024 on 1 thread for each model" "$tmp/out"
-  (($(grep -c . "$tmp/out") == 16)) && ok "standard suite: 16 tests" || bad "standard suite: expected 16 tests" "$tmp/out"
+  grep -q 'bench-2b4t\.gguf	auto, q-head	threads 1	tg128	r 3' "$tmp/out" &&
+    grep -q 'bench-2b4t\.gguf	auto, q-head	threads 2	tg128	r 3' "$tmp/out" && ok "standard suite: quantized head" ||
+    bad "standard suite: no 2B-4T tg128 with quantize_head on 1 and 2 threads" "$tmp/out"
+  (($(grep -c . "$tmp/out") == 18)) && ok "standard suite: 18 tests" || bad "standard suite: expected 18 tests" "$tmp/out"
 fi
 
 echo "$checks checks, $failures failed"
