@@ -71,12 +71,13 @@ def run_engine(model, tokens, tmp_path, *opts, allow_skip=False):
     return data.reshape(-1, n_vocab), greedy
 
 
+def rel_errs(engine, ref):
+    """|engine - ref| / (1 + |ref|), element by element."""
+    return np.abs(np.asarray(engine, dtype=np.float64) - ref) / (1.0 + np.abs(ref))
+
+
 def rel_err(engine, ref):
-    return float(np.max(np.abs(engine.astype(np.float64) - ref) / (1.0 + np.abs(ref))))
-
-
-def med_err(engine, ref):
-    return float(np.median(np.abs(engine.astype(np.float64) - ref) / (1.0 + np.abs(ref))))
+    return float(np.max(rel_errs(engine, ref)))
 
 
 def ref_greedy(ref, prompt, n):
@@ -129,7 +130,7 @@ def explain_mismatch(arch, model, toks, engine_rows):
     if arch != 'llama':
         return ''
     other = bitnet_ref.Reference(model, emulate=('kv_f16',), rope='neox').logits(toks)
-    e = np.abs(engine_rows.astype(np.float64) - other) / (1.0 + np.abs(other))
+    e = rel_errs(engine_rows, other)
     if np.median(e) <= ENVELOPE['median']:
         return (' -- the engine matches NEOX RoPE (pairs (i, i+d/2)) for arch llama (median e %.2e); llama.cpp and '
                 'bitnet.cpp rotate adjacent pairs (2i, 2i+1) for llama, whose converters permute Wq/Wk for it'
@@ -142,7 +143,7 @@ def check_envelope(got, want, what):
     got = got.astype(np.float64)
     assert got.shape == want.shape, '%s: shape %r, want %r' % (what, got.shape, want.shape)
     assert np.isfinite(got).all(), '%s: non-finite logits' % what
-    e = np.abs(got - want) / (1.0 + np.abs(want))
+    e = rel_errs(got, want)
     med, p99, mx = float(np.median(e)), float(np.percentile(e, 99)), float(e.max())
     stats = '%s: median e %.2e, p99 %.2e, max %.2e' % (what, med, p99, mx)
     assert med <= ENVELOPE['median'] and p99 <= ENVELOPE['p99'] and mx <= ENVELOPE['max'], stats
@@ -319,8 +320,8 @@ def test_quantize_head_matches_int8_reference(models, tmp_path, args):
     want = (hq @ wq.T) / s * ws[None, :]
     got, _ = run_engine(model, PROMPT, tmp_path, '--quantize-head')
     check_envelope(got, want, 'quantize-head')
-    e_int8, e_stored = med_err(got, want), med_err(got, want_stored)
+    e_int8, e_stored = float(np.median(rel_errs(got, want))), float(np.median(rel_errs(got, want_stored)))
     assert e_int8 < 0.1 * e_stored, 'the engine did not use the int8 head (median e %.2e, %.2e against the ' \
         'head as stored)' % (e_int8, e_stored)
     # The int8 head moves the logits a little, not a lot.
-    assert np.median(np.abs(want - want_stored) / (1 + np.abs(want_stored))) < 2e-2
+    assert np.median(rel_errs(want, want_stored)) < 2e-2
