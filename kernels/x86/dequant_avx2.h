@@ -23,10 +23,12 @@ static inline float bn_f16_x86(const uint8_t *p)
     return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bn_rd16_x86(p))));
 }
 
-/* 8 signed bytes to floats, times f. */
-static inline __attribute__((always_inline)) void bn_store8_i8_x86(float *out, __m128i v8, __m256 f)
+/* The low 8 signed bytes of v8 as floats times f: the scalar formula's
+ * (float)q * f, one rounding. The buffer dequantizers store it; the decode
+ * of block-quantized rows (fgemm_avx2.c) multiplies it in at once. */
+static inline __attribute__((always_inline)) __m256 bn_i8x8_times_x86(__m128i v8, __m256 f)
 {
-    _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v8)), f));
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v8)), f);
 }
 
 /* Q8_0: y = (float)q * d. */
@@ -35,7 +37,7 @@ static inline void bn_dequant_q8_0_avx2(const uint8_t *b, float *out, int64_t n)
     for (int64_t i = 0; i < n; i += 32, b += 34) {
         __m256 d = _mm256_set1_ps(bn_f16_x86(b));
         for (int j = 0; j < 32; j += 8)
-            bn_store8_i8_x86(out + i + j, _mm_loadl_epi64((const __m128i *)(b + 2 + j)), d);
+            _mm256_storeu_ps(out + i + j, bn_i8x8_times_x86(_mm_loadl_epi64((const __m128i *)(b + 2 + j)), d));
     }
 }
 
@@ -125,8 +127,8 @@ static inline void bn_dequant_q6_k_avx2(const uint8_t *b, float *out, int64_t n)
             for (int j = 0; j < 8; j++) {
                 float *o = out + i + 128 * h + 16 * j;
                 __m256 fj = _mm256_set1_ps(f[j]);
-                bn_store8_i8_x86(o, v[j], fj);
-                bn_store8_i8_x86(o + 8, _mm_srli_si128(v[j], 8), fj);
+                _mm256_storeu_ps(o, bn_i8x8_times_x86(v[j], fj));
+                _mm256_storeu_ps(o + 8, bn_i8x8_times_x86(_mm_srli_si128(v[j], 8), fj));
             }
         }
 }

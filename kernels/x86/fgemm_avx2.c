@@ -173,14 +173,12 @@ static void dequant_chunk(uint32_t type, const uint8_t *src, float *buf, int64_t
     }
 }
 
-/* Sixteen int8 values as floats times the block's factor f (the scalar
- * formula's floats, (float)q * f, one rounding), multiplied into the lanes
- * a against x: values 0-7 into lanes 0-7, 8-15 into 8-15. */
+/* Sixteen int8 values times the block's factor f (bn_i8x8_times_x86),
+ * multiplied into the lanes a against x: values 0-7 into lanes 0-7, 8-15
+ * into 8-15. */
 ALWAYS_INLINE void q16_mac(__m256 a[2], __m128i v, __m256 f, const float *x)
 {
-    __m256 lo = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)), f);
-    __m256 hi = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(v, 8))), f);
-    mac(a, lo, hi, x);
+    mac(a, bn_i8x8_times_x86(v, f), bn_i8x8_times_x86(_mm_srli_si128(v, 8), f), x);
 }
 
 /* Q8_0, Q6_K and Q4_K rows against one token with each 16 values made in
