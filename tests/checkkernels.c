@@ -613,12 +613,17 @@ static void check_tgemm(const bn_kernels *k, tally *tl)
             check_tgemm_one(k, tl, rows, cols, n_tok, (int)(rnd() % 4), (int)(rnd() % 6), r0, r1);
         }
     /* edge patterns: every code pattern against every activation extreme,
-     * also through two 16-row blocks and a ragged 32-token tile (AMX) */
+     * also through two 16-row blocks and a ragged 32-token tile (AMX) and
+     * the AVX2 prefill's segments */
     for (int cp = 0; cp < 4; cp++)
         for (int qp = 0; qp < 6; qp++) {
             for (int64_t n_tok = 1; n_tok <= 9; n_tok += 4)
                 check_tgemm_one(k, tl, 13, 2560, n_tok, cp, qp, 3, 12);
             check_tgemm_one(k, tl, 37, 1024, 49, cp, qp, 2, 35);
+            /* AVX2's unpacked prefill: two segments of 2048 columns, whose
+             * 64 fields of 16-bit sums reach -32768 exactly for codes 2
+             * against all -128; tiles of 5 and 6 tokens; ragged groups */
+            check_tgemm_one(k, tl, 11, 4096, 26, cp, qp, 1, 10);
         }
     /* the model's shapes: a thread's chunk of full 32-row blocks that starts
      * inside one, ragged token tiles after full ones */
