@@ -258,65 +258,55 @@ ALWAYS_INLINE void seg_sums(const __m256i *acc, int R, int T, int32_t *sum)
 /* sum(code * q) of R rows (1 or 2, at u and u + ldu) x T tokens (1 to TT)
  * over nf fields of a segment, added to sum[t * BATCH + i]; prefetches
  * nf * 32 bytes at pf (some of the next tile's activations). In assembly,
- * the shape's instructions picked by the assembler (.if): GCC kept the
- * accumulators in memory or copied them every step (0.6x). Each field: the
- * rows' codes into ymm12-13, then for every token t a product per row (the
- * activations as the memory operand) and its add into ymm(t) and
- * ymm(6 + t). */
-ALWAYS_INLINE void seg_tile(const uint8_t *u, int64_t ldu, const int8_t *q, int64_t cols, int64_t nf, int R, int T,
-                            int32_t *sum, const int8_t *pf)
-{
-    __m256i acc[2 * TT];
-    const int8_t *q3 = q + 3 * cols;
-#define BN_P(T, T2, A)                                                                         \
-    ".if " #T " < %c[T]\n\t"                                                                   \
-    "vpmaddubsw " A ", %%ymm12, %%ymm14\n\tvpaddw %%ymm14, %%ymm" #T ", %%ymm" #T "\n\t"       \
-    ".if %c[R] > 1\n\t"                                                                        \
-    "vpmaddubsw " A ", %%ymm13, %%ymm15\n\tvpaddw %%ymm15, %%ymm" #T2 ", %%ymm" #T2 "\n\t"     \
+ * the shape's instructions picked by the assembler (.if on R and T, as
+ * text: an "i" operand needs the optimizer): GCC kept the accumulators in
+ * memory or copied them every step (0.6x). Each field: the rows' codes into
+ * ymm12-13, then for every token t a product per row (the activations as
+ * the memory operand) and its add into ymm(t) and ymm(6 + t). */
+#define BN_P(R, T, t, t2, A)                                                                   \
+    ".if " #t " < " #T "\n\t"                                                                  \
+    "vpmaddubsw " A ", %%ymm12, %%ymm14\n\tvpaddw %%ymm14, %%ymm" #t ", %%ymm" #t "\n\t"       \
+    ".if " #R " > 1\n\t"                                                                       \
+    "vpmaddubsw " A ", %%ymm13, %%ymm15\n\tvpaddw %%ymm15, %%ymm" #t2 ", %%ymm" #t2 "\n\t"     \
     ".endif\n\t"                                                                               \
     ".endif\n\t"
-#define BN_Z(T) "vpxor %%xmm" #T ", %%xmm" #T ", %%xmm" #T "\n\t"
-#define BN_S(T) "vmovdqu %%ymm" #T ", 32 * " #T "(%[acc])\n\t"
-    __asm__ volatile(
-        BN_Z(0) BN_Z(1) BN_Z(2) BN_Z(3) BN_Z(4) BN_Z(5) BN_Z(6) BN_Z(7) BN_Z(8) BN_Z(9) BN_Z(10) BN_Z(11)
-        "test %[n], %[n]\n\tjz 2f\n\t"
-        "1:\n\t"
-        "vmovdqa (%[u]), %%ymm12\n\t"
-        ".if %c[R] > 1\n\t"
-        "vmovdqa (%[u],%[ldu],1), %%ymm13\n\t"
-        ".endif\n\t"
-        BN_P(0, 6, "(%[q])")
-        BN_P(1, 7, "(%[q],%[c],1)")
-        BN_P(2, 8, "(%[q],%[c],2)")
-        BN_P(3, 9, "(%[q3])")
-        BN_P(4, 10, "(%[q],%[c],4)")
-        BN_P(5, 11, "(%[q3],%[c],2)")
-        "prefetcht0 (%[pf])\n\t"
-        "add $32, %[u]\n\tadd $32, %[q]\n\tadd $32, %[q3]\n\tadd $32, %[pf]\n\t"
-        "dec %[n]\n\tjnz 1b\n\t"
-        "2:\n\t"
-        BN_S(0) BN_S(1) BN_S(2) BN_S(3) BN_S(4) BN_S(5) BN_S(6) BN_S(7) BN_S(8) BN_S(9) BN_S(10) BN_S(11)
-        : [u] "+r"(u), [q] "+r"(q), [q3] "+r"(q3), [n] "+r"(nf), [pf] "+r"(pf)
-        : [c] "r"(cols), [ldu] "r"(ldu), [acc] "r"(acc), [R] "i"(R), [T] "i"(T)
-        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
-          "xmm13", "xmm14", "xmm15", "cc", "memory");
-#undef BN_P
-#undef BN_Z
-#undef BN_S
-    seg_sums(acc, R, T, sum);
-}
-
-typedef void seg_tile_fn(const uint8_t *u, int64_t ldu, const int8_t *q, int64_t cols, int64_t nf, int32_t *sum,
-                         const int8_t *pf);
-
-#define SEG_TILE(R, T)                                                                                   \
-    static void seg_tile_##R##x##T(const uint8_t *u, int64_t ldu, const int8_t *q, int64_t cols, int64_t nf, \
-                                   int32_t *sum, const int8_t *pf)                                       \
-    {                                                                                                    \
-        seg_tile(u, ldu, q, cols, nf, R, T, sum, pf);                                                    \
+#define BN_Z(t) "vpxor %%xmm" #t ", %%xmm" #t ", %%xmm" #t "\n\t"
+#define BN_S(t) "vmovdqu %%ymm" #t ", 32 * " #t "(%[acc])\n\t"
+#define SEG_TILE(R, T)                                                                                        \
+    static void seg_tile_##R##x##T(const uint8_t *u, int64_t ldu, const int8_t *q, int64_t cols, int64_t nf,  \
+                                   int32_t *sum, const int8_t *pf)                                            \
+    {                                                                                                         \
+        __m256i acc[2 * TT];                                                                                  \
+        const int8_t *q3 = q + 3 * cols;                                                                      \
+        __asm__ volatile(                                                                                     \
+            BN_Z(0) BN_Z(1) BN_Z(2) BN_Z(3) BN_Z(4) BN_Z(5) BN_Z(6) BN_Z(7) BN_Z(8) BN_Z(9) BN_Z(10) BN_Z(11)  \
+            "test %[n], %[n]\n\tjz 2f\n\t"                                                                    \
+            "1:\n\t"                                                                                          \
+            "vmovdqa (%[u]), %%ymm12\n\t"                                                                     \
+            ".if " #R " > 1\n\t"                                                                              \
+            "vmovdqa (%[u],%[ldu],1), %%ymm13\n\t"                                                            \
+            ".endif\n\t"                                                                                      \
+            BN_P(R, T, 0, 6, "(%[q])") BN_P(R, T, 1, 7, "(%[q],%[c],1)") BN_P(R, T, 2, 8, "(%[q],%[c],2)")   \
+            BN_P(R, T, 3, 9, "(%[q3])") BN_P(R, T, 4, 10, "(%[q],%[c],4)") BN_P(R, T, 5, 11, "(%[q3],%[c],2)") \
+            "prefetcht0 (%[pf])\n\t"                                                                          \
+            "add $32, %[u]\n\tadd $32, %[q]\n\tadd $32, %[q3]\n\tadd $32, %[pf]\n\t"                          \
+            "dec %[n]\n\tjnz 1b\n\t"                                                                          \
+            "2:\n\t"                                                                                          \
+            BN_S(0) BN_S(1) BN_S(2) BN_S(3) BN_S(4) BN_S(5) BN_S(6) BN_S(7) BN_S(8) BN_S(9) BN_S(10) BN_S(11) \
+            : [u] "+r"(u), [q] "+r"(q), [q3] "+r"(q3), [n] "+r"(nf), [pf] "+r"(pf)                            \
+            : [c] "r"(cols), [ldu] "r"(ldu), [acc] "r"(acc)                                                   \
+            : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",        \
+              "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");                                   \
+        seg_sums(acc, R, T, sum);                                                                             \
     }
 SEG_TILE(1, 1) SEG_TILE(1, 2) SEG_TILE(1, 3) SEG_TILE(1, 4) SEG_TILE(1, 5) SEG_TILE(1, 6)
 SEG_TILE(2, 1) SEG_TILE(2, 2) SEG_TILE(2, 3) SEG_TILE(2, 4) SEG_TILE(2, 5) SEG_TILE(2, 6)
+#undef BN_P
+#undef BN_Z
+#undef BN_S
+
+typedef void seg_tile_fn(const uint8_t *u, int64_t ldu, const int8_t *q, int64_t cols, int64_t nf, int32_t *sum,
+                         const int8_t *pf);
 
 static seg_tile_fn *const seg_tiles[2][TT + 1] = {
     {NULL, seg_tile_1x1, seg_tile_1x2, seg_tile_1x3, seg_tile_1x4, seg_tile_1x5, seg_tile_1x6},
