@@ -41,6 +41,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PROMPT = [3, 141, 59, 26, 53, 58, 97, 93, 238, 46, 264, 33]
 PROMPTS = [PROMPT, [455, 326, 93, 2, 72, 141, 201, 300, 11, 64], [17, 17, 17, 400, 5, 99, 250, 1],
            [0, 511, 256, 128, 64, 32, 16, 8, 4, 2, 1]]
+# Long enough for the prefill paths that start at more tokens a call (AVX2
+# unpacks the codes once from 24)
+LONG_PROMPT = [(37 * i + 11) % 500 for i in range(40)]
 
 
 def dump_logits_path():
@@ -243,16 +246,17 @@ def test_reference_itself_identical_across_ternary_types(models):
     assert np.array_equal(rows[0], rows[1]) and np.array_equal(rows[0], rows[2])
 
 
+@pytest.mark.parametrize('prompt', [PROMPT, LONG_PROMPT], ids=['short', 'long'])
 @pytest.mark.parametrize('cfg', [CONFIGS[1], CONFIGS[7], CONFIGS[10]], ids=config_id)
-def test_threads_and_cpu_levels_bit_identical(models, tmp_path, cfg):
+def test_threads_and_cpu_levels_bit_identical(models, tmp_path, cfg, prompt):
     arch, qtype, extra = cfg
     model = models('--arch', arch, '--type', qtype, '--seed', '5', *extra)
-    base, g0 = run_engine(model, PROMPT, tmp_path, '--cpu', 'scalar', '--threads', '1', '--greedy', '8')
+    base, g0 = run_engine(model, prompt, tmp_path, '--cpu', 'scalar', '--threads', '1', '--greedy', '8')
     for level in ('scalar', 'avx2', 'avx512', 'neon', 'dotprod', 'auto'):
         for threads in (1, 2):
             if level == 'scalar' and threads == 1:
                 continue
-            exe_out = _try_level(model, tmp_path, level, threads)
+            exe_out = _try_level(model, prompt, tmp_path, level, threads)
             if exe_out is None:
                 continue
             got, g = exe_out
@@ -261,9 +265,9 @@ def test_threads_and_cpu_levels_bit_identical(models, tmp_path, cfg):
                 level, threads, np.abs(got - base).max())
 
 
-def _try_level(model, tmp_path, level, threads):
+def _try_level(model, prompt, tmp_path, level, threads):
     try:
-        return run_engine(model, PROMPT, tmp_path, '--cpu', level, '--threads', threads, '--greedy', '8',
+        return run_engine(model, prompt, tmp_path, '--cpu', level, '--threads', threads, '--greedy', '8',
                           allow_skip=True)
     except pytest.skip.Exception:
         return None
