@@ -277,7 +277,7 @@ ALWAYS_INLINE void seg_sums(const __m256i *acc, int R, int T, int32_t *sum)
                                    int32_t *sum, const int8_t *pf)                                            \
     {                                                                                                         \
         __m256i acc[2 * TT];                                                                                  \
-        const int8_t *q3 = q + 3 * cols;                                                                      \
+        const int8_t *q3 = T > 3 ? q + 3 * cols : q; /* token 3's row, where the tile has one */           \
         __asm__ volatile(                                                                                     \
             BN_Z(0) BN_Z(1) BN_Z(2) BN_Z(3) BN_Z(4) BN_Z(5) BN_Z(6) BN_Z(7) BN_Z(8) BN_Z(9) BN_Z(10) BN_Z(11)  \
             "test %[n], %[n]\n\tjz 2f\n\t"                                                                    \
