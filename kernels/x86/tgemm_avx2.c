@@ -277,16 +277,16 @@ ALWAYS_INLINE void seg_sums(const __m256i *acc, int R, int T, int32_t *sum)
                                    int32_t *sum, const int8_t *pf)                                            \
     {                                                                                                         \
         __m256i acc[2 * TT];                                                                                  \
-        const int8_t *q3 = T > 3 ? q + 3 * cols : q; /* token 3's row, where the tile has one */           \
+        const int8_t *q3 = T > 3 ? q + 3 * cols : q; /* token 3's row, where the tile has one */              \
         __asm__ volatile(                                                                                     \
-            BN_Z(0) BN_Z(1) BN_Z(2) BN_Z(3) BN_Z(4) BN_Z(5) BN_Z(6) BN_Z(7) BN_Z(8) BN_Z(9) BN_Z(10) BN_Z(11)  \
+            BN_Z(0) BN_Z(1) BN_Z(2) BN_Z(3) BN_Z(4) BN_Z(5) BN_Z(6) BN_Z(7) BN_Z(8) BN_Z(9) BN_Z(10) BN_Z(11) \
             "test %[n], %[n]\n\tjz 2f\n\t"                                                                    \
             "1:\n\t"                                                                                          \
             "vmovdqa (%[u]), %%ymm12\n\t"                                                                     \
             ".if " #R " > 1\n\t"                                                                              \
             "vmovdqa (%[u],%[ldu],1), %%ymm13\n\t"                                                            \
             ".endif\n\t"                                                                                      \
-            BN_P(R, T, 0, 6, "(%[q])") BN_P(R, T, 1, 7, "(%[q],%[c],1)") BN_P(R, T, 2, 8, "(%[q],%[c],2)")   \
+            BN_P(R, T, 0, 6, "(%[q])") BN_P(R, T, 1, 7, "(%[q],%[c],1)") BN_P(R, T, 2, 8, "(%[q],%[c],2)")    \
             BN_P(R, T, 3, 9, "(%[q3])") BN_P(R, T, 4, 10, "(%[q],%[c],4)") BN_P(R, T, 5, 11, "(%[q3],%[c],2)") \
             "prefetcht0 (%[pf])\n\t"                                                                          \
             "add $32, %[u]\n\tadd $32, %[q]\n\tadd $32, %[q3]\n\tadd $32, %[pf]\n\t"                          \
