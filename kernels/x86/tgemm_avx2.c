@@ -320,7 +320,7 @@ static void prefill_batch(const bn_tmat *w, int64_t row0, int64_t nr, int64_t a,
 {
     const int64_t cols = w->cols;
     _Alignas(32) uint8_t u[U_BYTES];
-    _Alignas(32) int32_t sum[TCH * BATCH];
+    _Alignas(32) int32_t sum[TCH * BATCH + 8];  /* + 8: the last token's last eight rows load whole */
     for (int64_t t0 = 0; t0 < n_tok; t0 += TCH) {
         const int64_t nt = n_tok - t0 < TCH ? n_tok - t0 : TCH;
         memset(sum, 0, sizeof sum);
@@ -350,15 +350,18 @@ static void prefill_batch(const bn_tmat *w, int64_t row0, int64_t nr, int64_t a,
             const __m256i as = _mm256_set1_epi32(act_sum[t0 + t]);
             const __m256 sc = _mm256_set1_ps(act_scale[t0 + t]);
             float *yt = y + (t0 + t) * ldy + row0;
-            int64_t i = a - row0;
-            for (; i + 8 <= b - row0; i += 8)
-                _mm256_storeu_ps(yt + i, bn_tgemm_row_values8(
-                                             _mm256_loadu_si256((const __m256i *)(const void *)(sum + t * BATCH + i)),
-                                             as, sc, w->scale));
-            for (; i < b - row0; i++)
-                yt[i] = ((float)(int32_t)((uint32_t)sum[t * BATCH + i] - (uint32_t)act_sum[t0 + t]) /
-                         act_scale[t0 + t]) *
-                        w->scale;
+            for (int64_t i = a - row0; i < b - row0; i += 8) {
+                __m256 v = bn_tgemm_row_values8(
+                    _mm256_loadu_si256((const __m256i *)(const void *)(sum + t * BATCH + i)), as, sc, w->scale);
+                if (i + 8 <= b - row0) {
+                    _mm256_storeu_ps(yt + i, v);
+                    continue;
+                }
+                float f[8];
+                _mm256_storeu_ps(f, v);
+                for (int64_t k = 0; k < b - row0 - i; k++)
+                    yt[i + k] = f[k];
+            }
         }
     }
 }
