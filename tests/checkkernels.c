@@ -430,6 +430,10 @@ static void check_attn(const bn_kernels *k, tally *tl)
     check_attn_one(k, tl, 5, 64, 130, 16, 1.0f);
     check_attn_one(k, tl, 3, 97, 70, 23, 1.0f);
     check_attn_one(k, tl, 1, 8, 1, 70, 1.0f);
+    /* prefill at the shapes of the models: 2B-4T's heads (groups of four,
+     * d = 128) and bitnet_b1_58-large's (one a K/V head, d = 96) */
+    check_attn_one(k, tl, 4, 128, 301, 16, 1.0f);
+    check_attn_one(k, tl, 1, 96, 66, 19, 1.0f);
     /* large scores (one position takes nearly all the weight) and tiny ones */
     check_attn_one(k, tl, 4, 128, 97, 1, 30.0f);
     check_attn_one(k, tl, 1, 96, 97, 8, 30.0f);

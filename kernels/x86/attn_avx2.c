@@ -57,6 +57,17 @@ ALWAYS_INLINE __m256 load_head8(const float *x, int i0, int d)
     return i0 + 8 <= d ? _mm256_loadu_ps(x + i0) : _mm256_maskload_ps(x + i0, part_mask(d - i0));
 }
 
+/* The first n of the four scores in h into dst (all four with a plain
+ * store: a masked store took several times as long on Zen 3, and a score
+ * pass made three of them; 1.09-1.18x for the whole kernel). */
+ALWAYS_INLINE void store_upto4(float *dst, __m128 h, int64_t n)
+{
+    if (n >= 4)
+        _mm_storeu_ps(dst, h);
+    else
+        _mm_maskstore_ps(dst, _mm256_castsi256_si128(part_mask(n > 0 ? (int)n : 0)), h);
+}
+
 /* Scores of rows r0 .. r0 + nr - 1 against the np positions p .. p + np - 1
  * whose floats start at kf: acc[s][m] is dot8 of row s with position p + m
  * (lanes past d add q 0 times K 0, which leaves them as they are), folded
@@ -97,10 +108,8 @@ ALWAYS_INLINE void score_block(const qrows *a, int r0, int nr, const float *kf, 
         __m256 f = scores8(x, scale);
         for (int s = s0; s < s0 + 2 && s < nr; s++) {
             int64_t left = a->n[r0 + s] - p;
-            int n = left < np ? (int)left : np;
-            if (s > s0)
-                f = _mm256_permute2f128_ps(f, f, 0x01);
-            _mm256_maskstore_ps(a->sc[r0 + s] + p, part_mask(n), f);
+            store_upto4(a->sc[r0 + s] + p, s > s0 ? _mm256_extractf128_ps(f, 1) : _mm256_castps256_ps128(f),
+                        left < np ? left : np);
         }
     }
 }
@@ -164,7 +173,50 @@ ALWAYS_INLINE void mix_block(const qrows *a, int r0, int nr, int c, int nc, cons
         score_block(a, r0, NR, kf, d8, NP, p, scale);                                                    \
     }
 CSCORE(1, 1) CSCORE(1, 2) CSCORE(1, 3) CSCORE(1, 4) CSCORE(2, 1) CSCORE(2, 2) CSCORE(2, 3) CSCORE(2, 4)
-CSCORE(3, 1) CSCORE(3, 2) CSCORE(3, 3) CSCORE(3, 4)
+CSCORE(3, 1) CSCORE(3, 2) CSCORE(3, 3)
+
+/* The pass nearly every call of a prefill makes (three rows by four
+ * positions) written out with its twelve chains as named variables, which
+ * keeps them in registers from the loop to the fold (score_block's array
+ * went to the stack and back). */
+static void cscore_3_4(const qrows *a, int r0, const float *kf, int d8, int64_t p, float scale)
+{
+    const int d = a->d;
+    if (d % 8) {
+        score_block(a, r0, 3, kf, d8, 4, p, scale);
+        return;
+    }
+    const float *q0 = a->q[r0], *q1 = a->q[r0 + 1], *q2 = a->q[r0 + 2];
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+    __m256 c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+    for (int i0 = 0; i0 < d; i0 += 8) {
+        const float *k = kf + i0;
+        __m256 k0 = _mm256_loadu_ps(k), k1 = _mm256_loadu_ps(k + d8), k2 = _mm256_loadu_ps(k + 2 * (size_t)d8),
+               k3 = _mm256_loadu_ps(k + 3 * (size_t)d8);
+        __m256 v = _mm256_loadu_ps(q0 + i0);
+        c00 = _mm256_fmadd_ps(v, k0, c00);
+        c01 = _mm256_fmadd_ps(v, k1, c01);
+        c02 = _mm256_fmadd_ps(v, k2, c02);
+        c03 = _mm256_fmadd_ps(v, k3, c03);
+        v = _mm256_loadu_ps(q1 + i0);
+        c10 = _mm256_fmadd_ps(v, k0, c10);
+        c11 = _mm256_fmadd_ps(v, k1, c11);
+        c12 = _mm256_fmadd_ps(v, k2, c12);
+        c13 = _mm256_fmadd_ps(v, k3, c13);
+        v = _mm256_loadu_ps(q2 + i0);
+        c20 = _mm256_fmadd_ps(v, k0, c20);
+        c21 = _mm256_fmadd_ps(v, k1, c21);
+        c22 = _mm256_fmadd_ps(v, k2, c22);
+        c23 = _mm256_fmadd_ps(v, k3, c23);
+    }
+    const __m256 z = _mm256_setzero_ps();
+    const __m256 x2[8] = { c20, c21, c22, c23, z, z, z, z };
+    store_upto4(a->sc[r0 + 2] + p, _mm256_castps256_ps128(scores8(x2, scale)), a->n[r0 + 2] - p);
+    const __m256 x01[8] = { c00, c01, c02, c03, c10, c11, c12, c13 };
+    __m256 f = scores8(x01, scale);
+    store_upto4(a->sc[r0] + p, _mm256_castps256_ps128(f), a->n[r0] - p);
+    store_upto4(a->sc[r0 + 1] + p, _mm256_extractf128_ps(f, 1), a->n[r0 + 1] - p);
+}
 
 typedef void cscore_fn(const qrows *a, int r0, const float *kf, int d8, int64_t p, float scale);
 static cscore_fn *const cscores[SR + 1][SP + 1] = {
