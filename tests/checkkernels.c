@@ -1030,7 +1030,8 @@ static void i8_run(void *arg, int i)
 
 /* Attention over one K/V head's cached rows: decode against heads in turn
  * of a cache far larger than the caches (as a decode step meets them), or a
- * prefill call of four tokens against one head's rows in cache. */
+ * prefill call of 64 query rows (BN_ATTN_ROWS: 64 / group tokens) against
+ * one head's rows in cache. */
 typedef struct {
     const bn_kernels *k;
     const uint16_t *kc, *vc;  /* n_heads heads of n_pos rows of d each */
@@ -1054,7 +1055,7 @@ static void attn_run(void *arg, int i)
 }
 
 /* An attention bench for one model shape: cache rows for n_heads heads of
- * 1088 positions, a call's buffers for four tokens. */
+ * 1088 positions, a call's buffers for 64 query rows. */
 static attn_bench attn_bench_new(int group, int d, int n_heads)
 {
     attn_bench b = { .n_heads = n_heads, .group = group, .d = d, .n_kv = 1088 };
@@ -1064,15 +1065,16 @@ static attn_bench attn_bench_new(int group, int d, int n_heads)
         kc[i] = bn_f32_to_f16(rnd_float(1.0f));
         vc[i] = bn_f32_to_f16(rnd_float(1.0f));
     }
-    float *q = xmalloc64((size_t)4 * group * d * sizeof *q);
-    for (int i = 0; i < 4 * group * d; i++)
+    const int rows = 64;  /* 64 / group tokens of group heads */
+    float *q = xmalloc64((size_t)rows * d * sizeof *q);
+    for (int i = 0; i < rows * d; i++)
         q[i] = rnd_float(1.0f);
     b.kc = kc;
     b.vc = vc;
     b.q = q;
-    b.scores = xmalloc64((size_t)4 * group * (b.n_kv + 4) * sizeof(float));
+    b.scores = xmalloc64((size_t)rows * (b.n_kv + (uint32_t)rows) * sizeof(float));
     b.row = xmalloc64((size_t)BN_ATTN_CHUNK * (size_t)((d + 15) & ~15) * sizeof(float));
-    b.out = xmalloc64((size_t)4 * group * d * sizeof(float));
+    b.out = xmalloc64((size_t)rows * d * sizeof(float));
     return b;
 }
 
@@ -1172,10 +1174,16 @@ static void bench(const bn_kernels *const *levels, int n_levels)
     /* bitnet_b1_58-large's heads (one query head a K/V head, d = 96) and
      * 2B-4T's (four, d = 128), 96 MiB of K and V each */
     attn_bench ab[2] = { attn_bench_new(1, 96, 240), attn_bench_new(4, 128, 180) };
-    double attn_bytes[2], attn_ops[2];
+    double attn_bytes[2], attn_ops[2], prefill_ops[2];
+    uint32_t prefill_tok[2];
     for (int i = 0; i < 2; i++) {
         attn_bytes[i] = 2.0 * 2.0 * ab[i].d * (double)ab[i].n_kv;
         attn_ops[i] = 4.0 * ab[i].group * ab[i].d * (double)ab[i].n_kv;  /* a multiply and an add, scores and mixing */
+        /* a prefill call's tokens attend to 1089 - n .. 1088 positions */
+        prefill_tok[i] = (uint32_t)(64 / ab[i].group);
+        prefill_ops[i] = 0;
+        for (uint32_t t = 0; t < prefill_tok[i]; t++)
+            prefill_ops[i] += 4.0 * ab[i].group * ab[i].d * (double)(ab[i].n_kv + 1 - prefill_tok[i] + t);
     }
 
     printf("%-12s %-26s %12s %8s %7s %8s %9s\n", "level", "kernel", "ns/call", "GB/s", "of mem", "GOPS", "x scalar");
@@ -1199,8 +1207,8 @@ static void bench(const bn_kernels *const *levels, int n_levels)
             ab[a].k = k;
             ab[a].n_tok = 1;
             s[5 + 2 * a] = time_passes(attn_run, &ab[a], ab[a].n_heads, budget);
-            ab[a].n_tok = 4;
-            ab[a].n_kv = 1085;  /* the four tokens attend to 1085 .. 1088 positions */
+            ab[a].n_tok = prefill_tok[a];
+            ab[a].n_kv = 1089 - prefill_tok[a];
             s[6 + 2 * a] = time_passes(attn_run, &ab[a], 1, budget);
             ab[a].n_kv = 1088;
         }
@@ -1214,16 +1222,16 @@ static void bench(const bn_kernels *const *levels, int n_levels)
         print_bench_row(name, "i8gemm 128256x2560", s[4], i8_bytes, head_ops, base[4], mem_bps);
         print_bench_row(name, "fgemm Q6_K 128256x2560", s[9], (double)q6bytes, head_ops, base[9], mem_bps);
         print_bench_row(name, "attn 1x96 decode", s[5], attn_bytes[0], attn_ops[0], base[5], mem_bps);
-        print_bench_row(name, "attn 1x96 n_tok=4", s[6], 0, 4 * attn_ops[0], base[6], mem_bps);
+        print_bench_row(name, "attn 1x96 n_tok=64", s[6], 0, prefill_ops[0], base[6], mem_bps);
         print_bench_row(name, "attn 4x128 decode", s[7], attn_bytes[1], attn_ops[1], base[7], mem_bps);
-        print_bench_row(name, "attn 4x128 n_tok=4", s[8], 0, 4 * attn_ops[1], base[8], mem_bps);
+        print_bench_row(name, "attn 4x128 n_tok=16", s[8], 0, prefill_ops[1], base[8], mem_bps);
     }
     for (int a = 0; a < 2; a++)
         attn_bench_free(&ab[a]);
     printf("bench: one thread; GB/s counts weight bytes (decode from memory: 256 matrices of 4.4 MB in turn, heads "
            "of 657 MB (F16, as rows or in pairs), 329 MB (int8) and 269 MB (Q6_K); attention: a K/V head's 1088 positions, decode from "
            "memory (heads of 96 MiB in turn), K and V bytes counted), \"of mem\" compares it with the read loop above; "
-           "n_tok=64 and n_tok=4 run from cache\n");
+           "n_tok=64 and attention's prefill calls (64 query rows) run from cache\n");
     free(codes);
     free(tb.q);
     free(tb.qt);
