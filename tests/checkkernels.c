@@ -1054,8 +1054,12 @@ static void attn_run(void *arg, int i)
                (size_t)b->n_kv * (size_t)b->d * sizeof(uint16_t));
 }
 
+/* Query rows of an attention prefill call (lib/context.h's BN_ATTN_ROWS:
+ * ATTN_BENCH_ROWS / group tokens of group heads). */
+#define ATTN_BENCH_ROWS 64
+
 /* An attention bench for one model shape: cache rows for n_heads heads of
- * 1088 positions, a call's buffers for 64 query rows. */
+ * 1088 positions, a call's buffers for ATTN_BENCH_ROWS query rows. */
 static attn_bench attn_bench_new(int group, int d, int n_heads)
 {
     attn_bench b = { .n_heads = n_heads, .group = group, .d = d, .n_kv = 1088 };
@@ -1065,7 +1069,7 @@ static attn_bench attn_bench_new(int group, int d, int n_heads)
         kc[i] = bn_f32_to_f16(rnd_float(1.0f));
         vc[i] = bn_f32_to_f16(rnd_float(1.0f));
     }
-    const int rows = 64;  /* 64 / group tokens of group heads */
+    const int rows = ATTN_BENCH_ROWS;
     float *q = xmalloc64((size_t)rows * d * sizeof *q);
     for (int i = 0; i < rows * d; i++)
         q[i] = rnd_float(1.0f);
@@ -1180,7 +1184,7 @@ static void bench(const bn_kernels *const *levels, int n_levels)
         attn_bytes[i] = 2.0 * 2.0 * ab[i].d * (double)ab[i].n_kv;
         attn_ops[i] = 4.0 * ab[i].group * ab[i].d * (double)ab[i].n_kv;  /* a multiply and an add, scores and mixing */
         /* a prefill call's tokens attend to 1089 - n .. 1088 positions */
-        prefill_tok[i] = (uint32_t)(64 / ab[i].group);
+        prefill_tok[i] = (uint32_t)(ATTN_BENCH_ROWS / ab[i].group);
         prefill_ops[i] = 0;
         for (uint32_t t = 0; t < prefill_tok[i]; t++)
             prefill_ops[i] += 4.0 * ab[i].group * ab[i].d * (double)(ab[i].n_kv + 1 - prefill_tok[i] + t);
