@@ -8,7 +8,8 @@
  *       limit t/s = int8 ops/s / (2 x ternary weights)
  *
  * Either can start at a depth: that many tokens evaluated into the context,
- * untimed, before the timed part (decode with a long history).
+ * untimed, before the timed part (decode with a long history); each
+ * repetition goes back to the depth with bn_ctx_truncate.
  *
  * Results go to stdout as a markdown table, JSON or JSON lines; progress goes
  * to stderr. */
@@ -83,17 +84,23 @@ static void random_tokens(const bn_model *m, bn_token *out, int n, uint64_t *rng
         out[0] = bn_token_bos(m);
 }
 
-/* One timed pass: from an empty context, the first n_depth tokens in one
- * call without logits (untimed), then a prompt test evaluates the next
- * n_prompt tokens in one call, a generation test the next n_gen one call
- * each, both with logits. */
-static bn_status time_test(bn_ctx *ctx, const bn_token *tokens, int n_depth, int n_prompt, int n_gen, float *logits,
-                           double *seconds)
+/* One timed pass. Untimed, the context is brought to its first n_depth
+ * tokens: with fill, from empty in one call without logits; else by
+ * dropping what the previous pass added to them (bn_ctx_truncate), so a
+ * deep test fills its depth once, not once a repetition. Then a prompt test
+ * evaluates the next n_prompt tokens in one call, a generation test the
+ * next n_gen one call each, both with logits. */
+static bn_status time_test(bn_ctx *ctx, const bn_token *tokens, int n_depth, int fill, int n_prompt, int n_gen,
+                           float *logits, double *seconds)
 {
     bn_status st = BN_OK;
-    bn_ctx_reset(ctx);
-    if (n_depth > 0)
-        st = bn_eval(ctx, tokens, (size_t)n_depth, NULL);
+    if (fill) {
+        bn_ctx_reset(ctx);
+        if (n_depth > 0)
+            st = bn_eval(ctx, tokens, (size_t)n_depth, NULL);
+    } else {
+        st = bn_ctx_truncate(ctx, (uint32_t)n_depth);
+    }
     tokens += n_depth;
     double t0 = ex_now();
     if (n_prompt > 0 && st == BN_OK)
@@ -161,7 +168,7 @@ static int run_test(bench_report *b, const bench_run *run, const char *path, con
             bench_test_name(r, test, sizeof test));
     int n_tok = n_prompt ? n_prompt : n_gen;
     double s;
-    bn_status st = time_test(ctx, tokens, n_depth, n_prompt,
+    bn_status st = time_test(ctx, tokens, n_depth, 1, n_prompt,
                              n_prompt ? 0 : (n_gen < TG_WARMUP_TOKENS ? n_gen : TG_WARMUP_TOKENS), logits, &s);
     /* Each repetition's limit: the mean of the limit measured right before
      * and right after it, as the machine was around it (one measurement
@@ -171,7 +178,7 @@ static int run_test(bench_report *b, const bench_run *run, const char *path, con
     if (remeasure)
         r->limits[0] = bench_machine_remeasure(&b->mach, threads, lim->level);
     for (int i = 0; i < run->reps && st == BN_OK; i++) {
-        st = time_test(ctx, tokens, n_depth, n_prompt, n_gen, logits, &s);
+        st = time_test(ctx, tokens, n_depth, 0, n_prompt, n_gen, logits, &s);
         r->samples[i] = s > 0 ? n_tok / s : 0;
         sum += r->samples[i];
         if (remeasure) {

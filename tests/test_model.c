@@ -226,6 +226,55 @@ static void test_context_limits(void **state)
     bn_model_free(m);
 }
 
+/* bn_ctx_truncate rewinds: what follows the kept tokens is evaluated exactly
+ * as in a context that never held the dropped ones (same calls, so the same
+ * bits), including when the new tokens outnumber the dropped. */
+static void test_truncate(void **state)
+{
+    (void)state;
+    static const bn_token a[5] = { 5, 77, 203, 9, 150 }, b[3] = { 31, 299, 0 }, cc[6] = { 42, 8, 120, 7, 150, 1 };
+    bn_model *m = open_model("valid.gguf", BN_CPU_AUTO);
+    int32_t V = bn_model_n_vocab(m);
+    float *want = malloc(6 * (size_t)V * sizeof *want), *got = malloc(6 * (size_t)V * sizeof *got);
+    float *lb = malloc((size_t)V * sizeof *lb), *lb2 = malloc((size_t)V * sizeof *lb2);
+    bn_ctx *fresh = new_ctx(m, 16, 2, 2), *c = new_ctx(m, 16, 2, 2);
+    assert_int_equal(bn_eval(fresh, a, 5, NULL), BN_OK);
+    assert_int_equal(bn_eval_all(fresh, cc, 6, want), BN_OK);
+    assert_int_equal(bn_eval(c, a, 5, NULL), BN_OK);
+    assert_int_equal(bn_eval(c, b, 3, lb), BN_OK);
+    /* refused: more than the context holds, and a NULL context; nothing changes */
+    assert_int_equal(bn_ctx_truncate(c, 9), BN_E_INVALID_ARG);
+    assert_non_null(strstr(bn_last_error(), "cannot keep 9 tokens, the context holds 8"));
+    assert_int_equal(bn_ctx_truncate(NULL, 0), BN_E_INVALID_ARG);
+    assert_int_equal(bn_ctx_n_past(c), 8);
+    assert_int_equal(bn_ctx_truncate(c, 8), BN_OK);  /* keeping everything is allowed */
+    assert_int_equal(bn_ctx_truncate(c, 5), BN_OK);
+    assert_int_equal(bn_ctx_n_past(c), 5);
+    assert_int_equal(bn_eval_all(c, cc, 6, got), BN_OK);
+    assert_int_equal(bn_ctx_n_past(c), 11);
+    assert_memory_equal(got, want, 6 * (size_t)V * sizeof *got);
+    /* back again to the dropped tokens: they are evaluated as the first time */
+    assert_int_equal(bn_ctx_truncate(c, 5), BN_OK);
+    assert_int_equal(bn_eval(c, b, 3, lb2), BN_OK);
+    assert_memory_equal(lb2, lb, (size_t)V * sizeof *lb);
+    /* and to nothing: as a reset */
+    assert_int_equal(bn_ctx_truncate(c, 0), BN_OK);
+    assert_int_equal(bn_eval(c, a, 5, NULL), BN_OK);
+    assert_int_equal(bn_eval_all(c, cc, 6, got), BN_OK);
+    assert_memory_equal(got, want, 6 * (size_t)V * sizeof *got);
+    /* the logits differ from a context without the prefix: the kept cache counts */
+    assert_int_equal(bn_ctx_truncate(c, 0), BN_OK);
+    assert_int_equal(bn_eval_all(c, cc, 6, got), BN_OK);
+    assert_memory_not_equal(got, want, 6 * (size_t)V * sizeof *got);
+    bn_ctx_free(fresh);
+    bn_ctx_free(c);
+    free(want);
+    free(got);
+    free(lb);
+    free(lb2);
+    bn_model_free(m);
+}
+
 /* Logits of a fixed sequence, evaluated with the given batch and threads. */
 static float *run(bn_model *m, int threads, uint32_t n_batch, int one_by_one)
 {
@@ -547,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_null_handles),
         cmocka_unit_test(test_cpu_levels),
         cmocka_unit_test(test_context_limits),
+        cmocka_unit_test(test_truncate),
         cmocka_unit_test(test_batch_and_thread_invariance),
         cmocka_unit_test(test_thread_invariance_kv5),
         cmocka_unit_test(test_code3_and_types),

@@ -53,10 +53,10 @@ extern "C" {
 /* ---------------------------------------------------------------- version */
 
 #define BN_VERSION_MAJOR 0
-#define BN_VERSION_MINOR 2
+#define BN_VERSION_MINOR 3
 #define BN_VERSION_PATCH 0
 #define BN_VERSION_NUMBER (BN_VERSION_MAJOR * 10000 + BN_VERSION_MINOR * 100 + BN_VERSION_PATCH)
-#define BN_VERSION_STRING "0.2.0"
+#define BN_VERSION_STRING "0.3.0"
 /* Bumped together with the SONAME when the ABI breaks (docs/abi.md). */
 #define BN_ABI_VERSION 0
 
@@ -247,6 +247,11 @@ BN_API void bn_ctx_params_init_sized(bn_ctx_params *params, size_t size);
 BN_API bn_status bn_ctx_new(bn_model *model, const bn_ctx_params *params, bn_ctx **out);
 BN_API void bn_ctx_free(bn_ctx *ctx);   /* NULL is a no-op */
 BN_API void bn_ctx_reset(bn_ctx *ctx);  /* forget every token evaluated so far */
+/* Keeps the first n_keep tokens evaluated and forgets the rest (and any
+ * pending streamed text if tokens are dropped), so that evaluation goes on
+ * from position n_keep: rewinding a conversation, or reusing a prompt's
+ * prefix. BN_E_INVALID_ARG if n_keep > bn_ctx_n_past. Since 0.3.0. */
+BN_API bn_status bn_ctx_truncate(bn_ctx *ctx, uint32_t n_keep);
 BN_API uint32_t bn_ctx_n_ctx(const bn_ctx *ctx);
 BN_API uint32_t bn_ctx_n_past(const bn_ctx *ctx);  /* tokens in the KV cache */
 BN_API const bn_model *bn_ctx_model(const bn_ctx *ctx);

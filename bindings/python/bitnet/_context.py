@@ -12,7 +12,8 @@ from typing import Any, Callable, Iterable, Iterator, List, Optional
 
 from . import _lib as L
 from ._common import (INT32_MAX, Logits, Message, StopStrings, Tokens, _check, _cstr, _find_stop, _float_buffer,
-                      _gen_params, _invalid, _lib, _logits_out, _np, _stop_holdback, _token, _token_array, _uint)
+                      _gen_params, _int, _invalid, _lib, _logits_out, _np, _stop_holdback, _token, _token_array,
+                      _uint)
 from ._errors import BitnetError, Status
 from ._model import Model
 
@@ -182,6 +183,13 @@ class Context:
     def reset(self) -> None:
         """Forgets every token evaluated so far (keeps the memory)."""
         _lib.bn_ctx_reset(self._h)
+
+    def truncate(self, n_keep: int) -> None:
+        """Keeps the first ``n_keep`` tokens evaluated and forgets the rest, so
+        that evaluation goes on from position ``n_keep`` (rewinding, or reusing
+        a prompt's prefix). Raises ``INVALID_ARG`` if ``n_keep`` is negative or
+        more than ``n_past``."""
+        _check(_lib.bn_ctx_truncate(self._h, _uint('n_keep', _int('n_keep', n_keep), 32)))
 
     # -- evaluation
     def eval(self, tokens: Tokens, logits: bool = True) -> Optional[Logits]:

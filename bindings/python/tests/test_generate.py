@@ -133,6 +133,24 @@ def test_eval_all_matches_eval(model):
                 np.testing.assert_allclose(rows[i], c.eval(toks[:i + 1]), rtol=1e-5, atol=1e-5)
 
 
+def test_truncate_rewinds(model):
+    toks = model.tokenize(PROMPT)
+    keep = len(toks) // 2
+    with bitnet.Context(model, n_ctx=64) as a, bitnet.Context(model, n_ctx=64) as b:
+        want = a.eval(toks[:keep] + [7, 8, 9])
+        b.eval(toks)
+        b.truncate(keep)
+        assert b.n_past == keep
+        assert np.array_equal(b.eval([7, 8, 9]), want)
+        with pytest.raises(bitnet.BitnetError) as e:
+            b.truncate(keep + 4)
+        assert e.value.status == bitnet.Status.INVALID_ARG and 'holds %d' % (keep + 3) in e.value.message
+        with pytest.raises(bitnet.BitnetError) as e:
+            b.truncate(-1)
+        assert e.value.status == bitnet.Status.INVALID_ARG
+        assert b.n_past == keep + 3
+
+
 def test_lists_without_numpy(ctx, model, monkeypatch):
     from bitnet import _common, _context
     monkeypatch.setattr(_common, '_np', None)
