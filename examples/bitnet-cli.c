@@ -261,12 +261,45 @@ static bn_status eval_timed(bn_ctx *ctx, const bn_token *tokens, size_t n, float
     return st;
 }
 
-/* Samples from logits (the last evaluated token's) until an end-of-generation
- * token, n_predict tokens, a full context or Ctrl-C. Each kept token is
- * evaluated, except the last one when keep_last is 0. */
-static bn_status sample_loop(bn_ctx *ctx, bn_sampler *smp, float *logits, int32_t n_predict, int keep_last,
-                             stats *stat, text *reply)
+/* Room for `need` more tokens. In a full context, --context-shift forgets
+ * the older half of what follows the first `keep` tokens (more if need asks
+ * for it), as llama-cli's context shift does; the moved keys are rotated to
+ * their new positions (bn_ctx_discard). 0 when there is room, -1 when not. */
+static int make_room(bn_ctx *ctx, size_t need, const cli_settings *cs, uint32_t keep)
 {
+    uint32_t n_ctx = bn_ctx_n_ctx(ctx), n_past = bn_ctx_n_past(ctx);
+    if (need <= n_ctx - n_past)
+        return 0;
+    if (!cs->context_shift || keep >= n_past || need > n_ctx - keep)
+        return -1;
+    uint32_t n = (n_past - keep) / 2, short_by = (uint32_t)(need - (n_ctx - n_past));
+    if (n < short_by)
+        n = short_by;
+    if (bn_ctx_discard(ctx, keep, n) != BN_OK)
+        return -1;
+    if (cs->verbose)
+        fprintf(stderr, "\n[context shift: %u tokens forgotten after the first %u]\n", (unsigned)n, (unsigned)keep);
+    return 0;
+}
+
+/* The tokens a context shift keeps: --keep, -1 meaning the first n_first
+ * evaluated (the prompt), and the BOS token always. */
+static uint32_t shift_keep(const cli_settings *cs, const bn_model *m, size_t n_first)
+{
+    size_t keep = cs->keep < 0 ? n_first : (size_t)cs->keep;
+    if (keep < 1 && bn_token_bos(m) >= 0)
+        keep = 1;
+    return keep > UINT32_MAX ? UINT32_MAX : (uint32_t)keep;
+}
+
+/* Samples from logits (the last evaluated token's) until an end-of-generation
+ * token, n_predict tokens, a full context (unless a context shift makes
+ * room) or Ctrl-C. Each kept token is evaluated, except the last one when
+ * keep_last is 0. */
+static bn_status sample_loop(bn_ctx *ctx, bn_sampler *smp, float *logits, const cli_settings *cs, uint32_t keep,
+                             int keep_last, stats *stat, text *reply)
+{
+    const int32_t n_predict = cs->gen.n_predict;
     const bn_model *m = bn_ctx_model(ctx);
     int32_t n_vocab = bn_model_n_vocab(m);
     double t0 = ex_now();
@@ -282,8 +315,9 @@ static bn_status sample_loop(bn_ctx *ctx, bn_sampler *smp, float *logits, int32_
             break;
         if (!keep_last && i + 1 == n_predict)
             break;
-        if (bn_ctx_n_past(ctx) >= bn_ctx_n_ctx(ctx)) {
-            fprintf(stderr, "\n[context full: %u tokens; -c sets its length]\n", (unsigned)bn_ctx_n_ctx(ctx));
+        if (make_room(ctx, 1, cs, keep) != 0) {
+            fprintf(stderr, "\n[context full: %u tokens; -c sets its length, --context-shift goes on]\n",
+                    (unsigned)bn_ctx_n_ctx(ctx));
             break;
         }
         if ((st = bn_eval(ctx, &tok, 1, logits)) != BN_OK)
@@ -329,7 +363,7 @@ static int run_generate(const cli_settings *cs, bn_ctx *ctx, bn_sampler *smp, fl
         } else {
             for (size_t i = 0; i < n; i++)
                 bn_sampler_accept(smp, tokens[i]);
-            st = sample_loop(ctx, smp, logits, cs->gen.n_predict, 0, stat, NULL);
+            st = sample_loop(ctx, smp, logits, cs, shift_keep(cs, m, n), 0, stat, NULL);
             printf("\n");
             if (st != BN_OK)
                 rc = fail("generating", st);
@@ -386,8 +420,11 @@ static bn_status chat_format(const bn_model *m, const char *tmpl, const chat *c,
     return st;
 }
 
-/* Evaluates text after what the context holds (held: the exact text in it). */
-static bn_status chat_eval(bn_ctx *ctx, text *held, const char *s, size_t len, float *logits, stats *stat)
+/* Evaluates text after what the context holds (held: the exact text in it),
+ * making room for it first (make_room; keep: *keep, set from the first
+ * text's tokens when 0). */
+static bn_status chat_eval(bn_ctx *ctx, text *held, const char *s, size_t len, float *logits, stats *stat,
+                           const cli_settings *cs, uint32_t *keep)
 {
     const bn_model *m = bn_ctx_model(ctx);
     uint32_t flags = BN_TOKENIZE_PARSE_SPECIAL;
@@ -400,6 +437,10 @@ static bn_status chat_eval(bn_ctx *ctx, text *held, const char *s, size_t len, f
     bn_token *tokens;
     size_t n = 0;
     bn_status st = tokenize(m, s, len, flags, &tokens, &n);
+    if (st == BN_OK && !*keep)
+        *keep = shift_keep(cs, m, n);
+    if (st == BN_OK && n > 0 && make_room(ctx, n, cs, *keep) != 0)
+        st = BN_E_CONTEXT_FULL;
     if (st == BN_OK && n > 0)
         st = eval_timed(ctx, tokens, n, logits, stat);
     free(tokens);
@@ -427,6 +468,7 @@ static int run_chat(const cli_settings *cs, bn_ctx *ctx, bn_sampler *smp, float 
     }
     int interactive = isatty(STDIN_FILENO);
     int rc = 0;
+    uint32_t keep = 0;  /* tokens a context shift keeps: set by the first chat_eval */
     bn_status st = BN_OK;
 
     fprintf(stderr, "bitnet-cli: chat with template %s; one message per line, end with Ctrl-D\n",
@@ -465,8 +507,9 @@ static int run_chat(const cli_settings *cs, bn_ctx *ctx, bn_sampler *smp, float 
             bn_ctx_reset(ctx);
             bn_sampler_reset(smp);
             held.len = 0;
+            keep = 0;
         }
-        st = chat_eval(ctx, &held, fmt.data + held.len, fmt.len - held.len, logits, stat);
+        st = chat_eval(ctx, &held, fmt.data + held.len, fmt.len - held.len, logits, stat, cs, &keep);
         if (st == BN_E_CONTEXT_FULL) {
             fprintf(stderr, "bitnet-cli: the conversation no longer fits in the context of %u tokens (-c)\n",
                     (unsigned)bn_ctx_n_ctx(ctx));
@@ -479,7 +522,7 @@ static int run_chat(const cli_settings *cs, bn_ctx *ctx, bn_sampler *smp, float 
         }
         reply.len = 0;
         interrupted = 0;
-        st = sample_loop(ctx, smp, logits, cs->gen.n_predict, 1, stat, &reply);
+        st = sample_loop(ctx, smp, logits, cs, keep, 1, stat, &reply);
         printf("\n");
         fflush(stdout);
         if (st != BN_OK && st != BN_E_CONTEXT_FULL) {
@@ -504,7 +547,7 @@ static int run_chat(const cli_settings *cs, bn_ctx *ctx, bn_sampler *smp, float 
          * marker), so the context matches the formatted conversation. */
         if ((st = chat_format(m, tmpl, &c, 0, &fmt)) == BN_OK && fmt.len > held.len &&
             memcmp(fmt.data, held.data, held.len) == 0) {
-            st = chat_eval(ctx, &held, fmt.data + held.len, fmt.len - held.len, NULL, stat);
+            st = chat_eval(ctx, &held, fmt.data + held.len, fmt.len - held.len, NULL, stat, cs, &keep);
             if (st != BN_OK && st != BN_E_CONTEXT_FULL) {
                 rc = fail("evaluating the end of the turn", st);
                 break;

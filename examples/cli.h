@@ -25,6 +25,8 @@ typedef struct cli_settings {
     int verbose;          /* -v: library info messages */
     int no_mmap;          /* --no-mmap */
     int quantize_head;    /* --quantize-head */
+    int context_shift;    /* --context-shift: a full context forgets older text instead of stopping */
+    int keep;             /* --keep: tokens a context shift keeps, -1 = the prompt */
     long long seed;       /* --seed; -1 = from the clock */
     int seed_set;
 } cli_settings;

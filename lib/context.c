@@ -150,22 +150,6 @@ BN_API void bn_ctx_reset(bn_ctx *c)
     }
 }
 
-BN_API bn_status bn_ctx_truncate(bn_ctx *c, uint32_t n_keep)
-{
-    if (!c)
-        return bn_fail(BN_E_INVALID_ARG, "bn_ctx_truncate: ctx is NULL");
-    if (n_keep > c->n_past)
-        return bn_fail(BN_E_INVALID_ARG, "bn_ctx_truncate: cannot keep %u tokens, the context holds %u", n_keep,
-                       c->n_past);
-    /* The cache rows of positions n_keep.. are simply overwritten by the next
-     * tokens: each row is written before any query reads it, and rotations
-     * are applied as rows are written, so the kept rows need nothing. */
-    if (n_keep < c->n_past)
-        bn_utf8_stream_init(&c->text);  /* pending bytes may be of a token now dropped */
-    c->n_past = n_keep;
-    return BN_OK;
-}
-
 BN_API uint32_t bn_ctx_n_ctx(const bn_ctx *c) { return c ? c->n_ctx : 0; }
 BN_API uint32_t bn_ctx_n_past(const bn_ctx *c) { return c ? c->n_past : 0; }
 BN_API const bn_model *bn_ctx_model(const bn_ctx *c) { return c ? c->model : NULL; }

@@ -7,6 +7,7 @@
 
 #include "context.h"
 #include "ggml_types.h"
+#include "rope.h"
 
 /* Quantizes n rows of `cols` activations for the ternary kernels. */
 static void quantize_rows(bn_ctx *c, const float *x, uint32_t n, int64_t cols)
@@ -144,45 +145,6 @@ static void matmul_glu(bn_ctx *c, uint32_t n, const bn_layer *L)
     matmul_run(&j);
 }
 
-/* cos of pos * base^(-2i/d) for the d/2 pairs of a head, then their sin; angles in
- * double, so the engine agrees with any careful reference to float rounding.
- * Once per token: every layer and head uses the same table. */
-static void rope_table(float *cs, int d, uint32_t pos, float base)
-{
-    for (int i = 0; i < d / 2; i++) {
-        double theta = (double)pos * pow((double)base, -2.0 * i / d);
-        cs[i] = (float)cos(theta);
-        cs[d / 2 + i] = (float)sin(theta);
-    }
-}
-
-/* Rotates each head's pairs by the table's angles (the cosines, then the
- * sines): pairs (i, i + d/2) in NEOX style, (2i, 2i + 1) otherwise. Head by
- * head, so that the compiler vectorizes the pairs (the rotation was 2% of
- * prefill one pair at a time). */
-static void rope(float *v, int n_heads, int d, const float *tab, int neox)
-{
-    const int half = d / 2;
-    const float *cs = tab, *sn = tab + half;
-    for (int h = 0; h < n_heads; h++) {
-        float *p = v + (size_t)h * d;
-        if (neox) {
-            float *restrict a = p, *restrict b = p + half;
-            for (int i = 0; i < half; i++) {
-                float x0 = a[i], x1 = b[i];
-                a[i] = x0 * cs[i] - x1 * sn[i];
-                b[i] = x0 * sn[i] + x1 * cs[i];
-            }
-        } else {
-            for (int i = 0; i < half; i++) {
-                float x0 = p[2 * i], x1 = p[2 * i + 1];
-                p[2 * i] = x0 * cs[i] - x1 * sn[i];
-                p[2 * i + 1] = x0 * sn[i] + x1 * cs[i];
-            }
-        }
-    }
-}
-
 struct attn_job {
     bn_ctx *c;
     int layer;
@@ -311,8 +273,8 @@ static void stage_token(bn_ctx *c, int il, enum stage s, uint32_t t, uint32_t n)
         break;
     case ATTN_ROPE: {
         const float *tab = c->rope + (size_t)t * hp->head_dim;
-        rope(c->q + t * E, hp->n_head, hp->head_dim, tab, hp->rope_neox);
-        rope(c->k + t * kv_dim, hp->n_head_kv, hp->head_dim, tab, hp->rope_neox);
+        bn_rope(c->q + t * E, hp->n_head, hp->head_dim, tab, hp->rope_neox);
+        bn_rope(c->k + t * kv_dim, hp->n_head_kv, hp->head_dim, tab, hp->rope_neox);
         for (int kvh = 0; kvh < hp->n_head_kv; kvh++) {
             size_t at = (((size_t)il * hp->n_head_kv + kvh) * c->n_ctx + c->n_past + t) * hp->head_dim;
             k->to_f16(c->k + t * kv_dim + kvh * hp->head_dim, c->k_cache + at, hp->head_dim);
@@ -386,7 +348,7 @@ bn_status bn_forward(bn_ctx *c, const bn_token *tokens, uint32_t n, float *logit
         m->kern->dequant_row(e->type, bn_dense_row(e, tokens[t]), c->x + t * E, E);
     }
     for (uint32_t t = 0; t < n; t++)
-        rope_table(c->rope + (size_t)t * hp->head_dim, hp->head_dim, c->n_past + t, hp->rope_base);
+        bn_rope_table(c->rope + (size_t)t * hp->head_dim, hp->head_dim, c->n_past + t, hp->rope_base);
     for (int il = 0; il < hp->n_layer; il++)
         layer(c, il, n);
     if (hp->n_layer > 0)

@@ -228,8 +228,9 @@ static void test_context_limits(void **state)
 
 /* bn_ctx_truncate rewinds: what follows the kept tokens is evaluated exactly
  * as in a context that never held the dropped ones (same calls, so the same
- * bits), including when the new tokens outnumber the dropped. */
-static void test_truncate(void **state)
+ * bits), including when the new tokens outnumber the dropped. bn_ctx_discard's
+ * refusals and limits (its values: test_engine_vs_reference.py). */
+static void test_truncate_and_discard(void **state)
 {
     (void)state;
     static const bn_token a[5] = { 5, 77, 203, 9, 150 }, b[3] = { 31, 299, 0 }, cc[6] = { 42, 8, 120, 7, 150, 1 };
@@ -262,6 +263,26 @@ static void test_truncate(void **state)
     assert_int_equal(bn_eval(c, a, 5, NULL), BN_OK);
     assert_int_equal(bn_eval_all(c, cc, 6, got), BN_OK);
     assert_memory_equal(got, want, 6 * (size_t)V * sizeof *got);
+    /* bn_ctx_discard: refusals; nothing moved (the tail, or n = 0) is a truncation */
+    assert_int_equal(bn_ctx_n_past(c), 11);
+    assert_int_equal(bn_ctx_discard(c, 5, 7), BN_E_INVALID_ARG);
+    assert_non_null(strstr(bn_last_error(), "cannot discard 7 tokens from position 5, the context holds 11"));
+    assert_int_equal(bn_ctx_discard(c, 12, 0), BN_E_INVALID_ARG);
+    assert_int_equal(bn_ctx_discard(NULL, 0, 0), BN_E_INVALID_ARG);
+    assert_int_equal(bn_ctx_discard(c, 11, 0), BN_OK);
+    assert_int_equal(bn_ctx_discard(c, 3, 0), BN_OK);
+    assert_int_equal(bn_ctx_n_past(c), 11);
+    assert_int_equal(bn_ctx_discard(c, 5, 6), BN_OK);
+    assert_int_equal(bn_ctx_n_past(c), 5);
+    assert_int_equal(bn_eval(c, b, 3, lb2), BN_OK);
+    assert_memory_equal(lb2, lb, (size_t)V * sizeof *lb);
+    /* a full context makes room: 8 of 16 held, 9 do not fit until 4 are discarded */
+    bn_token nine[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+    assert_int_equal(bn_eval(c, nine, 9, NULL), BN_E_CONTEXT_FULL);
+    assert_int_equal(bn_ctx_discard(c, 1, 4), BN_OK);
+    assert_int_equal(bn_ctx_n_past(c), 4);
+    assert_int_equal(bn_eval(c, nine, 9, lb2), BN_OK);
+    assert_int_equal(bn_ctx_n_past(c), 13);
     /* the logits differ from a context without the prefix: the kept cache counts */
     assert_int_equal(bn_ctx_truncate(c, 0), BN_OK);
     assert_int_equal(bn_eval_all(c, cc, 6, got), BN_OK);
@@ -596,7 +617,7 @@ int main(void)
         cmocka_unit_test(test_null_handles),
         cmocka_unit_test(test_cpu_levels),
         cmocka_unit_test(test_context_limits),
-        cmocka_unit_test(test_truncate),
+        cmocka_unit_test(test_truncate_and_discard),
         cmocka_unit_test(test_batch_and_thread_invariance),
         cmocka_unit_test(test_thread_invariance_kv5),
         cmocka_unit_test(test_code3_and_types),

@@ -84,6 +84,7 @@ public:
     uint32_t n_past() const noexcept { return bn_ctx_n_past(ctx_.get()); }
     void reset() noexcept { bn_ctx_reset(ctx_.get()); }
     void truncate(uint32_t n_keep) { check(bn_ctx_truncate(ctx_.get(), n_keep), "bn_ctx_truncate"); }
+    void discard(uint32_t first, uint32_t n) { check(bn_ctx_discard(ctx_.get(), first, n), "bn_ctx_discard"); }
 
     // Streams pieces to on_piece until it returns false; returns the whole text.
     // An exception thrown by on_piece stops generation and propagates.

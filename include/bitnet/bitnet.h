@@ -252,6 +252,14 @@ BN_API void bn_ctx_reset(bn_ctx *ctx);  /* forget every token evaluated so far *
  * from position n_keep: rewinding a conversation, or reusing a prompt's
  * prefix. BN_E_INVALID_ARG if n_keep > bn_ctx_n_past. Since 0.3.0. */
 BN_API bn_status bn_ctx_truncate(bn_ctx *ctx, uint32_t n_keep);
+/* Forgets the n tokens at positions first .. first + n - 1; the tokens after
+ * them move down by n, so evaluation goes on at bn_ctx_n_past - n (a
+ * "context shift": generation past a full context keeps the start and the
+ * latest text). The moved keys are rotated to their new positions and
+ * stored as f16 again, so the logits that follow are close to, not bit for
+ * bit, those of keys computed at the new positions. BN_E_INVALID_ARG if
+ * first + n > bn_ctx_n_past. Since 0.3.0. */
+BN_API bn_status bn_ctx_discard(bn_ctx *ctx, uint32_t first, uint32_t n);
 BN_API uint32_t bn_ctx_n_ctx(const bn_ctx *ctx);
 BN_API uint32_t bn_ctx_n_past(const bn_ctx *ctx);  /* tokens in the KV cache */
 BN_API const bn_model *bn_ctx_model(const bn_ctx *ctx);

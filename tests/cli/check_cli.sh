@@ -76,6 +76,13 @@ if run_gen "$tmp/g1" -n 12 -temp 0 -t 1; then
   fi
   run_gen "$tmp/d1" -n 010 -temp 0 && grep -Eq 'for 10 tokens' "$tmp/d1.err" && ok "-n 010 is ten" ||
     bad "-n 010 did not generate 10 tokens" "$tmp/d1.err"
+  # a 16-token context: generation stops when full, or shifts and goes on
+  run_gen "$tmp/f1" -c 16 -n 40 -temp 0 && grep -q 'context full: 16 tokens' "$tmp/f1.err" &&
+    ! grep -Eq 'for 40 tokens' "$tmp/f1.err" && ok "a full context stops generation" ||
+    bad "-c 16 -n 40 did not stop at a full context" "$tmp/f1.err"
+  run_gen "$tmp/f2" -c 16 -n 40 -temp 0 --context-shift --keep -1 -v && grep -Eq 'for 40 tokens' "$tmp/f2.err" &&
+    grep -Eq 'context shift: [0-9]+ tokens forgotten after the first [1-9]' "$tmp/f2.err" &&
+    ok "--context-shift goes on past a full context" || bad "--context-shift did not generate 40 tokens" "$tmp/f2.err"
   printf 'Hello there.\nAnd again.\nOnce more.\n' > "$tmp/turns"
   # llama3 trims each message, as the bitnet template does
   if "$cli" -m "$model" -cnv -n 6 -temp 0 -t 1 --chat-template llama3 < "$tmp/turns" > "$tmp/chat" 2> "$tmp/chat.err"; then

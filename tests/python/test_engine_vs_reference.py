@@ -221,6 +221,23 @@ def test_greedy_32_matches_reference(models, tmp_path, cfg):
     check_envelope(got_logits, full[:len(got_logits)], 'greedy rows')
 
 
+@pytest.mark.parametrize('mode', ['prefill', 'per-token'])
+@pytest.mark.parametrize('cfg', [CONFIGS[0], CONFIGS[7], CONFIGS[10]], ids=config_id)
+def test_discard_matches_reference(models, tmp_path, cfg, mode):
+    # bn_ctx_discard: 24 tokens, the 7 from position 3 forgotten after the
+    # first 16, the last 8 evaluated at positions 9..16 over the moved rows
+    arch, qtype, extra = cfg
+    model = models('--arch', arch, '--type', qtype, '--seed', '5', *extra)
+    toks, at, first, n = LONG_PROMPT[:24], 16, 3, 7
+    want = bitnet_ref.Reference(model, emulate=('kv_f16',)).logits_discard(toks, at, first, n)
+    got, _ = run_engine(model, toks, tmp_path, '--discard', at, first, n,
+                        *(['--per-token'] if mode == 'per-token' else []))
+    check_envelope(got, want, 'discard, %s' % mode)
+    # the rows after the discard are not those of the whole sequence: the test can tell
+    plain = bitnet_ref.Reference(model, emulate=('kv_f16',)).logits(toks)
+    assert np.median(rel_errs(got[at:], plain[at:])) > 10 * ENVELOPE['median']
+
+
 @pytest.mark.parametrize('arch,extra', [
     ('bitnet-b1.58', ['--n-head-kv', '2']),
     ('bitnet', ['--n-ff', '512', '--scales']),

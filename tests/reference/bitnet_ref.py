@@ -23,7 +23,8 @@ Architecture `bitnet` may carry F32 `blk.N.<name>.scale` tensors of shape {1}
 that multiply the matching matmul's output.
 
 Everything runs in float64 (dtype=np.float32 is there to estimate what float32
-arithmetic changes) with a full causal pass (no KV cache). Optional
+arithmetic changes) with a full causal pass (no KV cache; logits_discard keeps
+each layer's K and V rows to continue after some are forgotten). Optional
 emulation of an engine's storage roundings: `emulate` may hold 'kv_f16' (K and V
 rounded to f16, as an f16 KV cache stores them), 'q_f16' (queries), 'p_f16'
 (softmax probabilities) and 'head_f16' (the output head's input).
@@ -163,11 +164,12 @@ class Reference:
         return out
 
     def attention(self, q, k, v):
-        T = q.shape[0]
+        """q: (T, n_head, hd) for the last T of the P + T positions of k, v."""
+        T, P = q.shape[0], k.shape[0] - q.shape[0]
         hd = self.head_dim
         group = self.n_head // self.n_head_kv
         out = np.zeros((T, self.n_head, hd), self.dt)
-        mask = np.triu(np.ones((T, T), dtype=bool), 1)
+        mask = np.triu(np.ones((T, P + T), dtype=bool), P + 1)
         for h in range(self.n_head):
             kh = h // group
             sc = q[:, h, :] @ k[:, kh, :].T / self.dt.type(np.sqrt(hd))
@@ -186,13 +188,18 @@ class Reference:
             return r * r
         return g / (self.dt.type(1.0) + np.exp(-g))
 
-    def hidden(self, tokens):
+    def hidden(self, tokens, pos=None, past=None):
+        """Final hidden states of tokens at positions pos (default 0..), after
+        the K and V rows of past (a list of (k, v) a layer, as this returns in
+        cache) when given; the rows of every layer, past and new, are appended
+        to self.cache."""
         tokens = np.asarray(tokens, dtype=np.int64)
         T = len(tokens)
-        pos = np.arange(T)
+        pos = np.arange(T) if pos is None else np.asarray(pos)
         x = self.tok_embd[tokens].copy()
         hd = self.head_dim
-        for L in self.layers:
+        self.cache = []
+        for il, L in enumerate(self.layers):
             h = self.rmsnorm(x, L['attn_norm'])
             q = (L['attn_q'](h) * L['attn_q.scale']).reshape(T, self.n_head, hd)
             k = (L['attn_k'](h) * L['attn_k.scale']).reshape(T, self.n_head_kv, hd)
@@ -203,6 +210,9 @@ class Reference:
                 q = f16_round(q)
             if 'kv_f16' in self.emulate:
                 k, v = f16_round(k), f16_round(v)
+            if past is not None:
+                k, v = np.concatenate([past[il][0], k]), np.concatenate([past[il][1], v])
+            self.cache.append((k, v))
             a = self.attention(q, k, v)
             if self.sub_norms:
                 a = self.rmsnorm(a, L['attn_sub_norm'])
@@ -214,12 +224,28 @@ class Reference:
             x = x + L['ffn_down'](f) * L['ffn_down.scale']
         return self.rmsnorm(x, self.output_norm)
 
-    def logits(self, tokens):
-        """(len(tokens), n_vocab) float64 logits, row i after tokens[:i+1]."""
-        h = self.hidden(tokens)
+    def logits(self, tokens, pos=None, past=None):
+        """(len(tokens), n_vocab) float64 logits, row i after tokens[:i+1]
+        (after past's rows too, when given: see hidden)."""
+        h = self.hidden(tokens, pos, past)
         if 'head_f16' in self.emulate:
             h = f16_round(h)
         return h @ self.output.T
+
+    def logits_discard(self, tokens, at, first, n):
+        """Logits of tokens[:at], then of tokens[at:] after the n cached
+        positions from first are forgotten: the later rows move down by n, their
+        keys rotated back by n positions (and stored as f16 again, under
+        kv_f16), and the rest of the tokens go on at position at - n."""
+        head = self.logits(tokens[:at])
+        past = []
+        for k, v in self.cache:
+            moved = self.apply_rope(k[first + n:], np.full(len(k) - first - n, -n))
+            if 'kv_f16' in self.emulate:
+                moved = f16_round(moved)
+            past.append((np.concatenate([k[:first], moved]), np.concatenate([v[:first], v[first + n:]])))
+        rest = self.logits(tokens[at:], pos=np.arange(at - n, len(tokens) - n), past=past)
+        return np.concatenate([head, rest])
 
 
 def load(path, **kw):

@@ -3,12 +3,15 @@
  * tests that compare the engine with tests/reference/bitnet_ref.py.
  *
  *   dump_logits MODEL OUT.bin [--per-token] [--quantize-head] [--greedy N] [--threads T]
- *               [--cpu auto|scalar|avx2|avx512|neon|dotprod] [--n-ctx N] [--n-batch N] TOKEN...
+ *               [--cpu auto|scalar|avx2|avx512|neon|dotprod] [--n-ctx N] [--n-batch N]
+ *               [--discard AT FIRST N] TOKEN...
  *
  * --per-token evaluates one token per bn_eval call (the decode path) instead of
  * one bn_eval_all call (prefill). --greedy N then decodes N more tokens, taking
  * the argmax (lowest id on ties) each step, appends their logits rows to OUT.bin
- * and prints the ids on stdout as "greedy: id id ...". Exit status 2 means the
+ * and prints the ids on stdout as "greedy: id id ...". --discard evaluates the
+ * first AT tokens, then forgets N tokens from position FIRST (bn_ctx_discard),
+ * then evaluates the rest: a row for every token. Exit status 2 means the
  * forced CPU level is not supported here (so tests can skip it); 1 other errors.
  */
 #include <stdio.h>
@@ -20,7 +23,7 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: dump_logits MODEL OUT.bin [--per-token] [--quantize-head] [--greedy N] [--threads T] "
-                    "[--cpu LEVEL] [--n-ctx N] [--n-batch N] TOKEN...\n");
+                    "[--cpu LEVEL] [--n-ctx N] [--n-batch N] [--discard AT FIRST N] TOKEN...\n");
     return 1;
 }
 
@@ -63,13 +66,25 @@ static bn_token argmax(const float *v, int32_t n)
     return best;
 }
 
+/* Tokens [a, b) one bn_eval each or in one bn_eval_all, their rows at logits + a rows. */
+static bn_status eval_range(bn_ctx *ctx, const bn_token *tokens, size_t a, size_t b, int per_token, float *logits,
+                            int32_t n_vocab)
+{
+    bn_status st = BN_OK;
+    if (!per_token)
+        return a < b ? bn_eval_all(ctx, tokens + a, b - a, logits + a * (size_t)n_vocab) : BN_OK;
+    for (size_t i = a; i < b && st == BN_OK; i++)
+        st = bn_eval(ctx, &tokens[i], 1, logits + i * (size_t)n_vocab);
+    return st;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3)
         return usage();
     const char *model_path = argv[1], *out_path = argv[2];
     int per_token = 0, quantize_head = 0;
-    long greedy = 0, threads = 1, n_ctx = 0, n_batch = 0;
+    long greedy = 0, threads = 1, n_ctx = 0, n_batch = 0, discard[3] = { -1, 0, 0 };
     bn_cpu_level level = BN_CPU_AUTO;
     bn_token *tokens = calloc((size_t)argc, sizeof *tokens);
     size_t n_tokens = 0;
@@ -88,6 +103,10 @@ int main(int argc, char **argv)
             if (!val || parse_int(val, 0, 1L << 24, dst))
                 return usage();
             i++;
+        } else if (!strcmp(a, "--discard")) {
+            for (int k = 0; k < 3; k++)
+                if (i + 1 >= argc || parse_int(argv[++i], 0, 1L << 24, &discard[k]))
+                    return usage();
         } else if (!strcmp(a, "--cpu")) {
             if (!val || parse_level(val, &level))
                 return usage();
@@ -99,7 +118,7 @@ int main(int argc, char **argv)
             tokens[n_tokens++] = (bn_token)t;
         }
     }
-    if (n_tokens == 0)
+    if (n_tokens == 0 || discard[0] > (long)n_tokens)
         return usage();
     if (level != BN_CPU_AUTO && !bn_cpu_supported(level)) {
         fprintf(stderr, "dump_logits: CPU level %s not supported here\n", bn_cpu_level_name(level));
@@ -132,13 +151,13 @@ int main(int argc, char **argv)
     float *logits = malloc(rows * (size_t)n_vocab * sizeof *logits);
     if (!logits)
         return 1;
-    if (per_token) {
-        for (size_t i = 0; i < n_tokens; i++)
-            if ((st = bn_eval(ctx, &tokens[i], 1, logits + i * (size_t)n_vocab)) != BN_OK)
-                return fail("eval", st);
-    } else if ((st = bn_eval_all(ctx, tokens, n_tokens, logits)) != BN_OK) {
-        return fail("eval_all", st);
-    }
+    size_t at = discard[0] < 0 ? n_tokens : (size_t)discard[0];
+    if ((st = eval_range(ctx, tokens, 0, at, per_token, logits, n_vocab)) != BN_OK)
+        return fail("eval", st);
+    if (discard[0] >= 0 && (st = bn_ctx_discard(ctx, (uint32_t)discard[1], (uint32_t)discard[2])) != BN_OK)
+        return fail("discard", st);
+    if ((st = eval_range(ctx, tokens, at, n_tokens, per_token, logits, n_vocab)) != BN_OK)
+        return fail("eval", st);
     if (greedy > 0)
         printf("greedy:");
     for (long g = 0; g < greedy; g++) {

@@ -191,6 +191,14 @@ class Context:
         more than ``n_past``."""
         _check(_lib.bn_ctx_truncate(self._h, _uint('n_keep', _int('n_keep', n_keep), 32)))
 
+    def discard(self, first: int, n: int) -> None:
+        """Forgets the ``n`` tokens from position ``first``; the later ones move
+        down by ``n`` (a context shift: keep the start and the latest text when
+        the context is full). Their keys are rotated to the new positions in
+        f16, so what follows is close to, not bit for bit, a fresh evaluation.
+        Raises ``INVALID_ARG`` if ``first + n`` is more than ``n_past``."""
+        _check(_lib.bn_ctx_discard(self._h, _uint('first', _int('first', first), 32), _uint('n', _int('n', n), 32)))
+
     # -- evaluation
     def eval(self, tokens: Tokens, logits: bool = True) -> Optional[Logits]:
         """Appends tokens to the context; returns the last token's ``n_vocab``

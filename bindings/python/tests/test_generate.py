@@ -151,6 +151,25 @@ def test_truncate_rewinds(model):
         assert b.n_past == keep + 3
 
 
+def test_discard_makes_room(model):
+    toks = model.tokenize(PROMPT)
+    with bitnet.Context(model, n_ctx=len(toks) + 2) as c:
+        c.eval(toks)
+        with pytest.raises(bitnet.BitnetError) as e:
+            c.eval([7, 8, 9])
+        assert e.value.status == bitnet.Status.CONTEXT_FULL
+        with pytest.raises(bitnet.BitnetError) as e:
+            c.discard(1, len(toks))
+        assert e.value.status == bitnet.Status.INVALID_ARG and 'holds %d' % len(toks) in e.value.message
+        c.discard(1, 2)
+        assert c.n_past == len(toks) - 2
+        logits = c.eval([7, 8, 9])
+        assert c.n_past == len(toks) + 1 and np.isfinite(logits).all()
+        with bitnet.Context(model, n_ctx=64) as fresh:
+            # the tokens after the gap were computed with it: not a fresh evaluation without it
+            assert not np.array_equal(logits, fresh.eval(toks[:1] + toks[3:] + [7, 8, 9]))
+
+
 def test_lists_without_numpy(ctx, model, monkeypatch):
     from bitnet import _common, _context
     monkeypatch.setattr(_common, '_np', None)
