@@ -296,6 +296,88 @@ static void test_truncate_and_discard(void **state)
     bn_model_free(m);
 }
 
+/* A saved state restores exactly: evaluation goes on bit for bit as in the
+ * saved context, in a context of another length, thread count and kernel
+ * level; every truncation, a foreign header and another model are refused
+ * with the context unchanged. */
+static void test_state(void **state)
+{
+    (void)state;
+    static const bn_token a[5] = { 5, 77, 203, 9, 150 }, b[4] = { 42, 8, 120, 7 };
+    bn_model *m = open_model("valid.gguf", BN_CPU_AUTO), *ms = open_model("valid.gguf", BN_CPU_SCALAR);
+    bn_model *other = open_model("kv5.gguf", BN_CPU_AUTO);
+    int32_t V = bn_model_n_vocab(m);
+    float *want = malloc(4 * (size_t)V * sizeof *want), *got = malloc(4 * (size_t)V * sizeof *got);
+    bn_ctx *c = new_ctx(m, 16, 1, 64), *r = new_ctx(ms, 32, 2, 3), *small = new_ctx(m, 4, 1, 4);
+    bn_ctx *o = new_ctx(other, 16, 1, 4);
+    assert_int_equal(bn_eval(c, a, 5, NULL), BN_OK);
+    const size_t size = bn_ctx_state_size(c);
+    /* header, then K and V rows: 2 layers x 2 K/V heads x 5 positions x 64 x f16 */
+    assert_int_equal(size, 40 + 2 * 2 * 2 * 5 * 64 * 2);
+    assert_int_equal(bn_ctx_state_size(NULL), 0);
+    uint8_t *buf = malloc(size + 1);
+    size_t n = 0;
+    assert_int_equal(bn_ctx_state_save(c, buf, size - 1, &n), BN_E_BUFFER_TOO_SMALL);
+    assert_int_equal(n, size);
+    assert_int_equal(bn_ctx_state_save(c, NULL, 0, &n), BN_E_BUFFER_TOO_SMALL);
+    assert_int_equal(bn_ctx_state_save(c, buf, size, NULL), BN_E_INVALID_ARG);
+    assert_int_equal(bn_ctx_state_save(NULL, buf, size, &n), BN_E_INVALID_ARG);
+    assert_int_equal(bn_ctx_state_save(c, buf, size + 1, &n), BN_OK);
+    assert_int_equal(n, size);
+    assert_int_equal(bn_eval_all(c, b, 4, want), BN_OK);
+    /* restored into another length, thread count, batch and kernel level */
+    assert_int_equal(bn_eval(r, b, 2, NULL), BN_OK);
+    assert_int_equal(bn_ctx_state_load(r, buf, size), BN_OK);
+    assert_int_equal(bn_ctx_n_past(r), 5);
+    assert_int_equal(bn_eval_all(r, b, 4, got), BN_OK);
+    assert_memory_equal(got, want, 4 * (size_t)V * sizeof *got);
+    /* refusals leave the context as it was */
+    for (size_t len = 0; len < size; len++) {
+        bn_status st = bn_ctx_state_load(r, buf, len);
+        if (st != BN_E_FORMAT)
+            fail_msg("a state cut to %zu of %zu bytes: status %d (%s)", len, size, st, bn_last_error());
+    }
+    assert_int_equal(bn_ctx_state_load(r, buf, size + 1), BN_E_FORMAT);
+    assert_non_null(strstr(bn_last_error(), "takes 5160 bytes, not 5161"));
+    assert_int_equal(bn_ctx_n_past(r), 9);
+    assert_int_equal(bn_ctx_state_load(NULL, buf, size), BN_E_INVALID_ARG);
+    assert_int_equal(bn_ctx_state_load(r, NULL, size), BN_E_INVALID_ARG);
+    assert_int_equal(bn_ctx_state_load(small, buf, size), BN_E_CONTEXT_FULL);
+    assert_non_null(strstr(bn_last_error(), "holds 5 tokens, the context 4"));
+    assert_int_equal(bn_ctx_state_load(o, buf, size), BN_E_INVALID_ARG);
+    assert_non_null(strstr(bn_last_error(), "2 layers x 2 K/V heads of 64, this one has 2 x 5 of 64"));
+    uint8_t *bad = malloc(size);
+    memcpy(bad, buf, size);
+    bad[0] = 'X';
+    assert_int_equal(bn_ctx_state_load(r, bad, size), BN_E_FORMAT);
+    memcpy(bad, buf, size);
+    bad[4] = 2;  /* format version */
+    assert_int_equal(bn_ctx_state_load(r, bad, size), BN_E_FORMAT);
+    assert_non_null(strstr(bn_last_error(), "version 2"));
+    memcpy(bad, buf, size);
+    bad[24] ^= 1;  /* the fingerprint: another model of the same shape */
+    assert_int_equal(bn_ctx_state_load(r, bad, size), BN_E_INVALID_ARG);
+    assert_non_null(strstr(bn_last_error(), "another model"));
+    assert_int_equal(bn_ctx_n_past(r), 9);
+    /* an empty context saves and restores as empty */
+    bn_ctx_reset(c);
+    assert_int_equal(bn_ctx_state_save(c, buf, size, &n), BN_OK);
+    assert_int_equal(n, 40);
+    assert_int_equal(bn_ctx_state_load(r, buf, n), BN_OK);
+    assert_int_equal(bn_ctx_n_past(r), 0);
+    free(bad);
+    free(buf);
+    free(want);
+    free(got);
+    bn_ctx_free(c);
+    bn_ctx_free(r);
+    bn_ctx_free(small);
+    bn_ctx_free(o);
+    bn_model_free(m);
+    bn_model_free(ms);
+    bn_model_free(other);
+}
+
 /* Logits of a fixed sequence, evaluated with the given batch and threads. */
 static float *run(bn_model *m, int threads, uint32_t n_batch, int one_by_one)
 {
@@ -618,6 +700,7 @@ int main(void)
         cmocka_unit_test(test_cpu_levels),
         cmocka_unit_test(test_context_limits),
         cmocka_unit_test(test_truncate_and_discard),
+        cmocka_unit_test(test_state),
         cmocka_unit_test(test_batch_and_thread_invariance),
         cmocka_unit_test(test_thread_invariance_kv5),
         cmocka_unit_test(test_code3_and_types),

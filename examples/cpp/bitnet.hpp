@@ -85,6 +85,18 @@ public:
     void reset() noexcept { bn_ctx_reset(ctx_.get()); }
     void truncate(uint32_t n_keep) { check(bn_ctx_truncate(ctx_.get(), n_keep), "bn_ctx_truncate"); }
     void discard(uint32_t first, uint32_t n) { check(bn_ctx_discard(ctx_.get(), first, n), "bn_ctx_discard"); }
+    std::vector<uint8_t> save_state() const
+    {
+        std::vector<uint8_t> state(bn_ctx_state_size(ctx_.get()));
+        size_t n = 0;
+        check(bn_ctx_state_save(ctx_.get(), state.data(), state.size(), &n), "bn_ctx_state_save");
+        state.resize(n);
+        return state;
+    }
+    void load_state(const std::vector<uint8_t> &state)
+    {
+        check(bn_ctx_state_load(ctx_.get(), state.data(), state.size()), "bn_ctx_state_load");
+    }
 
     // Streams pieces to on_piece until it returns false; returns the whole text.
     // An exception thrown by on_piece stops generation and propagates.

@@ -74,7 +74,7 @@ typedef enum bn_status {
     BN_E_INVALID_ARG = -1,    /* NULL handle, out-of-range value, bad flag */
     BN_E_NOMEM = -2,          /* allocation failed */
     BN_E_IO = -3,             /* file could not be opened, mapped or read */
-    BN_E_FORMAT = -4,         /* malformed or truncated model file */
+    BN_E_FORMAT = -4,         /* malformed or truncated model file or saved state */
     BN_E_UNSUPPORTED = -5,    /* valid but not supported: architecture, tensor type, CPU level */
     BN_E_CONTEXT_FULL = -6,   /* evaluating would exceed n_ctx */
     BN_E_BUFFER_TOO_SMALL = -7, /* output buffer too small; the needed size is reported */
@@ -260,6 +260,20 @@ BN_API bn_status bn_ctx_truncate(bn_ctx *ctx, uint32_t n_keep);
  * bit, those of keys computed at the new positions. BN_E_INVALID_ARG if
  * first + n > bn_ctx_n_past. Since 0.3.0. */
 BN_API bn_status bn_ctx_discard(bn_ctx *ctx, uint32_t first, uint32_t n);
+/* A context's state (its tokens' K/V cache rows and position) as bytes, to
+ * restore into any context of the same model: evaluate a long prompt once,
+ * save it, and load it wherever that prompt is needed again (instead of
+ * evaluating it again), or keep a conversation across program runs.
+ * bn_ctx_state_size: the bytes bn_ctx_state_save writes now (0 for NULL).
+ * bn_ctx_state_save: *size = that size; BN_E_BUFFER_TOO_SMALL when cap is
+ * less. bn_ctx_state_load: evaluation then goes on exactly as in the saved
+ * context; BN_E_FORMAT for bytes that are not a whole state,
+ * BN_E_INVALID_ARG for a state of another model, BN_E_CONTEXT_FULL when it
+ * holds more tokens than n_ctx (the context is unchanged on any error).
+ * Since 0.3.0. */
+BN_API size_t bn_ctx_state_size(const bn_ctx *ctx);
+BN_API bn_status bn_ctx_state_save(const bn_ctx *ctx, void *buf, size_t cap, size_t *size);
+BN_API bn_status bn_ctx_state_load(bn_ctx *ctx, const void *buf, size_t len);
 BN_API uint32_t bn_ctx_n_ctx(const bn_ctx *ctx);
 BN_API uint32_t bn_ctx_n_past(const bn_ctx *ctx);  /* tokens in the KV cache */
 BN_API const bn_model *bn_ctx_model(const bn_ctx *ctx);

@@ -191,6 +191,23 @@ class Context:
         more than ``n_past``."""
         _check(_lib.bn_ctx_truncate(self._h, _uint('n_keep', _int('n_keep', n_keep), 32)))
 
+    def save_state(self) -> bytes:
+        """The context's state (its tokens' K/V cache and position) as bytes,
+        for ``load_state`` on any context of the same model."""
+        n = _lib.bn_ctx_state_size(self._h)
+        buf = ctypes.create_string_buffer(n)
+        size = c_size_t()
+        _check(_lib.bn_ctx_state_save(self._h, buf, n, byref(size)))
+        return buf.raw[:size.value]
+
+    def load_state(self, data: bytes) -> None:
+        """Restores a state from ``save_state``: evaluation goes on exactly as
+        in the saved context. Raises ``FORMAT`` for bytes that are not a whole
+        state, ``INVALID_ARG`` for another model's, ``CONTEXT_FULL`` when it
+        holds more tokens than ``n_ctx``."""
+        data = bytes(data)
+        _check(_lib.bn_ctx_state_load(self._h, data, len(data)))
+
     def discard(self, first: int, n: int) -> None:
         """Forgets the ``n`` tokens from position ``first``; the later ones move
         down by ``n`` (a context shift: keep the start and the latest text when

@@ -25,7 +25,7 @@ from typing import List, Optional
 #: The ABI this binding was written for (``BN_ABI_VERSION``); the library must match it.
 ABI_VERSION = 0
 #: The oldest ``BN_VERSION_NUMBER`` that has every function declared below.
-MIN_VERSION = 300  # 0.3.0: bn_ctx_truncate, bn_ctx_discard
+MIN_VERSION = 300  # 0.3.0: bn_ctx_truncate, bn_ctx_discard, bn_ctx_state_*
 
 # ---------------------------------------------------------------- constants
 
@@ -150,6 +150,9 @@ _SIG = {
     'bn_ctx_reset': (None, [_P]),
     'bn_ctx_truncate': (bn_status, [_P, c_uint32]),
     'bn_ctx_discard': (bn_status, [_P, c_uint32, c_uint32]),
+    'bn_ctx_state_size': (c_size_t, [_P]),
+    'bn_ctx_state_save': (bn_status, [_P, c_void_p, c_size_t, POINTER(c_size_t)]),
+    'bn_ctx_state_load': (bn_status, [_P, c_void_p, c_size_t]),
     'bn_ctx_n_ctx': (c_uint32, [_P]),
     'bn_ctx_n_past': (c_uint32, [_P]),
     'bn_ctx_model': (_P, [_P]),

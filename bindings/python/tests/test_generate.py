@@ -151,6 +151,25 @@ def test_truncate_rewinds(model):
         assert b.n_past == keep + 3
 
 
+def test_state_save_and_load(model):
+    toks = model.tokenize(PROMPT)
+    with bitnet.Context(model, n_ctx=64) as a, bitnet.Context(model, n_ctx=48, n_threads=2) as b:
+        a.eval(toks, logits=False)
+        state = a.save_state()
+        want = a.eval([7, 8, 9])
+        b.load_state(state)
+        assert b.n_past == len(toks)
+        assert np.array_equal(b.eval([7, 8, 9]), want)
+        with pytest.raises(bitnet.BitnetError) as e:
+            b.load_state(state[:-1])
+        assert e.value.status == bitnet.Status.FORMAT
+        assert b.n_past == len(toks) + 3
+    with bitnet.Context(model, n_ctx=len(toks) - 1) as short:
+        with pytest.raises(bitnet.BitnetError) as e:
+            short.load_state(state)
+        assert e.value.status == bitnet.Status.CONTEXT_FULL
+
+
 def test_discard_makes_room(model):
     toks = model.tokenize(PROMPT)
     with bitnet.Context(model, n_ctx=len(toks) + 2) as c:
