@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "ex_common.h"
+#include "prompt_cache.h"
 
 typedef struct stats {
     double load_s;
@@ -353,7 +354,13 @@ static int run_generate(const cli_settings *cs, bn_ctx *ctx, bn_sampler *smp, fl
     } else {
         fputs(prompt, stdout);
         fflush(stdout);
-        st = eval_timed(ctx, tokens, n, logits, stat);
+        size_t reused = cs->prompt_cache ? prompt_cache_load(cs->prompt_cache, ctx, tokens, n) : 0;
+        if (cs->prompt_cache)
+            fprintf(stderr, "bitnet-cli: prompt cache: %zu of the prompt's %zu tokens reused\n", reused, n);
+        st = eval_timed(ctx, tokens + reused, n - reused, logits, stat);
+        /* a cache that held this prompt (or a longer one) stays as it is */
+        if (st == BN_OK && cs->prompt_cache && reused + 1 < n)
+            prompt_cache_save(cs->prompt_cache, ctx, tokens, n);
         if (st == BN_E_CONTEXT_FULL) {
             fprintf(stderr, "\nbitnet-cli: the prompt's %zu tokens do not fit in the context of %u (-c)\n", n,
                     (unsigned)bn_ctx_n_ctx(ctx));
@@ -610,6 +617,11 @@ int main(int argc, char **argv)
     }
     if (cs.cpu && ex_parse_cpu_level(cs.cpu, &cs.model_params.cpu_level) != 0) {
         fprintf(stderr, "bitnet-cli: --cpu: unknown level '%s' (auto, scalar, avx2, avx512, neon, dotprod)\n", cs.cpu);
+        cli_settings_free(&cs);
+        return 2;
+    }
+    if (cs.conversation && cs.prompt_cache) {
+        fprintf(stderr, "bitnet-cli: --prompt-cache is for a prompt's generation, not -cnv\n");
         cli_settings_free(&cs);
         return 2;
     }

@@ -18,6 +18,7 @@ typedef struct cli_settings {
     char *chat_template;  /* --chat-template: override the model's */
     char *cpu;            /* --cpu LEVEL */
     char *config;         /* --config FILE.yaml */
+    char *prompt_cache;   /* --prompt-cache FILE */
     int conversation;     /* -cnv */
     int info;             /* --info */
     int help;             /* -h */

@@ -45,8 +45,9 @@ BN_API bn_status bn_ctx_discard(bn_ctx *c, uint32_t first, uint32_t n)
     if (!c)
         return bn_fail(BN_E_INVALID_ARG, "bn_ctx_discard: ctx is NULL");
     if (first > c->n_past || n > c->n_past - first)
-        return bn_fail(BN_E_INVALID_ARG, "bn_ctx_discard: cannot discard %u tokens from position %u, the context holds %u",
-                       n, first, c->n_past);
+        return bn_fail(BN_E_INVALID_ARG,
+                       "bn_ctx_discard: cannot discard %u tokens from position %u, the context holds %u", n, first,
+                       c->n_past);
     if (n == 0)
         return BN_OK;
     const bn_hparams *hp = &c->model->hp;

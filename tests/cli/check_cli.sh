@@ -76,6 +76,22 @@ if run_gen "$tmp/g1" -n 12 -temp 0 -t 1; then
   fi
   run_gen "$tmp/d1" -n 010 -temp 0 && grep -Eq 'for 10 tokens' "$tmp/d1.err" && ok "-n 010 is ten" ||
     bad "-n 010 did not generate 10 tokens" "$tmp/d1.err"
+  # --prompt-cache: the second run evaluates only the last prompt token and
+  # writes the same text; a damaged cache is said and costs only time
+  pc=$tmp/prompt.cache
+  if run_gen "$tmp/c1" -n 12 -temp 0 -t 1 --prompt-cache "$pc" && run_gen "$tmp/c2" -n 12 -temp 0 -t 1 --prompt-cache "$pc"; then
+    n=$(sed -nE "s/.*prompt cache: 0 of the prompt's ([0-9]+) tokens reused/\1/p" "$tmp/c1.err")
+    [[ -n $n ]] && grep -q "prompt cache: $((n - 1)) of the prompt's $n tokens reused" "$tmp/c2.err" &&
+      grep -Eq 'prompt: .* for 1 tokens' "$tmp/c2.err" && ok "--prompt-cache reuses all but the last prompt token" ||
+      bad "--prompt-cache did not reuse the prompt" "$tmp/c2.err"
+    cmp -s "$tmp/c2" "$tmp/g1" && ok "the cached prompt gives the same text" || bad "the cached prompt's text differs" "$tmp/c2"
+    printf 'BNPC\001\000\000\000\005\000\000\000\377' > "$pc"
+    run_gen "$tmp/c3" -n 12 -temp 0 -t 1 --prompt-cache "$pc" && grep -q 'prompt cache .*: truncated; evaluating the whole prompt' "$tmp/c3.err" &&
+      cmp -s "$tmp/c3" "$tmp/g1" && ok "a damaged prompt cache is said and ignored" || bad "a damaged prompt cache" "$tmp/c3.err"
+  else
+    bad "--prompt-cache runs failed" "$tmp/c1.err"
+  fi
+  expect "--prompt-cache with -cnv" 2 'not -cnv' -- -m "$model" -cnv --prompt-cache "$pc"
   # a 16-token context: generation stops when full, or shifts and goes on
   run_gen "$tmp/f1" -c 16 -n 40 -temp 0 && grep -q 'context full: 16 tokens' "$tmp/f1.err" &&
     ! grep -Eq 'for 40 tokens' "$tmp/f1.err" && ok "a full context stops generation" ||
