@@ -359,6 +359,15 @@ static void test_state(void **state)
     assert_int_equal(bn_ctx_state_load(r, bad, size), BN_E_INVALID_ARG);
     assert_non_null(strstr(bn_last_error(), "another model"));
     assert_int_equal(bn_ctx_n_past(r), 9);
+    /* any body is safe to evaluate: every K and V value NaN, then infinite */
+    for (uint16_t fill = 0x7e00; fill; fill = fill == 0x7e00 ? 0x7c00 : 0) {
+        memcpy(bad, buf, size);
+        for (size_t i = 40; i + 1 < size; i += 2)
+            memcpy(bad + i, &fill, 2);
+        assert_int_equal(bn_ctx_state_load(r, bad, size), BN_OK);
+        assert_int_equal(bn_eval(r, b, 1, got), BN_OK);
+        assert_int_equal(bn_ctx_n_past(r), 6);
+    }
     /* an empty context saves and restores as empty */
     bn_ctx_reset(c);
     assert_int_equal(bn_ctx_state_save(c, buf, size, &n), BN_OK);
