@@ -119,6 +119,9 @@ class Context:
     def __init__(self, model: Model, *, n_ctx: int = 0, n_threads: int = 0, n_batch: int = 0):
         self._handle: Optional[int] = None
         self._busy = 0  # inside bn_generate, whose callback may try to close us
+        # The tokens the context holds, as far as this object knows them (None:
+        # unknown, after bn_generate or a loaded state), for chat()'s reuse.
+        self._tokens: Optional[List[int]] = []
         if not isinstance(model, Model):
             raise TypeError('model must be a bitnet.Model, not %s' % type(model).__name__)
         p = L.bn_ctx_params()
@@ -183,13 +186,17 @@ class Context:
     def reset(self) -> None:
         """Forgets every token evaluated so far (keeps the memory)."""
         _lib.bn_ctx_reset(self._h)
+        self._tokens = []
 
     def truncate(self, n_keep: int) -> None:
         """Keeps the first ``n_keep`` tokens evaluated and forgets the rest, so
         that evaluation goes on from position ``n_keep`` (rewinding, or reusing
         a prompt's prefix). Raises ``INVALID_ARG`` if ``n_keep`` is negative or
         more than ``n_past``."""
-        _check(_lib.bn_ctx_truncate(self._h, _uint('n_keep', _int('n_keep', n_keep), 32)))
+        n_keep = _uint('n_keep', _int('n_keep', n_keep), 32)
+        _check(_lib.bn_ctx_truncate(self._h, n_keep))
+        if self._tokens is not None:
+            del self._tokens[n_keep:]
 
     def save_state(self) -> bytes:
         """The context's state (its tokens' K/V cache and position) as bytes,
@@ -207,6 +214,7 @@ class Context:
         holds more tokens than ``n_ctx``."""
         data = bytes(data)
         _check(_lib.bn_ctx_state_load(self._h, data, len(data)))
+        self._tokens = None
 
     def discard(self, first: int, n: int) -> None:
         """Forgets the ``n`` tokens from position ``first``; the later ones move
@@ -214,7 +222,9 @@ class Context:
         the context is full). Their keys are rotated to the new positions in
         f16, so what follows is close to, not bit for bit, a fresh evaluation.
         Raises ``INVALID_ARG`` if ``first + n`` is more than ``n_past``."""
-        _check(_lib.bn_ctx_discard(self._h, _uint('first', _int('first', first), 32), _uint('n', _int('n', n), 32)))
+        first, n = _uint('first', _int('first', first), 32), _uint('n', _int('n', n), 32)
+        _check(_lib.bn_ctx_discard(self._h, first, n))
+        self._tokens = None  # the moved keys are no longer those of a fresh evaluation
 
     # -- evaluation
     def eval(self, tokens: Tokens, logits: bool = True) -> Optional[Logits]:
@@ -230,17 +240,27 @@ class Context:
         if n == 0 and logits:
             raise _invalid('eval: no tokens, so no logits to return')
         buf, addr = _float_buffer(self._n_vocab) if logits else (None, None)
-        _check(_lib.bn_eval(self._h, arr, n, addr))
+        self._evaluated(_lib.bn_eval(self._h, arr, n, addr), arr, n)
         return _logits_out(buf) if logits else None
 
     def eval_all(self, tokens: Tokens) -> Logits:
         """As :meth:`eval`, returning ``len(tokens) x n_vocab`` logits: row i for tokens[i]."""
         arr, n = _token_array(tokens)
         buf, addr = _float_buffer(max(n, 1) * self._n_vocab)
-        _check(_lib.bn_eval_all(self._h, arr, n, addr))
+        self._evaluated(_lib.bn_eval_all(self._h, arr, n, addr), arr, n)
         if _np is not None:
             return buf[:n * self._n_vocab].reshape(n, self._n_vocab)
         return _logits_out(buf, n, self._n_vocab)
+
+    def _evaluated(self, status: int, arr: Any, n: int) -> None:
+        """Records the n tokens of arr as held when status is BN_OK (a refusal
+        evaluates nothing), then raises for an error."""
+        if status == Status.OK and self._tokens is not None:
+            self._tokens.extend(int(arr[i]) for i in range(n))
+        elif status != Status.OK:
+            if self._tokens is not None and len(self._tokens) != self.n_past:
+                self._tokens = None
+        _check(status)
 
     def token_text(self, token: int) -> str:
         """Streaming text for a step-wise loop (``bn_ctx_token_text``): feeds a
@@ -309,6 +329,7 @@ class Context:
             st = _lib.bn_generate(h, pb, byref(gp), cb, None)
         finally:
             self._busy -= 1
+            self._tokens = None  # the library tokenized the prompt
         del keep
         if raised:
             raise raised[0]
@@ -328,21 +349,40 @@ class Context:
         stay in the context). With the same arguments, the pieces joined equal
         what :meth:`generate` returns.
         """
-        gp, stops, _ = _gen_params(max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, repeat_last_n,
-                                   seed, stop, add_special, parse_special)
+        return self._stream_text(prompt, False, _gen_params(max_tokens, temperature, top_k, top_p, min_p,
+                                                            repeat_penalty, repeat_last_n, seed, stop, add_special,
+                                                            parse_special))
+
+    def _stream_text(self, prompt: str, reuse: bool, params: Any) -> Iterator[str]:
+        """stream() of prompt after what the context holds; with reuse, of
+        prompt from an empty context instead, keeping the longest start of
+        its tokens that the context already holds (never the last token,
+        whose logits start sampling): the same tokens, the same logits (a
+        context's results do not depend on how its tokens were batched) and
+        so the same text as after reset(), without evaluating them again."""
+        gp, stops, _ = params
         smp = Sampler._from_params(gp)
         try:
             flags = gp.tokenize_flags
-            if self.n_past > 0:
+            known = self._tokens is not None and len(self._tokens) == self.n_past
+            if reuse and not known:
+                self.reset()
+            if self.n_past > 0 and not reuse:
                 flags &= ~L.BN_TOKENIZE_ADD_SPECIAL  # BOS only starts a sequence
             toks = self._model._tokenize(_cstr('prompt', prompt), flags)
             if not toks:
                 raise _invalid('the prompt gives no tokens')
+            held = 0
+            if reuse:
+                held_toks = self._tokens or []
+                while held < len(toks) - 1 and held < len(held_toks) and held_toks[held] == toks[held]:
+                    held += 1
+                self.truncate(held)
             free = self.n_ctx - self.n_past
-            if len(toks) > free:
+            if len(toks) - held > free:
                 raise BitnetError(Status.CONTEXT_FULL, "the prompt's %d tokens do not fit: the context holds %d of %d"
-                                  % (len(toks), self.n_past, self.n_ctx))
-            logits = self.eval(toks)
+                                  % (len(toks) - held, self.n_past, self.n_ctx))
+            logits = self.eval(toks[held:])
             for t in toks:
                 smp.accept(t)
             self._token_text(-1)  # drop bytes an abandoned stream left pending
@@ -394,11 +434,8 @@ class Context:
                         yield out.decode('utf-8', 'replace')
 
     # -- chat
-    def _chat_prompt(self, messages: Iterable[Message], template: Optional[str], reset: bool,
-                     kw: dict) -> str:
+    def _chat_prompt(self, messages: Iterable[Message], template: Optional[str], kw: dict) -> str:
         prompt = self._model.format_chat(messages, template, add_assistant=True)
-        if reset:
-            self.reset()
         kw.setdefault('parse_special', True)
         if 'add_special' not in kw:
             # Templates that spell out BOS themselves must not get a second one.
@@ -412,14 +449,24 @@ class Context:
         and generates the assistant's reply; keyword arguments are those of
         :meth:`generate`.
 
-        With ``reset`` (default) the context is cleared first and the whole
-        conversation evaluated, so pass the full message list each time.
+        With ``reset`` (default) the reply is the one a cleared context would
+        give for the whole conversation, so pass the full message list each
+        time. The conversation's tokens that the context already holds from
+        the previous call (its longest common start: the earlier turns, and
+        the last reply where the template writes it back as it was
+        generated) are kept rather than evaluated again, so a turn costs
+        about its new tokens, not the whole conversation (unless a
+        ``callback`` is given: then the context is cleared first).
         """
-        prompt = self._chat_prompt(messages, template, reset, kwargs)
+        prompt = self._chat_prompt(messages, template, kwargs)
+        if reset and 'callback' not in kwargs:
+            return ''.join(self._stream_text(prompt, True, _gen_params(**kwargs)))
+        if reset:
+            self.reset()
         return self.generate(prompt, **kwargs)
 
     def chat_stream(self, messages: Iterable[Message], *, template: Optional[str] = None, reset: bool = True,
                     **kwargs: Any) -> Iterator[str]:
         """As :meth:`chat`, yielding the reply in pieces (see :meth:`stream`)."""
-        prompt = self._chat_prompt(messages, template, reset, kwargs)
-        return self.stream(prompt, **kwargs)
+        prompt = self._chat_prompt(messages, template, kwargs)
+        return self._stream_text(prompt, reset, _gen_params(**kwargs))

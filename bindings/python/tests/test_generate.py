@@ -250,6 +250,40 @@ def test_chat(model):
         assert ''.join(c.chat_stream(msgs, template='llama3', max_tokens=12, temperature=0)) == a
 
 
+@pytest.mark.parametrize('kw', [dict(temperature=0), dict(temperature=0.9, seed=11, repeat_penalty=1.3)],
+                         ids=['greedy', 'sampled'])
+def test_chat_keeps_the_conversation(model, monkeypatch, kw):
+    """Each turn evaluates only its new tokens, and replies as a cleared context would."""
+    from bitnet import _context
+    evaluated = []
+    real_eval = _context._lib.bn_eval
+
+    def counting_eval(h, arr, n, out):
+        evaluated.append(n)
+        return real_eval(h, arr, n, out)
+    msgs = [{'role': 'system', 'content': 'You are terse.'}]
+    with bitnet.Context(model, n_ctx=512) as kept:
+        for turn, text in enumerate(['Say something.', 'And again?', 'Once more, please.']):
+            msgs.append({'role': 'user', 'content': text})
+            with bitnet.Context(model, n_ctx=512) as fresh:
+                want = fresh.chat(msgs, template='llama3', max_tokens=10, **kw)
+            prompt = model.tokenize(model.format_chat(msgs, 'llama3', add_assistant=True), parse_special=True)
+            evaluated.clear()
+            monkeypatch.setattr(_context._lib, 'bn_eval', counting_eval)
+            got = kept.chat(msgs, template='llama3', max_tokens=10, **kw)
+            monkeypatch.undo()
+            assert got == want, 'turn %d' % turn
+            if turn:
+                # the prompt's tokens were evaluated again only from the new turn on
+                assert evaluated[0] < len(prompt) // 2, (evaluated[0], len(prompt))
+            msgs.append({'role': 'assistant', 'content': got})
+        # a changed history is evaluated again from where it differs
+        msgs[1]['content'] = 'Say nothing.'
+        with bitnet.Context(model, n_ctx=512) as fresh:
+            assert kept.chat(msgs, template='llama3', max_tokens=10, **kw) == fresh.chat(msgs, template='llama3',
+                                                                                      max_tokens=10, **kw)
+
+
 def test_contexts_share_a_model_across_threads(model):
     """One model, one context per thread: all give the single-threaded answer."""
     with bitnet.Context(model, n_ctx=128) as c:
