@@ -91,6 +91,15 @@ static bn_status add_piece(gen_state *g, bn_token tok)
     return st;
 }
 
+/* gp.context_shift in a full context: forgets the older half of what
+ * follows the first keep tokens (bn_ctx_discard keeps the pending text,
+ * which is the latest tokens'). Whether there is room now. */
+static int shift(bn_ctx *c, uint32_t keep)
+{
+    uint32_t n = keep < c->n_past ? (c->n_past - keep) / 2 : 0;
+    return n > 0 && bn_ctx_discard(c, keep, n) == BN_OK;
+}
+
 BN_API bn_status bn_generate(bn_ctx *c, const char *prompt, const bn_gen_params *params, bn_token_fn on_token,
                              void *user)
 {
@@ -131,6 +140,7 @@ BN_API bn_status bn_generate(bn_ctx *c, const char *prompt, const bn_gen_params 
     for (size_t i = 0; i < toks.n; i++)
         bn_sampler_accept(smp, toks.p[i]);
     bn_utf8_stream_init(&c->text);
+    const uint32_t keep = gp.n_keep < 0 ? c->n_past : gp.n_keep > 0 ? (uint32_t)gp.n_keep : bn_token_bos(m) >= 0;
     for (int32_t i = 0; gp.n_predict < 0 || i < gp.n_predict; i++) {
         bn_token tok;
         if ((st = bn_sampler_sample(smp, logits, m->hp.n_vocab, &tok)) != BN_OK)
@@ -141,7 +151,7 @@ BN_API bn_status bn_generate(bn_ctx *c, const char *prompt, const bn_gen_params 
         if ((st = add_piece(&g, tok)) != BN_OK)
             goto done;
         emit(&g, tok, 0);
-        if (c->n_past >= c->n_ctx)
+        if (c->n_past >= c->n_ctx && !(gp.context_shift && shift(c, keep)))
             break;
         /* The context keeps every token the callback saw, so that a following
          * call continues the text shown; the last needs no logits (no head). */

@@ -60,7 +60,8 @@ BN_API bn_status bn_ctx_discard(bn_ctx *c, uint32_t first, uint32_t n)
         size_t at = kvh * c->n_ctx * (size_t)d;
         move_rows(c->model->kern, c->k_cache + at, c->v_cache + at, first, src, n_rows, d, back, hp->rope_neox, row);
     }
-    bn_utf8_stream_init(&c->text);  /* pending bytes may be of a token now dropped */
+    if (first + n == c->n_past)
+        bn_utf8_stream_init(&c->text);  /* pending bytes were the last token's, now dropped */
     c->n_past -= n;
     return BN_OK;
 }

@@ -80,6 +80,10 @@ bn_status bn_gen_params_check(const bn_gen_params *p)
         return bn_fail(BN_E_INVALID_ARG, "repeat_penalty %g must be > 0", (double)p->repeat_penalty);
     if (p->repeat_last_n < 0 || p->repeat_last_n > (1 << 20))
         return bn_fail(BN_E_INVALID_ARG, "repeat_last_n %d is outside 0..1048576", p->repeat_last_n);
+    if (p->context_shift != 0 && p->context_shift != 1)
+        return bn_fail(BN_E_INVALID_ARG, "context_shift %d must be 0 or 1", p->context_shift);
+    if (p->n_keep < -1)
+        return bn_fail(BN_E_INVALID_ARG, "n_keep %d must be >= -1", p->n_keep);
     if (p->n_stop && !p->stop)
         return bn_fail(BN_E_INVALID_ARG, "n_stop is %zu but stop is NULL", p->n_stop);
     for (size_t i = 0; i < p->n_stop; i++) {

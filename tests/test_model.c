@@ -699,6 +699,71 @@ static void test_token_text(void **state)
     bn_model_free(m);
 }
 
+/* K rows of positions [0, n) of every layer and K/V head, from a saved state. */
+static uint16_t *kept_rows(bn_ctx *c, uint32_t n, size_t *count)
+{
+    size_t size = bn_ctx_state_size(c), got = 0;
+    uint8_t *st = malloc(size);
+    assert_int_equal(bn_ctx_state_save(c, st, size, &got), BN_OK);
+    uint32_t n_past = bn_ctx_n_past(c), d = 64, heads = 2 * 2;  /* valid.gguf: 2 layers x 2 K/V heads of 64 */
+    *count = (size_t)heads * n * d;
+    uint16_t *k = malloc(*count * sizeof *k);
+    for (uint32_t h = 0; h < heads; h++)
+        memcpy(k + (size_t)h * n * d, st + 40 + (size_t)h * 2 * n_past * d * 2, (size_t)n * d * 2);
+    free(st);
+    return k;
+}
+
+/* bn_generate with context_shift goes on past a full context, keeping the
+ * first n_keep tokens' cache rows exactly (-1: the prompt; 0: BOS). */
+static void test_generate_context_shift(void **state)
+{
+    (void)state;
+    bn_model *m = open_model("valid.gguf", BN_CPU_AUTO);
+    bn_gen_params gp;
+    bn_gen_params_init(&gp);
+    gp.temperature = 0;
+    gp.n_predict = 40;
+    bn_ctx *c = new_ctx(m, 16, 1, 16), *p = new_ctx(m, 16, 1, 16);
+    size_t n_prompt = 0;
+    assert_int_equal(bn_tokenize(m, "hello world", 11, gp.tokenize_flags, NULL, 0, &n_prompt), BN_E_BUFFER_TOO_SMALL);
+    bn_gen_params prompt_only = gp;
+    prompt_only.n_predict = 0;
+    assert_int_equal(bn_generate(p, "hello world", &prompt_only, NULL, NULL), BN_OK);
+    assert_int_equal(bn_ctx_n_past(p), n_prompt);
+    size_t nk;
+    uint16_t *want = kept_rows(p, (uint32_t)n_prompt, &nk);
+    collect a = { 0 }, b = { 0 };
+    assert_int_equal(bn_generate(c, "hello world", &gp, on_piece, &a), BN_OK);
+    assert_int_equal(bn_ctx_n_past(c), 16);  /* full: generation ended */
+    assert_true(a.calls < 40);
+    for (int keep = -1; keep <= 0; keep++) {
+        bn_ctx_reset(c);
+        gp.context_shift = 1;
+        gp.n_keep = keep;
+        memset(&b, 0, sizeof b);
+        assert_int_equal(bn_generate(c, "hello world", &gp, on_piece, &b), BN_OK);
+        assert_int_equal(b.calls, 40);  /* all of n_predict (without the shift: a.calls, 8) */
+        /* the kept start is bit for bit the prompt's (keep -1) or BOS's (0) */
+        size_t n_got;
+        uint32_t n_kept = keep < 0 ? (uint32_t)n_prompt : 1;
+        uint16_t *got = kept_rows(c, n_kept, &n_got);
+        for (uint32_t h = 0; h < 4; h++)
+            assert_memory_equal(got + (size_t)h * n_kept * 64, want + (size_t)h * n_prompt * 64, (size_t)n_kept * 64 * 2);
+        free(got);
+    }
+    gp.context_shift = 2;
+    assert_int_equal(bn_generate(c, "x", &gp, NULL, NULL), BN_E_INVALID_ARG);
+    assert_non_null(strstr(bn_last_error(), "context_shift 2 must be 0 or 1"));
+    gp.context_shift = 1;
+    gp.n_keep = -2;
+    assert_int_equal(bn_generate(c, "x", &gp, NULL, NULL), BN_E_INVALID_ARG);
+    free(want);
+    bn_ctx_free(c);
+    bn_ctx_free(p);
+    bn_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -718,6 +783,7 @@ int main(void)
         cmocka_unit_test(test_read_and_mapped_agree),
         cmocka_unit_test(test_unaligned_file),
         cmocka_unit_test(test_generate),
+        cmocka_unit_test(test_generate_context_shift),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -255,7 +255,7 @@ BN_API bn_status bn_ctx_truncate(bn_ctx *ctx, uint32_t n_keep);
 /* Forgets the n tokens at positions first .. first + n - 1; the tokens after
  * them move down by n, so evaluation goes on at bn_ctx_n_past - n (a
  * "context shift": generation past a full context keeps the start and the
- * latest text). The moved keys are rotated to their new positions and
+ * latest text; pending streamed text stays unless the last token goes). The moved keys are rotated to their new positions and
  * stored as f16 again, so the logits that follow are close to, not bit for
  * bit, those of keys computed at the new positions. BN_E_INVALID_ARG if
  * first + n > bn_ctx_n_past. Since 0.3.0. */
@@ -300,6 +300,11 @@ typedef struct bn_gen_params {
     const char *const *stop; /* stop strings (not part of the output), or NULL */
     size_t n_stop;
     uint32_t tokenize_flags; /* flags for the prompt; default BN_TOKENIZE_ADD_SPECIAL | BN_TOKENIZE_PARSE_SPECIAL */
+    /* Since 0.3.0: */
+    int32_t context_shift;   /* 0 (default): a full context ends generation; 1: bn_generate forgets the
+                                older half of what follows the first n_keep tokens (bn_ctx_discard) and goes on */
+    int32_t n_keep;          /* tokens a context shift keeps: 0 (default) = the first (BOS) if the model has
+                                one; -1 = all the context held when sampling began (the prompt) */
 } bn_gen_params;
 
 BN_API void bn_gen_params_init(bn_gen_params *params);

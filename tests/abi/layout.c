@@ -70,6 +70,8 @@ static void build_table(void)
     FIELD(bn_gen_params, stop);
     FIELD(bn_gen_params, n_stop);
     FIELD(bn_gen_params, tokenize_flags);
+    FIELD(bn_gen_params, context_shift);
+    FIELD(bn_gen_params, n_keep);
 
     SIZE(bn_chat_message);
     FIELD(bn_chat_message, role);

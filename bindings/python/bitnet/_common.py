@@ -180,7 +180,8 @@ def cpu_supported(level: Union[CpuLevel, int, str]) -> bool:
 def _gen_params(max_tokens: Optional[int] = None, temperature: Optional[float] = None, top_k: Optional[int] = None,
                 top_p: Optional[float] = None, min_p: Optional[float] = None, repeat_penalty: Optional[float] = None,
                 repeat_last_n: Optional[int] = None, seed: Optional[int] = None, stop: StopStrings = None,
-                add_special: bool = True, parse_special: bool = True) -> Tuple[L.bn_gen_params, List[bytes], Any]:
+                add_special: bool = True, parse_special: bool = True, context_shift: bool = False,
+                n_keep: int = 0) -> Tuple[L.bn_gen_params, List[bytes], Any]:
     """A bn_gen_params from keyword arguments (None keeps the library's default),
     the encoded stop strings, and the array that must outlive the call."""
     gp = L.bn_gen_params()
@@ -212,6 +213,11 @@ def _gen_params(max_tokens: Optional[int] = None, temperature: Optional[float] =
         gp.n_stop = len(stops)
     gp.tokenize_flags = ((L.BN_TOKENIZE_ADD_SPECIAL if add_special else 0) |
                          (L.BN_TOKENIZE_PARSE_SPECIAL if parse_special else 0))
+    gp.context_shift = 1 if context_shift else 0
+    n_keep = _int('n_keep', n_keep)
+    if not -1 <= n_keep <= INT32_MAX:
+        raise _invalid('n_keep %d must be -1 (the prompt), 0 (BOS) or a token count' % n_keep)
+    gp.n_keep = n_keep
     return gp, stops, keep
 
 

@@ -288,7 +288,8 @@ class Context:
                  top_k: Optional[int] = None, top_p: Optional[float] = None, min_p: Optional[float] = None,
                  repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
                  seed: Optional[int] = None, stop: StopStrings = None, add_special: bool = True,
-                 parse_special: bool = True, callback: Optional[Callable[[str, int], Any]] = None) -> str:
+                 parse_special: bool = True, callback: Optional[Callable[[str, int], Any]] = None,
+                 context_shift: bool = False, n_keep: int = 0) -> str:
         """Evaluates ``prompt`` after what the context holds and generates text (``bn_generate``).
 
         Generation ends at an end-of-generation token, ``max_tokens`` tokens
@@ -296,6 +297,11 @@ class Context:
         ``stop`` string (not included in the result), a full context, or the
         callback returning a true value. None for a sampling argument keeps
         the library default (see :class:`Sampler`); ``temperature=0`` is greedy.
+
+        With ``context_shift`` a full context does not end generation: the
+        older half of what follows the first ``n_keep`` tokens is forgotten
+        (:meth:`discard`) and generation goes on; ``n_keep`` 0 keeps BOS, -1
+        everything the context held when sampling began.
 
         ``callback(piece, token)`` is called with each piece of text as it is
         produced (complete UTF-8; may be ""). An exception it raises stops
@@ -306,7 +312,7 @@ class Context:
         itself does not fit.
         """
         gp, _, keep = _gen_params(max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, repeat_last_n,
-                                  seed, stop, add_special, parse_special)
+                                  seed, stop, add_special, parse_special, context_shift, n_keep)
         pb = _cstr('prompt', prompt)
         pieces: List[bytes] = []
         raised: List[BaseException] = []
@@ -340,7 +346,7 @@ class Context:
                top_k: Optional[int] = None, top_p: Optional[float] = None, min_p: Optional[float] = None,
                repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
                seed: Optional[int] = None, stop: StopStrings = None, add_special: bool = True,
-               parse_special: bool = True) -> Iterator[str]:
+               parse_special: bool = True, context_shift: bool = False, n_keep: int = 0) -> Iterator[str]:
         """As :meth:`generate`, but returns an iterator over the pieces of text.
 
         The prompt is checked and evaluated by this call (errors raise here);
@@ -351,7 +357,7 @@ class Context:
         """
         return self._stream_text(prompt, False, _gen_params(max_tokens, temperature, top_k, top_p, min_p,
                                                             repeat_penalty, repeat_last_n, seed, stop, add_special,
-                                                            parse_special))
+                                                            parse_special, context_shift, n_keep))
 
     def _stream_text(self, prompt: str, reuse: bool, params: Any) -> Iterator[str]:
         """stream() of prompt after what the context holds; with reuse, of
@@ -389,9 +395,11 @@ class Context:
         except BaseException:
             smp.close()
             raise
-        return self._stream(smp, logits, gp.n_predict, stops)
+        keep = self.n_past if gp.n_keep < 0 else gp.n_keep if gp.n_keep > 0 else int(self._model.bos >= 0)
+        return self._stream(smp, logits, gp.n_predict, stops, keep if gp.context_shift else None)
 
-    def _stream(self, smp: Sampler, logits: Logits, n_predict: int, stops: List[bytes]) -> Iterator[str]:
+    def _stream(self, smp: Sampler, logits: Logits, n_predict: int, stops: List[bytes],
+                shift_keep: Optional[int]) -> Iterator[str]:
         model, pending, stopped = self._model, b'', False
 
         def emit(final: bool) -> bytes:
@@ -419,6 +427,10 @@ class Context:
                 # it is evaluated before its text is handed out; the last one
                 # needs no logits.
                 full = self.n_past >= self.n_ctx
+                if full and shift_keep is not None and shift_keep < self.n_past - 1:
+                    # bn_generate's context shift: the older half after the kept start
+                    self.discard(shift_keep, (self.n_past - shift_keep) // 2)
+                    full = False
                 last = stopped or full or (0 <= n_predict <= i)
                 if not full:
                     logits = self.eval([tok], logits=not last)

@@ -87,6 +87,8 @@ class bn_gen_params(Structure):
         ('stop', POINTER(c_char_p)),
         ('n_stop', c_size_t),
         ('tokenize_flags', c_uint32),
+        ('context_shift', c_int32),  # 0.3.0
+        ('n_keep', c_int32),
     ]
 
 

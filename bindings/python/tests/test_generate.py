@@ -189,6 +189,21 @@ def test_discard_makes_room(model):
             assert not np.array_equal(logits, fresh.eval(toks[:1] + toks[3:] + [7, 8, 9]))
 
 
+@pytest.mark.parametrize('n_keep', [0, -1, 3])
+def test_context_shift_goes_on(model, n_keep):
+    kw = dict(max_tokens=48, temperature=0, context_shift=True, n_keep=n_keep)
+    with bitnet.Context(model, n_ctx=24) as a, bitnet.Context(model, n_ctx=24) as b:
+        pieces = []
+        text = a.generate(PROMPT[:12], callback=lambda piece, tok: pieces.append(tok), **kw)
+        assert len(pieces) == 48 and a.n_past <= 24  # 48 tokens through a 24-token context
+        assert ''.join(b.stream(PROMPT[:12], **kw)) == text  # the step-wise path shifts alike
+        a.reset()
+        short = a.generate(PROMPT[:12], max_tokens=48, temperature=0)
+        assert len(short) < len(text)  # without the shift the context ends it
+    with pytest.raises(bitnet.BitnetError):
+        bitnet.Context(model, n_ctx=24).generate('x', n_keep=-2)
+
+
 def test_lists_without_numpy(ctx, model, monkeypatch):
     from bitnet import _common, _context
     monkeypatch.setattr(_common, '_np', None)
