@@ -582,14 +582,21 @@ static int on_piece(void *user, bn_token tok, const char *piece, size_t len)
     return c->stop_after && c->calls >= c->stop_after;
 }
 
+/* Greedy generation of at most n_predict tokens, the other parameters default. */
+static bn_gen_params greedy(int32_t n_predict)
+{
+    bn_gen_params gp;
+    bn_gen_params_init(&gp);
+    gp.temperature = 0;
+    gp.n_predict = n_predict;
+    return gp;
+}
+
 static void test_generate(void **state)
 {
     (void)state;
     bn_model *m = open_model("valid.gguf", BN_CPU_AUTO);
-    bn_gen_params gp;
-    bn_gen_params_init(&gp);
-    gp.temperature = 0;
-    gp.n_predict = 20;
+    bn_gen_params gp = greedy(20);
     collect a = { 0 }, b = { 0 }, s = { 0 };
     bn_ctx *c1 = new_ctx(m, 64, 1, 64), *c2 = new_ctx(m, 64, 2, 3);
     assert_int_equal(bn_generate(c1, "hello world", &gp, on_piece, &a), BN_OK);
@@ -720,10 +727,7 @@ static void test_generate_context_shift(void **state)
 {
     (void)state;
     bn_model *m = open_model("valid.gguf", BN_CPU_AUTO);
-    bn_gen_params gp;
-    bn_gen_params_init(&gp);
-    gp.temperature = 0;
-    gp.n_predict = 40;
+    bn_gen_params gp = greedy(40);
     bn_ctx *c = new_ctx(m, 16, 1, 16), *p = new_ctx(m, 16, 1, 16);
     size_t n_prompt = 0;
     assert_int_equal(bn_tokenize(m, "hello world", 11, gp.tokenize_flags, NULL, 0, &n_prompt), BN_E_BUFFER_TOO_SMALL);
