@@ -116,6 +116,16 @@ if run_gen "$tmp/g1" -n 12 -temp 0 -t 1; then
   else
     bad "chat failed" "$tmp/chat.err"
   fi
+  # the same chat in 160 tokens: it no longer fits by the second turn, unless a shift makes room
+  "$cli" -m "$model" -cnv -n 6 -temp 0 -t 1 --chat-template llama3 -c 160 < "$tmp/turns" > "$tmp/cf0" 2> "$tmp/cf0.err"
+  (($? == 1)) && grep -q 'no longer fits in the context of 160' "$tmp/cf0.err" && ok "a chat that outgrows -c ends" ||
+    bad "a chat that outgrows -c 160" "$tmp/cf0.err"
+  if "$cli" -m "$model" -cnv -n 6 -temp 0 -t 1 --chat-template llama3 -c 160 --context-shift -v < "$tmp/turns" \
+      > "$tmp/cs" 2> "$tmp/cs.err" && grep -q 'context shift: ' "$tmp/cs.err" && (($(grep -c . "$tmp/cs") >= 3)); then
+    ok "--context-shift lets a chat go on in a short context"
+  else
+    bad "--context-shift chat" "$tmp/cs.err"
+  fi
   prompt_file=$tmp/first
   printf 'From a file.' > "$prompt_file"
   "$cli" -m "$model" -cnv -n 4 -temp 0 -t 1 -f "$prompt_file" < /dev/null > "$tmp/cf" 2> "$tmp/cf.err" &&
