@@ -159,9 +159,10 @@ int main(int argc, char **argv)
     if ((st = bn_ctx_new(model, &cp, &ctx)) != BN_OK)
         goto fail;
     int32_t n_vocab = bn_model_n_vocab(model);
-    logits = malloc((size_t)n_ctx * (size_t)n_vocab * sizeof *logits);
+    const long n_scored = n_ctx - 1 - n_ctx / 2;  /* logits rows a chunk */
+    logits = malloc((size_t)n_scored * (size_t)n_vocab * sizeof *logits);
     if (!logits) {
-        fprintf(stderr, "bitnet-perplexity: out of memory for %ld x %d logits\n", n_ctx, n_vocab);
+        fprintf(stderr, "bitnet-perplexity: out of memory for %ld x %d logits\n", n_scored, n_vocab);
         goto out;
     }
     bn_token bos = bn_token_bos(model);
@@ -174,13 +175,19 @@ int main(int argc, char **argv)
         bn_token first = chunk[0];
         if (bos >= 0)
             chunk[0] = bos;
+        /* Logits only where they are scored: the first half gives context
+         * alone, and the last token predicts nothing inside the chunk (a
+         * context's results do not depend on how its tokens are batched). */
+        const long half = n_ctx / 2;
         bn_ctx_reset(ctx);
-        st = bn_eval_all(ctx, chunk, (size_t)n_ctx, logits);
+        st = bn_eval(ctx, chunk, (size_t)half, NULL);
+        if (st == BN_OK)
+            st = bn_eval_all(ctx, chunk + half, (size_t)n_scored, logits);
         chunk[0] = first;
         if (st != BN_OK)
             goto fail;
-        for (long j = n_ctx / 2; j < n_ctx - 1; j++) {
-            const float *l = logits + (size_t)j * (size_t)n_vocab;
+        for (long j = half; j < n_ctx - 1; j++) {
+            const float *l = logits + (size_t)(j - half) * (size_t)n_vocab;
             float mx = l[0];
             for (int32_t v = 1; v < n_vocab; v++)
                 mx = l[v] > mx ? l[v] : mx;
