@@ -914,10 +914,11 @@ static void check_fgemm_pairs_one(const bn_kernels *k, tally *tl, int64_t rows, 
 
 static void check_fgemm_pairs(const bn_kernels *k, tally *tl)
 {
-    static const int64_t tokset[] = {1, 2, 3, 4, 5, 6, 7, 9, 15, 64};
+    /* 12 and more: the AVX2 head's converted blocks, 16 tokens a pass */
+    static const int64_t tokset[] = {1, 2, 3, 4, 5, 6, 7, 9, 12, 15, 33, 47, 64};
     for (size_t ti = 0; ti < sizeof tokset / sizeof tokset[0]; ti++)
         for (int rep = 0; rep < 12; rep++) {
-            int64_t rows = rnd_in(1, tokset[ti] == 64 ? 9 : 67), cols = 16 * rnd_in(1, 160), r0, r1;
+            int64_t rows = rnd_in(1, tokset[ti] > 32 ? 27 : 67), cols = 16 * rnd_in(1, 160), r0, r1;
             random_range(rows, &r0, &r1);
             check_fgemm_pairs_one(k, tl, rows, cols, tokset[ti], r0, r1);
         }

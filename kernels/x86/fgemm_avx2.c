@@ -98,9 +98,8 @@ ETILES(f32, BN_TYPE_F32)
 ETILES(f16, BN_TYPE_F16)
 ETILES(bf16, BN_TYPE_BF16)
 
-/* Prefill over F16 rows in pairs (the output head when every token's
- * logits are wanted, as in bitnet-perplexity): both rows of a pair by up
- * to PAIR_TOKS tokens, each (row, token) in its own chains in etile's
+/* Prefill over F16 rows in pairs for a few tokens (fewer than HMIN): both
+ * rows of a pair by up to PAIR_TOKS tokens, each (row, token) in its own chains in etile's
  * order, so that a token's activations, loaded once, serve both rows. A
  * harness over all of 2B-4T's 131072 x 2560 head in one call, 64 tokens,
  * against one row by four tokens with the rows outside: 1.25-1.40x (4096
@@ -142,7 +141,7 @@ static ptile_fn *const ptiles[PAIR_TOKS + 1] = { NULL, ptile_f16x2_1, ptile_f16x
  * inside one computes the pair and keeps its rows (as erows_f16x2). */
 #define PAIR_ROWS 16
 
-static void fgemm_pairs(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols, const float *x,
+static void fgemm_pairs_few(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols, const float *x,
                         int64_t n_tok, float *y, int64_t ldy)
 {
     for (int64_t b0 = r0 & ~(int64_t)1; b0 < r1; b0 += PAIR_ROWS) {
@@ -159,6 +158,118 @@ static void fgemm_pairs(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t 
             }
         }
     }
+}
+
+/* Prefill over F16 rows in pairs (the output head when every token's
+ * logits are wanted, as in bitnet-perplexity), in etile's order. Each
+ * (row, token) has two chains, lanes 0-7 and 8-15 of every 16 columns; they
+ * are independent, so each goes in a pass of its own, and a tile of HR rows
+ * by HT tokens keeps its 12 chains, the rows' 8 weights and one token's 8
+ * activations in the 16 registers: 7 loads for 12 multiply-adds. A block of
+ * HRB rows is converted to floats HKC columns at a time, once for all the
+ * tokens; the chains wait in memory between segments (the same operations
+ * in the same order: every result is etile's). */
+#define HR 3      /* rows a tile */
+#define HT 4      /* tokens a tile */
+#define HRB 12    /* rows a block, whole tiles */
+#define HKC 256   /* columns a segment: the block's floats (12 KiB) and a tile's activations (4 KiB) in L1 */
+#define HTCH 16   /* tokens whose chains wait in memory (12 KiB; 32 were no faster) */
+
+/* Chains acc[2 * (i * HT + j) + h] of rows i < R (floats at wf + i * HKC)
+ * by tokens j < T (activations at x + j * cols), half h, over len columns. */
+ALWAYS_INLINE void htile(const float *wf, int64_t len, const float *x, int64_t cols, int R, int T, int h, __m256 *acc)
+{
+    __m256 a[HR][HT];
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < T; j++)
+            a[i][j] = acc[2 * (i * HT + j) + h];
+    for (int64_t k = 8 * h; k < len; k += 16) {  /* len % 16 == 0 (cols % 16 == 0, kernels.h) */
+        __m256 wv[HR];
+        for (int i = 0; i < R; i++)
+            wv[i] = _mm256_loadu_ps(wf + i * HKC + k);
+        for (int j = 0; j < T; j++) {
+            __m256 xv = _mm256_loadu_ps(x + j * cols + k);
+            for (int i = 0; i < R; i++)
+                a[i][j] = _mm256_fmadd_ps(wv[i], xv, a[i][j]);
+        }
+    }
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < T; j++)
+            acc[2 * (i * HT + j) + h] = a[i][j];
+}
+
+typedef void htile_fn(const float *wf, int64_t len, const float *x, int64_t cols, __m256 *acc);
+
+#define HTILE(R, T)                                                                                        \
+    static void htile_##R##x##T(const float *wf, int64_t len, const float *x, int64_t cols, __m256 *acc)   \
+    {                                                                                                      \
+        htile(wf, len, x, cols, R, T, 0, acc);                                                             \
+        htile(wf, len, x, cols, R, T, 1, acc);                                                             \
+    }
+HTILE(1, 1) HTILE(1, 2) HTILE(1, 3) HTILE(1, 4)
+HTILE(2, 1) HTILE(2, 2) HTILE(2, 3) HTILE(2, 4)
+HTILE(3, 1) HTILE(3, 2) HTILE(3, 3) HTILE(3, 4)
+static htile_fn *const htiles[HR][HT] = {
+    {htile_1x1, htile_1x2, htile_1x3, htile_1x4},
+    {htile_2x1, htile_2x2, htile_2x3, htile_2x4},
+    {htile_3x1, htile_3x2, htile_3x3, htile_3x4},
+};
+
+static void fgemm_pairs_many(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols, const float *x,
+                        int64_t n_tok, float *y, int64_t ldy)
+{
+    _Alignas(32) float wf[HRB * HKC];
+    __m256 acc[HRB / HR][HTCH / HT][2 * HR * HT];  /* a tile's chains, as htile reads them */
+    for (int64_t b0 = r0; b0 < r1; b0 += HRB) {
+        const int64_t nr = r1 - b0 < HRB ? r1 - b0 : HRB;
+        for (int64_t t0 = 0; t0 < n_tok; t0 += HTCH) {
+            const int64_t nt = n_tok - t0 < HTCH ? n_tok - t0 : HTCH;
+            memset(acc, 0, sizeof acc);
+            for (int64_t k0 = 0; k0 < cols; k0 += HKC) {
+                const int64_t len = cols - k0 < HKC ? cols - k0 : HKC;
+                for (int64_t i = 0; i < nr; i++) {
+                    const uint8_t *row = bn_f16x2_row(w, row_bytes, b0 + i) + 4 * k0;
+                    /* the row's next segment, or the next block's first, to
+                     * L2 while this one's tiles run */
+                    const uint8_t *next = k0 + HKC < cols ? row + 4 * HKC
+                                          : b0 + HRB + i < r1 ? bn_f16x2_row(w, row_bytes, b0 + HRB + i) : NULL;
+                    for (int64_t k = 0; k < len; k += 16) {
+                        __m256 lo, hi;
+                        if (next && (i == 0 || (b0 + i) % 2 == 0))  /* a pair's rows share their lines */
+                            _mm_prefetch((const char *)next + 4 * k, _MM_HINT_T1);
+                        load16(BN_TYPE_F16X2, row, k, &lo, &hi);
+                        _mm256_store_ps(wf + i * HKC + k, lo);
+                        _mm256_store_ps(wf + i * HKC + k + 8, hi);
+                    }
+                }
+                for (int64_t j0 = 0; j0 < nt; j0 += HT) {
+                    const int T = nt - j0 < HT ? (int)(nt - j0) : HT;
+                    for (int64_t i0 = 0; i0 < nr; i0 += HR) {
+                        const int R = nr - i0 < HR ? (int)(nr - i0) : HR;
+                        htiles[R - 1][T - 1](wf + i0 * HKC, len, x + (t0 + j0) * cols + k0, cols,
+                                             acc[i0 / HR][j0 / HT]);
+                    }
+                }
+            }
+            for (int64_t i = 0; i < nr; i++)
+                for (int64_t j = 0; j < nt; j++) {
+                    const __m256 *a = acc[i / HR][j / HT] + 2 * (i % HR * HT + j % HT);
+                    y[(t0 + j) * ldy + b0 + i] = lane_sum(a[0], a[1]);
+                }
+        }
+    }
+}
+
+/* The output head when every token's logits are wanted (bitnet-perplexity,
+ * bn_eval_all): with HMIN tokens or more the rows' floats serve enough
+ * tokens to pay for their conversion (Zen 3, 2B-4T's 2560 columns: 12
+ * tokens 1.33x, 64 tokens 1.34-1.48x; 4 tokens 0.91x, 2 tokens 0.55x). */
+#define HMIN 12
+
+static void fgemm_pairs(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols, const float *x,
+                        int64_t n_tok, float *y, int64_t ldy)
+{
+    (n_tok >= HMIN ? fgemm_pairs_many : fgemm_pairs_few)(w, row_bytes, r0, r1, cols, x, n_tok, y, ldy);
 }
 
 /* A chunk of a block-quantized row to floats, bit-identical to the scalar
