@@ -805,11 +805,12 @@ static void check_fgemm_one(const bn_kernels *k, tally *tl, uint32_t type, int64
  * the scalar code as in SIMD tails, so the sums must agree to the sign. */
 static void check_fgemm_signed_zero(const bn_kernels *k, tally *tl, uint32_t type)
 {
-    static const int64_t colset[] = {17, 23, 31, 47};
+    static const int64_t colset[] = {17, 23, 31, 47, 48}, tokset[] = {1, 2, 3, 12};  /* 12: AVX2's fgemm_many */
     uint16_t h = type == BN_TYPE_F16 ? 0x0400 : 0x3880;  /* 2^-14 as F16, as BF16 */
     float f = 0x1p-14f, xv = -0x1p-140f;
     for (size_t ci = 0; ci < sizeof colset / sizeof colset[0]; ci++)
-        for (int64_t n_tok = 1; n_tok <= 3; n_tok++) {
+        for (size_t ti = 0; ti < sizeof tokset / sizeof tokset[0]; ti++) {
+            int64_t n_tok = tokset[ti];
             int64_t cols = colset[ci], rows = 3;
             size_t row_bytes = (size_t)cols * (type == BN_TYPE_F32 ? 4 : 2);
             uint8_t *w = xmalloc(rows * row_bytes);
@@ -819,7 +820,7 @@ static void check_fgemm_signed_zero(const bn_kernels *k, tally *tl, uint32_t typ
                 else
                     put16(w + 2 * i, h);
             }
-            float *x = xmalloc((size_t)(n_tok * cols) * sizeof *x), y0[9], y1[9];
+            float *x = xmalloc((size_t)(n_tok * cols) * sizeof *x), y0[36], y1[36];
             for (int64_t i = 0; i < n_tok * cols; i++)
                 x[i] = xv;
             bn_kernels_scalar.fgemm(type, w, row_bytes, 0, rows, cols, x, n_tok, y0, rows);
@@ -840,7 +841,7 @@ static void check_fgemm(const bn_kernels *k, tally *tl, uint32_t type)
 {
     static const int64_t elem_cols[] = {1, 7, 15, 16, 17, 33, 100, 127, 128, 129, 256, 2560};
     /* up to and past the tiles' four tokens, several tiles and a ragged one */
-    static const int64_t tokset[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 17, 64};
+    static const int64_t tokset[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 17, 47, 64};
     const bn_type_traits *tt = bn_type_get(type);
     for (size_t ti = 0; ti < sizeof tokset / sizeof tokset[0]; ti++)
         for (int rep = 0; rep < 8; rep++) {
@@ -849,7 +850,7 @@ static void check_fgemm(const bn_kernels *k, tally *tl, uint32_t type)
                 cols = elem_cols[rnd() % (sizeof elem_cols / sizeof elem_cols[0])];
             else
                 cols = tt->block_size * rnd_in(1, 2560 / tt->block_size);
-            int64_t rows = rnd_in(1, n_tok == 64 ? 9 : 67);
+            int64_t rows = rnd_in(1, n_tok > 32 ? 9 : 67);
             int64_t r0, r1;
             random_range(rows, &r0, &r1);
             check_fgemm_one(k, tl, type, rows, cols, n_tok, r0, r1, 0);
@@ -914,7 +915,7 @@ static void check_fgemm_pairs_one(const bn_kernels *k, tally *tl, int64_t rows, 
 
 static void check_fgemm_pairs(const bn_kernels *k, tally *tl)
 {
-    /* 12 and more: the AVX2 head's converted blocks, 16 tokens a pass */
+    /* 8 and more: AVX2's fgemm_many, 16 tokens a pass */
     static const int64_t tokset[] = {1, 2, 3, 4, 5, 6, 7, 9, 12, 15, 33, 47, 64};
     for (size_t ti = 0; ti < sizeof tokset / sizeof tokset[0]; ti++)
         for (int rep = 0; rep < 12; rep++) {

@@ -98,8 +98,8 @@ ETILES(f32, BN_TYPE_F32)
 ETILES(f16, BN_TYPE_F16)
 ETILES(bf16, BN_TYPE_BF16)
 
-/* Prefill over F16 rows in pairs for a few tokens (fewer than HMIN): both
- * rows of a pair by up to PAIR_TOKS tokens, each (row, token) in its own chains in etile's
+/* Prefill over F16 rows in pairs for a few tokens (fewer than fgemm_many
+ * takes, below): both rows of a pair by up to PAIR_TOKS tokens, each (row, token) in its own chains in etile's
  * order, so that a token's activations, loaded once, serve both rows. A
  * harness over all of 2B-4T's 131072 x 2560 head in one call, 64 tokens,
  * against one row by four tokens with the rows outside: 1.25-1.40x (4096
@@ -141,7 +141,7 @@ static ptile_fn *const ptiles[PAIR_TOKS + 1] = { NULL, ptile_f16x2_1, ptile_f16x
  * inside one computes the pair and keeps its rows (as erows_f16x2). */
 #define PAIR_ROWS 16
 
-static void fgemm_pairs_few(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols, const float *x,
+static void fgemm_pairs(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols, const float *x,
                         int64_t n_tok, float *y, int64_t ldy)
 {
     for (int64_t b0 = r0 & ~(int64_t)1; b0 < r1; b0 += PAIR_ROWS) {
@@ -160,15 +160,37 @@ static void fgemm_pairs_few(const uint8_t *w, size_t row_bytes, int64_t r0, int6
     }
 }
 
-/* Prefill over F16 rows in pairs (the output head when every token's
- * logits are wanted, as in bitnet-perplexity), in etile's order. Each
- * (row, token) has two chains, lanes 0-7 and 8-15 of every 16 columns; they
- * are independent, so each goes in a pass of its own, and a tile of HR rows
- * by HT tokens keeps its 12 chains, the rows' 8 weights and one token's 8
- * activations in the 16 registers: 7 loads for 12 multiply-adds. A block of
- * HRB rows is converted to floats HKC columns at a time, once for all the
- * tokens; the chains wait in memory between segments (the same operations
- * in the same order: every result is etile's). */
+/* A chunk of a block-quantized row to floats, bit-identical to the scalar
+ * dequantization (other types: the scalar code itself). */
+static void dequant_chunk(uint32_t type, const uint8_t *src, float *buf, int64_t len)
+{
+    switch (type) {
+    case BN_TYPE_Q8_0: bn_dequant_q8_0_avx2(src, buf, len); break;
+    case BN_TYPE_Q4_K: bn_dequant_q4_k_avx2(src, buf, len); break;
+    case BN_TYPE_Q6_K: bn_dequant_q6_k_avx2(src, buf, len); break;
+    default: bn_dequant_row_scalar(type, src, buf, len); break;
+    }
+}
+
+/* Many tokens (every token's logits, as bitnet-perplexity and bn_eval_all
+ * ask) over any dense rows whose columns are a multiple of 16, in etile's
+ * order. Each (row, token) has two chains, lanes 0-7 and 8-15 of every 16
+ * columns; they are independent, so each goes in a pass of its own, and a
+ * tile of HR rows by HT tokens keeps its 12 chains, the rows' 8 weights and
+ * one token's 8 activations in the 16 registers: 7 loads for 12
+ * multiply-adds. A block of HRB rows is made floats HKC columns at a time
+ * (as dequant_row makes them), once for all the tokens; the chains wait in
+ * memory between segments (the same operations in the same order: every
+ * result is etile's). Harness on Zen 3, 16384 x 2560 rows, against the
+ * paths below: 64 tokens F16 pairs 1.46x, BF16 1.35x, Q8_0 2.11x, Q4_K
+ * 2.01x, Q6_K 2.33x; 8 tokens 1.01-1.38x; the conversion pays from 4 tokens
+ * for quantized rows (1.09-1.28x; 2 tokens 0.93-1.10x) and from 8 for the
+ * others (4 tokens 0.75-0.86x). */
+ALWAYS_INLINE int elem_type(uint32_t type)
+{
+    return type == BN_TYPE_F16X2 || type == BN_TYPE_F16 || type == BN_TYPE_BF16 || type == BN_TYPE_F32;
+}
+
 #define HR 3      /* rows a tile */
 #define HT 4      /* tokens a tile */
 #define HRB 12    /* rows a block, whole tiles */
@@ -215,8 +237,21 @@ static htile_fn *const htiles[HR][HT] = {
     {htile_3x1, htile_3x2, htile_3x3, htile_3x4},
 };
 
-static void fgemm_pairs_many(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols, const float *x,
-                        int64_t n_tok, float *y, int64_t ldy)
+/* Row r from column k0 on (k0 a multiple of HKC), and the bytes of a
+ * segment of HKC columns there (for pairs, of both rows). */
+static const uint8_t *seg_at(uint32_t type, const uint8_t *w, size_t row_bytes, int64_t r, int64_t k0, size_t *bytes)
+{
+    if (type == BN_TYPE_F16X2) {
+        *bytes = 4 * HKC;
+        return bn_f16x2_row(w, row_bytes, r) + 4 * k0;
+    }
+    const bn_type_traits *tt = bn_type_get(type);
+    *bytes = (size_t)(HKC / tt->block_size) * tt->block_bytes;
+    return w + (size_t)r * row_bytes + (size_t)(k0 / tt->block_size) * tt->block_bytes;
+}
+
+static void fgemm_many(uint32_t type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                       const float *x, int64_t n_tok, float *y, int64_t ldy)
 {
     _Alignas(32) float wf[HRB * HKC];
     __m256 acc[HRB / HR][HTCH / HT][2 * HR * HT];  /* a tile's chains, as htile reads them */
@@ -228,18 +263,25 @@ static void fgemm_pairs_many(const uint8_t *w, size_t row_bytes, int64_t r0, int
             for (int64_t k0 = 0; k0 < cols; k0 += HKC) {
                 const int64_t len = cols - k0 < HKC ? cols - k0 : HKC;
                 for (int64_t i = 0; i < nr; i++) {
-                    const uint8_t *row = bn_f16x2_row(w, row_bytes, b0 + i) + 4 * k0;
+                    size_t bytes;
+                    const uint8_t *src = seg_at(type, w, row_bytes, b0 + i, k0, &bytes);
                     /* the row's next segment, or the next block's first, to
                      * L2 while this one's tiles run */
-                    const uint8_t *next = k0 + HKC < cols ? row + 4 * HKC
-                                          : b0 + HRB + i < r1 ? bn_f16x2_row(w, row_bytes, b0 + HRB + i) : NULL;
-                    for (int64_t k = 0; k < len; k += 16) {
-                        __m256 lo, hi;
-                        if (next && (i == 0 || (b0 + i) % 2 == 0))  /* a pair's rows share their lines */
-                            _mm_prefetch((const char *)next + 4 * k, _MM_HINT_T1);
-                        load16(BN_TYPE_F16X2, row, k, &lo, &hi);
-                        _mm256_store_ps(wf + i * HKC + k, lo);
-                        _mm256_store_ps(wf + i * HKC + k + 8, hi);
+                    const uint8_t *next = k0 + HKC < cols ? src + bytes
+                                          : b0 + HRB + i < r1 ? seg_at(type, w, row_bytes, b0 + HRB + i, 0, &bytes)
+                                                              : NULL;
+                    for (size_t o = 0; next && o < bytes; o += 64)
+                        _mm_prefetch((const char *)next + o, _MM_HINT_T1);
+                    float *dst = wf + i * HKC;
+                    if (elem_type(type)) {
+                        for (int64_t k = 0; k < len; k += 16) {
+                            __m256 lo, hi;
+                            load16(type, src, k, &lo, &hi);
+                            _mm256_store_ps(dst + k, lo);
+                            _mm256_store_ps(dst + k + 8, hi);
+                        }
+                    } else {
+                        dequant_chunk(type, src, dst, len);
                     }
                 }
                 for (int64_t j0 = 0; j0 < nt; j0 += HT) {
@@ -260,29 +302,6 @@ static void fgemm_pairs_many(const uint8_t *w, size_t row_bytes, int64_t r0, int
     }
 }
 
-/* The output head when every token's logits are wanted (bitnet-perplexity,
- * bn_eval_all): with HMIN tokens or more the rows' floats serve enough
- * tokens to pay for their conversion (Zen 3, 2B-4T's 2560 columns: 12
- * tokens 1.33x, 64 tokens 1.34-1.48x; 4 tokens 0.91x, 2 tokens 0.55x). */
-#define HMIN 12
-
-static void fgemm_pairs(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols, const float *x,
-                        int64_t n_tok, float *y, int64_t ldy)
-{
-    (n_tok >= HMIN ? fgemm_pairs_many : fgemm_pairs_few)(w, row_bytes, r0, r1, cols, x, n_tok, y, ldy);
-}
-
-/* A chunk of a block-quantized row to floats, bit-identical to the scalar
- * dequantization (other types: the scalar code itself). */
-static void dequant_chunk(uint32_t type, const uint8_t *src, float *buf, int64_t len)
-{
-    switch (type) {
-    case BN_TYPE_Q8_0: bn_dequant_q8_0_avx2(src, buf, len); break;
-    case BN_TYPE_Q4_K: bn_dequant_q4_k_avx2(src, buf, len); break;
-    case BN_TYPE_Q6_K: bn_dequant_q6_k_avx2(src, buf, len); break;
-    default: bn_dequant_row_scalar(type, src, buf, len); break;
-    }
-}
 
 /* Sixteen int8 values times the block's factor f (bn_i8x8_times_x86),
  * multiplied into the lanes a against x: values 0-7 into lanes 0-7, 8-15
@@ -445,6 +464,10 @@ ALWAYS_INLINE void fgemm(uint32_t type, const void *w, size_t row_bytes, int64_t
     }
     if (n_tok == 1 && (type == BN_TYPE_Q8_0 || type == BN_TYPE_Q6_K || type == BN_TYPE_Q4_K)) {
         decode_blocks(type, w, row_bytes, r0, r1, cols, x, y, ahead);
+        return;
+    }
+    if (n_tok >= (elem_type(type) ? 8 : 4) && cols % 16 == 0) {  /* every block size divides HKC */
+        fgemm_many(type, w, row_bytes, r0, r1, cols, x, n_tok, y, ldy);
         return;
     }
     switch (type) {
