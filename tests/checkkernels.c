@@ -915,7 +915,7 @@ static void check_fgemm_pairs_one(const bn_kernels *k, tally *tl, int64_t rows, 
 
 static void check_fgemm_pairs(const bn_kernels *k, tally *tl)
 {
-    /* 8 and more: AVX2's fgemm_many, 16 tokens a pass */
+    /* 8 and more: AVX2's fgemm_many, 32 tokens a pass */
     static const int64_t tokset[] = {1, 2, 3, 4, 5, 6, 7, 9, 12, 15, 33, 47, 64};
     for (size_t ti = 0; ti < sizeof tokset / sizeof tokset[0]; ti++)
         for (int rep = 0; rep < 12; rep++) {

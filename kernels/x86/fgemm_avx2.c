@@ -195,7 +195,7 @@ ALWAYS_INLINE int elem_type(uint32_t type)
 #define HT 4      /* tokens a tile */
 #define HRB 12    /* rows a block, whole tiles */
 #define HKC 256   /* columns a segment: the block's floats (12 KiB) and a tile's activations (4 KiB) in L1 */
-#define HTCH 16   /* tokens whose chains wait in memory (12 KiB; 32 were no faster) */
+#define HTCH 32   /* tokens whose chains wait in memory (24 KiB): a block's floats serve them all */
 
 /* Chains acc[2 * (i * HT + j) + h] of rows i < R (floats at wf + i * HKC)
  * by tokens j < T (activations at x + j * cols), half h, over len columns. */
