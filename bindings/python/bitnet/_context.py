@@ -8,7 +8,7 @@ from __future__ import annotations
 import ctypes
 import weakref
 from ctypes import byref, c_float, c_size_t, c_void_p, sizeof
-from typing import Any, Callable, Iterable, Iterator, List, Optional
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple
 
 from . import _lib as L
 from ._common import (INT32_MAX, Logits, Message, StopStrings, Tokens, _check, _cstr, _find_stop, _float_buffer,
@@ -21,6 +21,11 @@ from ._model import Model
 def _free_sampler(handle: int) -> None:
     _lib.bn_sampler_free(handle)
 
+
+
+def _texts(pieces: Iterator[Tuple[bytes, int]]) -> Iterator[str]:
+    """The non-empty pieces of Context._stream as text."""
+    return (b.decode('utf-8', 'replace') for b, _ in pieces if b)
 
 class Sampler:
     """A token sampler (``bn_sampler``) for driving generation step by step.
@@ -355,12 +360,13 @@ class Context:
         stay in the context). With the same arguments, the pieces joined equal
         what :meth:`generate` returns.
         """
-        return self._stream_text(prompt, False, _gen_params(max_tokens, temperature, top_k, top_p, min_p,
-                                                            repeat_penalty, repeat_last_n, seed, stop, add_special,
-                                                            parse_special, context_shift, n_keep))
+        return _texts(self._stream_text(prompt, False, _gen_params(max_tokens, temperature, top_k, top_p, min_p,
+                                                                   repeat_penalty, repeat_last_n, seed, stop,
+                                                                   add_special, parse_special, context_shift,
+                                                                   n_keep)))
 
-    def _stream_text(self, prompt: str, reuse: bool, params: Any) -> Iterator[str]:
-        """stream() of prompt after what the context holds; with reuse, of
+    def _stream_text(self, prompt: str, reuse: bool, params: Any) -> Iterator[Tuple[bytes, int]]:
+        """_stream() of prompt after what the context holds; with reuse, of
         prompt from an empty context instead, keeping the longest start of
         its tokens that the context already holds (never the last token,
         whose logits start sampling): the same tokens, the same logits (a
@@ -399,7 +405,10 @@ class Context:
         return self._stream(smp, logits, gp.n_predict, stops, keep if gp.context_shift else None)
 
     def _stream(self, smp: Sampler, logits: Logits, n_predict: int, stops: List[bytes],
-                shift_keep: Optional[int]) -> Iterator[str]:
+                shift_keep: Optional[int]) -> Iterator[Tuple[bytes, int]]:
+        """Each generated token's text (complete UTF-8, b'' while held back)
+        and the token, as bn_generate hands them to its callback; then the
+        held-back rest, if any, with token -1."""
         model, pending, stopped = self._model, b'', False
 
         def emit(final: bool) -> bytes:
@@ -434,8 +443,7 @@ class Context:
                 last = stopped or full or (0 <= n_predict <= i)
                 if not full:
                     logits = self.eval([tok], logits=not last)
-                if out:
-                    yield out.decode('utf-8', 'replace')
+                yield out, tok
                 if last:
                     break
             if not stopped:
@@ -443,7 +451,7 @@ class Context:
                 if pending:
                     out = emit(True)
                     if out:
-                        yield out.decode('utf-8', 'replace')
+                        yield out, -1
 
     # -- chat
     def _chat_prompt(self, messages: Iterable[Message], template: Optional[str], kw: dict) -> str:
@@ -467,18 +475,26 @@ class Context:
         the previous call (its longest common start: the earlier turns, and
         the last reply where the template writes it back as it was
         generated) are kept rather than evaluated again, so a turn costs
-        about its new tokens, not the whole conversation (unless a
-        ``callback`` is given: then the context is cleared first).
+        about its new tokens, not the whole conversation. ``callback`` is
+        called as :meth:`generate` calls it.
         """
         prompt = self._chat_prompt(messages, template, kwargs)
-        if reset and 'callback' not in kwargs:
-            return ''.join(self._stream_text(prompt, True, _gen_params(**kwargs)))
-        if reset:
-            self.reset()
-        return self.generate(prompt, **kwargs)
+        if not reset:
+            return self.generate(prompt, **kwargs)
+        callback = kwargs.pop('callback', None)
+        pieces = self._stream_text(prompt, True, _gen_params(**kwargs))
+        text: List[str] = []
+        try:
+            for b, token in pieces:
+                text.append(b.decode('utf-8', 'replace'))
+                if callback is not None and callback(text[-1], token):
+                    break
+        finally:
+            pieces.close()
+        return ''.join(text)
 
     def chat_stream(self, messages: Iterable[Message], *, template: Optional[str] = None, reset: bool = True,
                     **kwargs: Any) -> Iterator[str]:
         """As :meth:`chat`, yielding the reply in pieces (see :meth:`stream`)."""
         prompt = self._chat_prompt(messages, template, kwargs)
-        return self._stream_text(prompt, reset, _gen_params(**kwargs))
+        return _texts(self._stream_text(prompt, reset, _gen_params(**kwargs)))

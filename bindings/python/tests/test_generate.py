@@ -299,6 +299,43 @@ def test_chat_keeps_the_conversation(model, monkeypatch, kw):
                                                                                       max_tokens=10, **kw)
 
 
+def test_chat_callback_keeps_the_conversation(model, monkeypatch):
+    """chat() with a callback: the pieces it is handed make the reply, and
+    each turn still evaluates only its new tokens."""
+    from bitnet import _context
+    evaluated = []
+    real_eval = _context._lib.bn_eval
+
+    def counting_eval(h, arr, n, out):
+        evaluated.append(n)
+        return real_eval(h, arr, n, out)
+    msgs = [{'role': 'system', 'content': 'You are terse.'}]
+    with bitnet.Context(model, n_ctx=512) as kept:
+        for turn, text in enumerate(['Say something.', 'And again?']):
+            msgs.append({'role': 'user', 'content': text})
+            with bitnet.Context(model, n_ctx=512) as fresh:
+                want = fresh.chat(msgs, template='llama3', max_tokens=10, temperature=0)
+            prompt = model.tokenize(model.format_chat(msgs, 'llama3', add_assistant=True), parse_special=True)
+            seen = []
+            evaluated.clear()
+            monkeypatch.setattr(_context._lib, 'bn_eval', counting_eval)
+            got = kept.chat(msgs, template='llama3', max_tokens=10, temperature=0,
+                            callback=lambda piece, token: seen.append((piece, token)))
+            monkeypatch.undo()
+            assert got == want and ''.join(p for p, _ in seen) == got, 'turn %d' % turn
+            assert all(0 <= t < model.n_vocab for _, t in seen[:-1]) and -1 <= seen[-1][1] < model.n_vocab
+            if turn:
+                assert evaluated[0] < len(prompt) // 2, (evaluated[0], len(prompt))
+            msgs.append({'role': 'assistant', 'content': got})
+        # a true return stops after that piece; its token stays in the context
+        prompt = model.tokenize(model.format_chat(msgs, 'llama3', add_assistant=True), parse_special=True)
+        seen = []
+        got = kept.chat(msgs, template='llama3', max_tokens=10, temperature=0,
+                        callback=lambda piece, token: seen.append((piece, token)) or True)
+        assert len(seen) == 1 and got == seen[0][0]
+        assert kept.n_past == len(prompt) + 1
+
+
 def test_contexts_share_a_model_across_threads(model):
     """One model, one context per thread: all give the single-threaded answer."""
     with bitnet.Context(model, n_ctx=128) as c:
