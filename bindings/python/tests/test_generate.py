@@ -1,4 +1,5 @@
 """Generation, streaming, evaluation, sampling and chat on a generated model."""
+import contextlib
 import threading
 
 import numpy as np
@@ -265,17 +266,27 @@ def test_chat(model):
         assert ''.join(c.chat_stream(msgs, template='llama3', max_tokens=12, temperature=0)) == a
 
 
+@contextlib.contextmanager
+def counting_evals(monkeypatch):
+    """The token counts of the binding's bn_eval calls inside the block."""
+    from bitnet import _context
+    counts = []
+    real_eval = _context._lib.bn_eval
+
+    def counting_eval(h, arr, n, out):
+        counts.append(n)
+        return real_eval(h, arr, n, out)
+    monkeypatch.setattr(_context._lib, 'bn_eval', counting_eval)
+    try:
+        yield counts
+    finally:
+        monkeypatch.undo()
+
+
 @pytest.mark.parametrize('kw', [dict(temperature=0), dict(temperature=0.9, seed=11, repeat_penalty=1.3)],
                          ids=['greedy', 'sampled'])
 def test_chat_keeps_the_conversation(model, monkeypatch, kw):
     """Each turn evaluates only its new tokens, and replies as a cleared context would."""
-    from bitnet import _context
-    evaluated = []
-    real_eval = _context._lib.bn_eval
-
-    def counting_eval(h, arr, n, out):
-        evaluated.append(n)
-        return real_eval(h, arr, n, out)
     msgs = [{'role': 'system', 'content': 'You are terse.'}]
     with bitnet.Context(model, n_ctx=512) as kept:
         for turn, text in enumerate(['Say something.', 'And again?', 'Once more, please.']):
@@ -283,10 +294,8 @@ def test_chat_keeps_the_conversation(model, monkeypatch, kw):
             with bitnet.Context(model, n_ctx=512) as fresh:
                 want = fresh.chat(msgs, template='llama3', max_tokens=10, **kw)
             prompt = model.tokenize(model.format_chat(msgs, 'llama3', add_assistant=True), parse_special=True)
-            evaluated.clear()
-            monkeypatch.setattr(_context._lib, 'bn_eval', counting_eval)
-            got = kept.chat(msgs, template='llama3', max_tokens=10, **kw)
-            monkeypatch.undo()
+            with counting_evals(monkeypatch) as evaluated:
+                got = kept.chat(msgs, template='llama3', max_tokens=10, **kw)
             assert got == want, 'turn %d' % turn
             if turn:
                 # the prompt's tokens were evaluated again only from the new turn on
@@ -302,13 +311,6 @@ def test_chat_keeps_the_conversation(model, monkeypatch, kw):
 def test_chat_callback_keeps_the_conversation(model, monkeypatch):
     """chat() with a callback: the pieces it is handed make the reply, and
     each turn still evaluates only its new tokens."""
-    from bitnet import _context
-    evaluated = []
-    real_eval = _context._lib.bn_eval
-
-    def counting_eval(h, arr, n, out):
-        evaluated.append(n)
-        return real_eval(h, arr, n, out)
     msgs = [{'role': 'system', 'content': 'You are terse.'}]
     with bitnet.Context(model, n_ctx=512) as kept:
         for turn, text in enumerate(['Say something.', 'And again?']):
@@ -317,11 +319,9 @@ def test_chat_callback_keeps_the_conversation(model, monkeypatch):
                 want = fresh.chat(msgs, template='llama3', max_tokens=10, temperature=0)
             prompt = model.tokenize(model.format_chat(msgs, 'llama3', add_assistant=True), parse_special=True)
             seen = []
-            evaluated.clear()
-            monkeypatch.setattr(_context._lib, 'bn_eval', counting_eval)
-            got = kept.chat(msgs, template='llama3', max_tokens=10, temperature=0,
-                            callback=lambda piece, token: seen.append((piece, token)))
-            monkeypatch.undo()
+            with counting_evals(monkeypatch) as evaluated:
+                got = kept.chat(msgs, template='llama3', max_tokens=10, temperature=0,
+                                callback=lambda piece, token: seen.append((piece, token)))
             assert got == want and ''.join(p for p, _ in seen) == got, 'turn %d' % turn
             assert all(0 <= t < model.n_vocab for _, t in seen[:-1]) and -1 <= seen[-1][1] < model.n_vocab
             if turn:
