@@ -42,15 +42,15 @@ static inline void bn_dequant_q8_0_avx2(const uint8_t *b, float *out, int64_t n)
 }
 
 /* Sub-block j of a Q4_K block (scales at sc): its factors d * scale and
- * dmin * min, broadcast, the 6-bit scale and min read as the scalar
- * scale_min_k4 reads them. */
+ * dmin * min, the 6-bit scale and min read as the scalar scale_min_k4
+ * reads them. */
 static inline __attribute__((always_inline)) void bn_q4_k_factors_x86(const uint8_t *sc, int j, float d, float dmin,
-                                                                      __m256 *d1, __m256 *m1)
+                                                                      float *d1, float *m1)
 {
     int sv = j < 4 ? sc[j] & 63 : (sc[j + 4] & 0xF) | ((sc[j - 4] >> 6) << 4);
     int mv = j < 4 ? sc[j + 4] & 63 : (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4);
-    *d1 = _mm256_set1_ps(d * (float)sv);
-    *m1 = _mm256_set1_ps(dmin * (float)mv);
+    *d1 = d * (float)sv;
+    *m1 = dmin * (float)mv;
 }
 
 /* Q4_K: y = (d * sc) * q - dmin * m per 32-value sub-block. */
@@ -64,8 +64,9 @@ static inline void bn_dequant_q4_k_avx2(const uint8_t *b, float *out, int64_t n)
             __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * s));
             __m256i nib[2] = {_mm256_and_si256(v, m4), _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)};
             for (int h = 0; h < 2; h++) {
-                __m256 d1, m1;
-                bn_q4_k_factors_x86(sc, 2 * s + h, d, dmin, &d1, &m1);
+                float fd, fm;
+                bn_q4_k_factors_x86(sc, 2 * s + h, d, dmin, &fd, &fm);
+                const __m256 d1 = _mm256_set1_ps(fd), m1 = _mm256_set1_ps(fm);
                 float *o = out + i + 64 * s + 32 * h;
                 for (int k = 0; k < 32; k += 8) {
                     __m128i x8 = k < 16 ? _mm256_castsi256_si128(nib[h]) : _mm256_extracti128_si256(nib[h], 1);

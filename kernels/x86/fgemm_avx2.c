@@ -303,12 +303,19 @@ static void fgemm_many(uint32_t type, const uint8_t *w, size_t row_bytes, int64_
 }
 
 
-/* Sixteen int8 values times the block's factor f (bn_i8x8_times_x86),
- * multiplied into the lanes a against x: values 0-7 into lanes 0-7, 8-15
- * into 8-15. */
-ALWAYS_INLINE void q16_mac(__m256 a[2], __m128i v, __m256 f, const float *x)
+/* Eight int8 values at p times f (bn_i8x8_times_x86), the sign-extending
+ * load reading them from memory: no shuffle brings the upper eight of a
+ * register down, and the vector pipes keep to the arithmetic. */
+ALWAYS_INLINE __m256 i8x8_at_times(const int8_t *p, __m256 f)
 {
-    mac(a, bn_i8x8_times_x86(v, f), bn_i8x8_times_x86(_mm_srli_si128(v, 8), f), x);
+    return bn_i8x8_times_x86(_mm_loadl_epi64((const __m128i *)(const void *)p), f);
+}
+
+/* Sixteen int8 values at p times the block's factor f, multiplied into the
+ * lanes a against x: values 0-7 into lanes 0-7, 8-15 into 8-15. */
+ALWAYS_INLINE void q16_mac(__m256 a[2], const int8_t *p, __m256 f, const float *x)
+{
+    mac(a, i8x8_at_times(p, f), i8x8_at_times(p + 8, f), x);
 }
 
 /* Q8_0, Q6_K and Q4_K rows against one token with each 16 values made in
@@ -320,39 +327,53 @@ ALWAYS_INLINE void q16_mac(__m256 a[2], __m128i v, __m256 f, const float *x)
 ALWAYS_INLINE void q8_0_block(const uint8_t *b, const float *x, __m256 a[2])
 {
     __m256 d = _mm256_set1_ps(bn_f16_x86(b));
-    q16_mac(a, _mm_loadu_si128((const __m128i *)(const void *)(b + 2)), d, x);
-    q16_mac(a, _mm_loadu_si128((const __m128i *)(const void *)(b + 18)), d, x + 16);
+    q16_mac(a, (const int8_t *)(b + 2), d, x);
+    q16_mac(a, (const int8_t *)(b + 18), d, x + 16);
 }
 
+/* Each half's 128 values (q - 32) and 8 factors (d * scale) go through the
+ * stack, read back by the extending loads and as broadcasts: loads where
+ * the compiler had made shuffles. */
 ALWAYS_INLINE void q6_k_block(const uint8_t *b, const float *x, __m256 a[2])
 {
+    const __m256 d = _mm256_set1_ps(bn_f16_x86(b + 208));
     for (int h = 0; h < 2; h++) {
-        __m128i v[8];
-        float f[8];
-        bn_q6_k_half16_avx2(b, h, v, f);
+        _Alignas(32) int8_t q[128];
+        _Alignas(32) float f[8];
+        __m256i g[4];
+        bn_q6_k_half_avx2(b, h, g);
+        for (int i = 0; i < 4; i++)
+            _mm256_store_si256((__m256i *)(void *)(q + 32 * i), g[i]);
+        __m128i sc = _mm_loadl_epi64((const __m128i *)(const void *)(b + 192 + 8 * h));
+        _mm256_store_ps(f, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc))));
+        __asm__ volatile("" : : "r"(q), "r"(f) : "memory");  /* read them back from memory */
         for (int j = 0; j < 8; j++)
-            q16_mac(a, v[j], _mm256_set1_ps(f[j]), x + 128 * h + 16 * j);
+            q16_mac(a, q + 16 * j, _mm256_broadcast_ss(f + j), x + 128 * h + 16 * j);
     }
 }
 
+/* As Q6_K: the 256 nibbles and the eight sub-blocks' factors through the
+ * stack. */
 ALWAYS_INLINE void q4_k_block(const uint8_t *b, const float *x, __m256 a[2])
 {
     const __m256i m4 = _mm256_set1_epi8(0x0f);
-    float d = bn_f16_x86(b), dmin = bn_f16_x86(b + 2);
-    const uint8_t *sc = b + 4, *qs = b + 16;
-    for (int s = 0; s < 4; s++) {
-        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * s));
-        __m256i nib[2] = {_mm256_and_si256(v, m4), _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)};
-        for (int h = 0; h < 2; h++) {
-            __m256 d1, m1;
-            bn_q4_k_factors_x86(sc, 2 * s + h, d, dmin, &d1, &m1);
-            for (int k = 0; k < 32; k += 16) {
-                __m128i v16 = k ? _mm256_extracti128_si256(nib[h], 1) : _mm256_castsi256_si128(nib[h]);
-                __m256 lo = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v16));
-                __m256 hi = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(v16, 8)));
-                mac(a, _mm256_sub_ps(_mm256_mul_ps(d1, lo), m1), _mm256_sub_ps(_mm256_mul_ps(d1, hi), m1),
-                    x + 64 * s + 32 * h + k);
-            }
+    const float d = bn_f16_x86(b), dmin = bn_f16_x86(b + 2);
+    _Alignas(32) uint8_t q[256];
+    for (int s = 0; s < 4; s++) {  /* sub-block 2s: the low nibbles of 32 bytes, 2s + 1: the high */
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(b + 16 + 32 * s));
+        _mm256_store_si256((__m256i *)(void *)(q + 64 * s), _mm256_and_si256(v, m4));
+        _mm256_store_si256((__m256i *)(void *)(q + 64 * s + 32), _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+    }
+    __asm__ volatile("" : : "r"(q) : "memory");  /* read them back from memory */
+    for (int j = 0; j < 8; j++) {
+        float fd, fm;
+        bn_q4_k_factors_x86(b + 4, j, d, dmin, &fd, &fm);
+        const __m256 d1 = _mm256_set1_ps(fd), m1 = _mm256_set1_ps(fm);
+        for (int k = 0; k < 32; k += 16) {
+            const uint8_t *p = q + 32 * j + k;
+            __m256 lo = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p)));
+            __m256 hi = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(p + 8))));
+            mac(a, _mm256_sub_ps(_mm256_mul_ps(d1, lo), m1), _mm256_sub_ps(_mm256_mul_ps(d1, hi), m1), x + 32 * j + k);
         }
     }
 }
