@@ -114,7 +114,8 @@ static inline __attribute__((always_inline)) void bn_q6_k_half16_avx2(const uint
         v[2 * gi + 1] = _mm256_extracti128_si256(g[gi], 1);
     }
     __m256 s = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(sc + 8 * h))));
-    _mm256_storeu_ps(f, _mm256_mul_ps(_mm256_set1_ps(d), s));  /* read back as broadcasts: loads, no shuffles */
+    _mm256_storeu_ps(f, _mm256_mul_ps(_mm256_set1_ps(d), s));
+    __asm__ volatile("" : : "r"(f) : "memory");  /* read back as broadcasts: loads, where GCC made two shuffles */
 }
 
 /* Q6_K: y = (d * scale) * (q - 32), one int8 scale per 16 values. */
