@@ -99,11 +99,12 @@ ETILES(f16, BN_TYPE_F16)
 ETILES(bf16, BN_TYPE_BF16)
 
 /* Prefill over F16 rows in pairs for a few tokens (fewer than fgemm_many
- * takes, below): both rows of a pair by up to PAIR_TOKS tokens, each (row, token) in its own chains in etile's
- * order, so that a token's activations, loaded once, serve both rows. A
- * harness over all of 2B-4T's 131072 x 2560 head in one call, 64 tokens,
- * against one row by four tokens with the rows outside: 1.25-1.40x (4096
- * rows by 512 tokens 3.27x); three tokens spill the 16 registers. */
+ * takes, below): both rows of a pair by up to PAIR_TOKS tokens, each (row,
+ * token) in its own chains in etile's order, so that a token's activations,
+ * loaded once, serve both rows. A harness over all of 2B-4T's 131072 x 2560
+ * head in one call, 64 tokens, against one row by four tokens with the rows
+ * outside: 1.25-1.40x (4096 rows by 512 tokens 3.27x); three tokens spill
+ * the 16 registers. */
 #define PAIR_TOKS 2
 
 ALWAYS_INLINE void ptile_f16x2(const uint8_t *pair, int64_t cols, const float *x, int T, float out[2][PAIR_TOKS])
@@ -160,14 +161,23 @@ static void fgemm_pairs(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t 
     }
 }
 
-/* A chunk of a block-quantized row to floats, bit-identical to the scalar
- * dequantization (other types: the scalar code itself). */
+/* A chunk of a row to floats (len a multiple of 16 for the element types),
+ * bit-identical to the scalar dequantization (types without SIMD code
+ * here: the scalar code itself). */
 static void dequant_chunk(uint32_t type, const uint8_t *src, float *buf, int64_t len)
 {
     switch (type) {
     case BN_TYPE_Q8_0: bn_dequant_q8_0_avx2(src, buf, len); break;
     case BN_TYPE_Q4_K: bn_dequant_q4_k_avx2(src, buf, len); break;
     case BN_TYPE_Q6_K: bn_dequant_q6_k_avx2(src, buf, len); break;
+    case BN_TYPE_F16X2: case BN_TYPE_F16: case BN_TYPE_BF16: case BN_TYPE_F32:
+        for (int64_t k = 0; k < len; k += 16) {
+            __m256 lo, hi;
+            load16(type, src, k, &lo, &hi);
+            _mm256_storeu_ps(buf + k, lo);
+            _mm256_storeu_ps(buf + k + 8, hi);
+        }
+        break;
     default: bn_dequant_row_scalar(type, src, buf, len); break;
     }
 }
@@ -272,17 +282,7 @@ static void fgemm_many(uint32_t type, const uint8_t *w, size_t row_bytes, int64_
                                                               : NULL;
                     for (size_t o = 0; next && o < bytes; o += 64)
                         _mm_prefetch((const char *)next + o, _MM_HINT_T1);
-                    float *dst = wf + i * HKC;
-                    if (elem_type(type)) {
-                        for (int64_t k = 0; k < len; k += 16) {
-                            __m256 lo, hi;
-                            load16(type, src, k, &lo, &hi);
-                            _mm256_store_ps(dst + k, lo);
-                            _mm256_store_ps(dst + k + 8, hi);
-                        }
-                    } else {
-                        dequant_chunk(type, src, dst, len);
-                    }
+                    dequant_chunk(type, src, wf + i * HKC, len);
                 }
                 for (int64_t j0 = 0; j0 < nt; j0 += HT) {
                     const int T = nt - j0 < HT ? (int)(nt - j0) : HT;
