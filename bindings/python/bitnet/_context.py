@@ -22,10 +22,10 @@ def _free_sampler(handle: int) -> None:
     _lib.bn_sampler_free(handle)
 
 
-
 def _texts(pieces: Iterator[Tuple[bytes, int]]) -> Iterator[str]:
     """The non-empty pieces of Context._stream as text."""
     return (b.decode('utf-8', 'replace') for b, _ in pieces if b)
+
 
 class Sampler:
     """A token sampler (``bn_sampler``) for driving generation step by step.
