@@ -331,16 +331,15 @@ ALWAYS_INLINE void q8_0_block(const uint8_t *b, const float *x, __m256 a[2])
     q16_mac(a, (const int8_t *)(b + 18), d, x + 16);
 }
 
-/* The block's 256 values (q - 32) and 16 factors (d * scale) go through
- * the stack, both halves stored before either is read back by the extending
- * loads and as broadcasts: loads where the compiler had made shuffles (two
- * a factor), and stores that have landed by the time they are read (from
- * L2, 1.20x against one half at a time). */
-ALWAYS_INLINE void q6_k_block(const uint8_t *b, const float *x, __m256 a[2])
+/* Q6_K goes in two steps: a block's 256 values (q - 32) and 16 factors (d *
+ * scale) are stored to the stack, both rows' blocks before either is used,
+ * then read back by the extending loads and as broadcasts (behind a
+ * compiler barrier: GCC had forwarded the stores into shuffles, two a
+ * factor), the two rows' products interleaved so that their four chains
+ * overlap (one row's 16 steps a block waited on its two chains' latency). */
+ALWAYS_INLINE void q6_k_stage(const uint8_t *b, int8_t q[256], float f[16])
 {
     const __m256 d = _mm256_set1_ps(bn_f16_x86(b + 208));
-    _Alignas(32) int8_t q[256];
-    _Alignas(32) float f[16];
     for (int h = 0; h < 2; h++) {
         __m256i g[4];
         bn_q6_k_half_avx2(b, h, g);
@@ -349,13 +348,24 @@ ALWAYS_INLINE void q6_k_block(const uint8_t *b, const float *x, __m256 a[2])
         __m128i sc = _mm_loadl_epi64((const __m128i *)(const void *)(b + 192 + 8 * h));
         _mm256_store_ps(f + 8 * h, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc))));
     }
-    __asm__ volatile("" : : "r"(q), "r"(f) : "memory");  /* read them back from memory */
-    for (int j = 0; j < 16; j++)
-        q16_mac(a, q + 16 * j, _mm256_broadcast_ss(f + j), x + 16 * j);
 }
 
-/* As Q6_K: the 256 nibbles and the eight sub-blocks' factors through the
- * stack. */
+ALWAYS_INLINE void q6_k_blocks2(const uint8_t *b0, const uint8_t *b1, const float *x, __m256 a0[2], __m256 a1[2])
+{
+    _Alignas(32) int8_t q[2][256];
+    _Alignas(32) float f[2][16];
+    q6_k_stage(b0, q[0], f[0]);
+    q6_k_stage(b1, q[1], f[1]);
+    __asm__ volatile("" : : "r"(q), "r"(f) : "memory");  /* read them back from memory */
+    for (int j = 0; j < 16; j++) {
+        q16_mac(a0, q[0] + 16 * j, _mm256_broadcast_ss(f[0] + j), x + 16 * j);
+        q16_mac(a1, q[1] + 16 * j, _mm256_broadcast_ss(f[1] + j), x + 16 * j);
+    }
+}
+
+/* Q4_K's 256 nibbles through the stack, a row at a time (both rows' and
+ * their products interleaved, as Q6_K: 0.92x); the factors stay scalar
+ * work (through the stack as well: 0.82x). */
 ALWAYS_INLINE void q4_k_block(const uint8_t *b, const float *x, __m256 a[2])
 {
     const __m256i m4 = _mm256_set1_epi8(0x0f);
@@ -400,8 +410,7 @@ ALWAYS_INLINE void decode_blocks(uint32_t type, const uint8_t *w, size_t row_byt
                 q8_0_block(b0, x + i, a0);
                 q8_0_block(b1, x + i, a1);
             } else if (type == BN_TYPE_Q6_K) {
-                q6_k_block(b0, x + i, a0);
-                q6_k_block(b1, x + i, a1);
+                q6_k_blocks2(b0, b1, x + i, a0, a1);
             } else {
                 q4_k_block(b0, x + i, a0);
                 q4_k_block(b1, x + i, a1);
