@@ -99,40 +99,40 @@ static inline __attribute__((always_inline)) void bn_q6_k_half_avx2(const uint8_
         v[gi] = _mm256_sub_epi8(v[gi], k32);
 }
 
-/* Half h of a Q6_K block b as eight groups of 16 values (values 128h + 16i
- * .. 128h + 16i + 15 in v[i]), q - 32 as signed bytes, and each group's
- * factor d * scale, the scalar code's float. */
-static inline __attribute__((always_inline)) void bn_q6_k_half16_avx2(const uint8_t *b, int h, __m128i v[8],
-                                                                      float f[8])
+/* A Q6_K block's 256 values (q - 32) and 16 factors (d * scale) stored at
+ * q and f, to be read back by extending loads and as broadcasts. Read
+ * straight from registers instead, each 8 values took an extract or a byte
+ * shift, and GCC turned the factors' store and broadcast reloads into two
+ * shuffles each: callers put a compiler barrier between the stores and the
+ * loads. */
+static inline __attribute__((always_inline)) void bn_q6_k_stage_avx2(const uint8_t *b, int8_t q[256], float f[16])
 {
-    float d = bn_f16_x86(b + 208);
-    const int8_t *sc = (const int8_t *)(b + 192);
-    __m256i g[4];
-    bn_q6_k_half_avx2(b, h, g);
-    for (int gi = 0; gi < 4; gi++) {
-        v[2 * gi] = _mm256_castsi256_si128(g[gi]);
-        v[2 * gi + 1] = _mm256_extracti128_si256(g[gi], 1);
+    const __m256 d = _mm256_set1_ps(bn_f16_x86(b + 208));
+    for (int h = 0; h < 2; h++) {
+        __m256i g[4];
+        bn_q6_k_half_avx2(b, h, g);
+        for (int i = 0; i < 4; i++)
+            _mm256_store_si256((__m256i *)(void *)(q + 128 * h + 32 * i), g[i]);
+        __m128i sc = _mm_loadl_epi64((const __m128i *)(const void *)(b + 192 + 8 * h));
+        _mm256_store_ps(f + 8 * h, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc))));
     }
-    __m256 s = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(sc + 8 * h))));
-    _mm256_storeu_ps(f, _mm256_mul_ps(_mm256_set1_ps(d), s));
-    __asm__ volatile("" : : "r"(f) : "memory");  /* read back as broadcasts: loads, where GCC made two shuffles */
 }
 
 /* Q6_K: y = (d * scale) * (q - 32), one int8 scale per 16 values. */
 static inline void bn_dequant_q6_k_avx2(const uint8_t *b, float *out, int64_t n)
 {
-    for (int64_t i = 0; i < n; i += 256, b += 210)
-        for (int h = 0; h < 2; h++) {
-            __m128i v[8];
-            float f[8];
-            bn_q6_k_half16_avx2(b, h, v, f);
-            for (int j = 0; j < 8; j++) {
-                float *o = out + i + 128 * h + 16 * j;
-                __m256 fj = _mm256_set1_ps(f[j]);
-                _mm256_storeu_ps(o, bn_i8x8_times_x86(v[j], fj));
-                _mm256_storeu_ps(o + 8, bn_i8x8_times_x86(_mm_srli_si128(v[j], 8), fj));
-            }
+    _Alignas(32) int8_t q[256];
+    _Alignas(32) float f[16];
+    for (int64_t i = 0; i < n; i += 256, b += 210) {
+        bn_q6_k_stage_avx2(b, q, f);
+        __asm__ volatile("" : : "r"(q), "r"(f) : "memory");  /* read them back from memory */
+        for (int j = 0; j < 16; j++) {
+            const __m256 fj = _mm256_broadcast_ss(f + j);
+            for (int k = 0; k < 16; k += 8)
+                _mm256_storeu_ps(out + i + 16 * j + k,
+                                 bn_i8x8_times_x86(_mm_loadl_epi64((const __m128i *)(const void *)(q + 16 * j + k)), fj));
         }
+    }
 }
 
 #endif

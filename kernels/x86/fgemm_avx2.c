@@ -164,20 +164,27 @@ static void fgemm_pairs(const uint8_t *w, size_t row_bytes, int64_t r0, int64_t 
 /* A chunk of a row to floats (len a multiple of 16 for the element types),
  * bit-identical to the scalar dequantization (types without SIMD code
  * here: the scalar code itself). */
+/* The types load16 reads (one value an element; the others come in blocks). */
+ALWAYS_INLINE int elem_type(uint32_t type)
+{
+    return type == BN_TYPE_F16X2 || type == BN_TYPE_F16 || type == BN_TYPE_BF16 || type == BN_TYPE_F32;
+}
+
 static void dequant_chunk(uint32_t type, const uint8_t *src, float *buf, int64_t len)
 {
-    switch (type) {
-    case BN_TYPE_Q8_0: bn_dequant_q8_0_avx2(src, buf, len); break;
-    case BN_TYPE_Q4_K: bn_dequant_q4_k_avx2(src, buf, len); break;
-    case BN_TYPE_Q6_K: bn_dequant_q6_k_avx2(src, buf, len); break;
-    case BN_TYPE_F16X2: case BN_TYPE_F16: case BN_TYPE_BF16: case BN_TYPE_F32:
+    if (elem_type(type)) {
         for (int64_t k = 0; k < len; k += 16) {
             __m256 lo, hi;
             load16(type, src, k, &lo, &hi);
             _mm256_storeu_ps(buf + k, lo);
             _mm256_storeu_ps(buf + k + 8, hi);
         }
-        break;
+        return;
+    }
+    switch (type) {
+    case BN_TYPE_Q8_0: bn_dequant_q8_0_avx2(src, buf, len); break;
+    case BN_TYPE_Q4_K: bn_dequant_q4_k_avx2(src, buf, len); break;
+    case BN_TYPE_Q6_K: bn_dequant_q6_k_avx2(src, buf, len); break;
     default: bn_dequant_row_scalar(type, src, buf, len); break;
     }
 }
@@ -196,11 +203,6 @@ static void dequant_chunk(uint32_t type, const uint8_t *src, float *buf, int64_t
  * 2.01x, Q6_K 2.33x; 8 tokens 1.01-1.38x; the conversion pays from 4 tokens
  * for quantized rows (1.09-1.28x; 2 tokens 0.93-1.10x) and from 8 for the
  * others (4 tokens 0.75-0.86x). */
-ALWAYS_INLINE int elem_type(uint32_t type)
-{
-    return type == BN_TYPE_F16X2 || type == BN_TYPE_F16 || type == BN_TYPE_BF16 || type == BN_TYPE_F32;
-}
-
 #define HR 3      /* rows a tile */
 #define HT 4      /* tokens a tile */
 #define HRB 12    /* rows a block, whole tiles */
@@ -302,7 +304,6 @@ static void fgemm_many(uint32_t type, const uint8_t *w, size_t row_bytes, int64_
     }
 }
 
-
 /* Eight int8 values at p times f (bn_i8x8_times_x86), the sign-extending
  * load reading them from memory: no shuffle brings the upper eight of a
  * register down, and the vector pipes keep to the arithmetic. */
@@ -331,31 +332,15 @@ ALWAYS_INLINE void q8_0_block(const uint8_t *b, const float *x, __m256 a[2])
     q16_mac(a, (const int8_t *)(b + 18), d, x + 16);
 }
 
-/* Q6_K goes in two steps: a block's 256 values (q - 32) and 16 factors (d *
- * scale) are stored to the stack, both rows' blocks before either is used,
- * then read back by the extending loads and as broadcasts (behind a
- * compiler barrier: GCC had forwarded the stores into shuffles, two a
- * factor), the two rows' products interleaved so that their four chains
+/* Q6_K: both rows' blocks staged (bn_q6_k_stage_avx2) before either is
+ * read back, the two rows' products interleaved so that their four chains
  * overlap (one row's 16 steps a block waited on its two chains' latency). */
-ALWAYS_INLINE void q6_k_stage(const uint8_t *b, int8_t q[256], float f[16])
-{
-    const __m256 d = _mm256_set1_ps(bn_f16_x86(b + 208));
-    for (int h = 0; h < 2; h++) {
-        __m256i g[4];
-        bn_q6_k_half_avx2(b, h, g);
-        for (int i = 0; i < 4; i++)
-            _mm256_store_si256((__m256i *)(void *)(q + 128 * h + 32 * i), g[i]);
-        __m128i sc = _mm_loadl_epi64((const __m128i *)(const void *)(b + 192 + 8 * h));
-        _mm256_store_ps(f + 8 * h, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc))));
-    }
-}
-
 ALWAYS_INLINE void q6_k_blocks2(const uint8_t *b0, const uint8_t *b1, const float *x, __m256 a0[2], __m256 a1[2])
 {
     _Alignas(32) int8_t q[2][256];
     _Alignas(32) float f[2][16];
-    q6_k_stage(b0, q[0], f[0]);
-    q6_k_stage(b1, q[1], f[1]);
+    bn_q6_k_stage_avx2(b0, q[0], f[0]);
+    bn_q6_k_stage_avx2(b1, q[1], f[1]);
     __asm__ volatile("" : : "r"(q), "r"(f) : "memory");  /* read them back from memory */
     for (int j = 0; j < 16; j++) {
         q16_mac(a0, q[0] + 16 * j, _mm256_broadcast_ss(f[0] + j), x + 16 * j);
